@@ -1,0 +1,55 @@
+"""Command-line interface: ``genolens <command>``.
+
+Library code raises typed :mod:`genolens.errors`; only here are they turned
+into exit status 2 and one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+import typer
+
+from genolens.cli.app import app
+from genolens.errors import GenolensError
+
+# Each module registers its commands on ``app`` when imported.
+COMMAND_MODULES = [
+    "genolens.cli.sequences",
+]
+
+EXIT_BAD_INPUT = 2
+
+def _load_commands() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name)
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI on ``argv`` and return its exit status (tests call this)."""
+    _load_commands()
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="genolens", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("genolens: aborted", err=True)
+        return 1
+    except GenolensError as exc:
+        click.echo(f"genolens: error: {exc}", err=True)
+        return EXIT_BAD_INPUT
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        click.echo(f"genolens: error: {exc.filename}: {exc.strerror}", err=True)
+        return EXIT_BAD_INPUT
+    return result if isinstance(result, int) else 0
+
+
+
+def main() -> None:
+    """Entry point of the ``genolens`` console script."""
+    sys.exit(run())
