@@ -18,6 +18,7 @@ from genolens.errors import GenolensError
 # Each module registers its commands on ``app`` when imported.
 COMMAND_MODULES = [
     "genolens.cli.sequences",
+    "genolens.cli.samples",
 ]
 
 EXIT_BAD_INPUT = 2

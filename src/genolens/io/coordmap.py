@@ -69,31 +69,27 @@ class CoordinateMap:
         block has an empty reference span at the position where it was inserted;
         a ``del`` block has an empty sequence span.
         """
-        rows: list[tuple] = []
         pos = self.ref_pos
         n = len(pos)
         step = 1 if self.strand == "+" else -1
-        i = 0
+        ins = pos == INSERTED
+        # segment boundaries: insertion status changes, or the reference jumps
+        breaks = np.flatnonzero((ins[1:] != ins[:-1]) | (~ins[1:] & ~ins[:-1] & (pos[1:] != pos[:-1] + step))) + 1
+        bounds = np.concatenate([[0], breaks, [n]]) if n else np.zeros(1, dtype=np.int64)
+        rows: list[tuple] = []
         prev_ref: int | None = None  # reference position of the last mapped base
-        while i < n:
-            if pos[i] == INSERTED:
-                j = i
-                while j < n and pos[j] == INSERTED:
-                    j += 1
+        for i, j in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            if ins[i]:
                 anchor = self._gap_anchor(prev_ref, step)
                 rows.append((sequence_id, i, j, self.contig, anchor, anchor, self.strand, "ins"))
-                i = j
                 continue
-            if prev_ref is not None and pos[i] != prev_ref + step:
-                gap = self._deleted_span(prev_ref, int(pos[i]), step)
+            first, last = int(pos[i]), int(pos[j - 1])
+            if prev_ref is not None and first != prev_ref + step:
+                gap = self._deleted_span(prev_ref, first, step)
                 rows.append((sequence_id, i, i, self.contig, gap[0], gap[1], self.strand, "del"))
-            j = i + 1
-            while j < n and pos[j] == pos[j - 1] + step:
-                j += 1
-            lo, hi = sorted((int(pos[i]), int(pos[j - 1])))
+            lo, hi = min(first, last), max(first, last)
             rows.append((sequence_id, i, j, self.contig, lo, hi + 1, self.strand, "ref"))
-            prev_ref = int(pos[j - 1])
-            i = j
+            prev_ref = last
         return pd.DataFrame(rows, columns=BLOCK_COLUMNS)
 
     @staticmethod

@@ -1,0 +1,94 @@
+"""Opening input and output files: plain or gzip/bgzip, with errors that name the file."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from genolens.errors import InputFileError, InputFormatError
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def require_file(path: str | os.PathLike[str], *, what: str = "file") -> Path:
+    """Return ``path`` as a Path, raising :class:`InputFileError` if it is not a readable, non-empty file."""
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"{what} does not exist", path=p)
+    if p.is_dir():
+        raise InputFileError(f"expected a {what}, found a directory", path=p)
+    if not os.access(p, os.R_OK):
+        raise InputFileError(f"{what} is not readable (permissions)", path=p)
+    if p.stat().st_size == 0:
+        raise InputFileError(f"{what} is empty", path=p)
+    return p
+
+
+def is_gzipped(path: str | os.PathLike[str]) -> bool:
+    """True if the file starts with the gzip magic bytes (gzip and bgzip alike)."""
+    with open(path, "rb") as fh:
+        return fh.read(2) == GZIP_MAGIC
+
+
+@contextmanager
+def open_text(path: str | os.PathLike[str], *, what: str = "file") -> Iterator[IO[str]]:
+    """Open a plain or gzip-compressed text file for reading.
+
+    Decoding and decompression errors are re-raised as genolens errors naming
+    the file: a truncated gzip stream is an :class:`InputFileError`, binary or
+    non-UTF-8 content an :class:`InputFormatError`.
+    """
+    p = require_file(path, what=what)
+    raw: IO[bytes] = gzip.open(p, "rb") if is_gzipped(p) else open(p, "rb")  # noqa: SIM115
+    text = io.TextIOWrapper(raw, encoding="utf-8", newline=None)
+    try:
+        yield text
+    except EOFError as exc:
+        raise InputFileError(
+            "compressed stream ends before its end-of-stream marker", path=p, hint="file truncated?"
+        ) from exc
+    except gzip.BadGzipFile as exc:
+        raise InputFileError(f"corrupt gzip data ({exc})", path=p) from exc
+    except UnicodeDecodeError as exc:
+        raise InputFormatError(
+            f"not a text file: byte 0x{exc.object[exc.start]:02x} is not UTF-8", path=p,
+            hint=f"is this a binary file rather than a {what}?",
+        ) from exc
+    finally:
+        text.close()
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike[str], *, mode: str = "w") -> Iterator[IO]:
+    """Write to a temporary file beside ``path`` and move it into place only on success.
+
+    A crash or an error part-way never leaves a half-written output behind.
+    Paths ending in ``.gz`` are gzip-compressed.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        binary = "b" in mode
+        if target.suffix == ".gz":
+            fh = gzip.open(  # noqa: SIM115
+                tmp, "wb" if binary else "wt", compresslevel=6, encoding=None if binary else "utf-8"
+            )
+        else:
+            fh = open(tmp, mode, encoding=None if binary else "utf-8")  # noqa: SIM115
+        with fh:
+            yield fh
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; outputs get the usual permissions
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,113 @@
+"""Variant-centred windows: reference and alternate sequence around each variant.
+
+For variant-effect work a model sees the same window twice, once with the
+reference allele and once with the alternate. Both windows are ``width``
+bases long and the variant starts at the same offset, ``width // 2``, in both:
+the left flank is the ``width // 2`` reference bases before POS; the right
+flank is filled from the reference after the allele, so a deletion pulls in
+more right flank and an insertion pushes it out. Each ALT allele of a
+multi-allelic site gets its own pair. Variants whose window would leave the
+contig, symbolic alleles and (by default) filtered records are skipped and
+counted in the report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from genolens.errors import ConfigError, ReferenceMismatchError
+from genolens.io.alphabet import normalise_sequence
+from genolens.io.coordmap import INSERTED, CoordinateMap
+from genolens.io.haplotypes import BuildReport
+from genolens.io.records import SequenceRecord
+from genolens.io.reference import Reference
+from genolens.io.regions import Region
+from genolens.io.vcf import Variant, VariantFile, is_symbolic
+
+
+def variant_windows(
+    reference: str | os.PathLike[str] | Reference,
+    vcf: str | os.PathLike[str] | VariantFile,
+    regions: Iterable[Region],
+    *,
+    width: int,
+    include_filtered: bool = False,
+    report: BuildReport | None = None,
+) -> Iterator[tuple[SequenceRecord, SequenceRecord]]:
+    """Yield (reference window, alternate window) for each variant allele starting in ``regions``.
+
+    IDs are ``CONTIG:POS:REF>ALT|ref`` and ``...|alt`` (1-based POS).
+    """
+    if width < 2:
+        raise ConfigError(f"width must be >= 2, got {width}")
+    report = report if report is not None else BuildReport()
+    ref = reference if isinstance(reference, Reference) else Reference(reference)
+    vf = vcf if isinstance(vcf, VariantFile) else VariantFile(vcf, samples=[])
+    try:
+        for region in regions:
+            for variant, _ in vf.fetch(region):
+                if variant.pos < region.start:  # starts in an earlier region: reported there
+                    continue
+                if not include_filtered and not variant.passes:
+                    report.add("filtered", variant.label)
+                    continue
+                for alt in variant.alts:
+                    pair = _pair(ref, variant, alt, width, report)
+                    if pair is not None:
+                        yield pair
+    finally:
+        if not isinstance(reference, Reference):
+            ref.close()
+        if not isinstance(vcf, VariantFile):
+            vf.close()
+
+
+def _pair(
+    ref: Reference, variant: Variant, alt: str, width: int, report: BuildReport
+) -> tuple[SequenceRecord, SequenceRecord] | None:
+    label = f"{variant.contig}:{variant.pos + 1}:{variant.ref}>{alt}"
+    if is_symbolic(alt):
+        report.add("symbolic_allele", label)
+        return None
+    left = width // 2
+    start = variant.pos - left
+    # enough reference to the right for the longest case: a deletion of len(REF) bases
+    stop = variant.pos + len(variant.ref) + (width - left)
+    length = ref.contig_lengths.get(variant.contig, 0)
+    if start < 0 or stop > length:
+        report.add("window_outside_contig", label)
+        return None
+    raw = ref.fetch(Region(variant.contig, start, stop))
+    seq, mask = normalise_sequence(raw, alphabet="dna", record=label, path=str(ref.path))
+    observed = seq[left : left + len(variant.ref)]
+    if observed != variant.ref:
+        raise ReferenceMismatchError(
+            f"REF allele {variant.ref!r} does not match the reference {observed!r}", record=label
+        )
+    alt_seq, _ = normalise_sequence(alt, alphabet="dna", record=label)
+    positions = np.arange(start, stop, dtype=np.int64)
+    after = left + len(variant.ref)
+    ref_pos = positions[:width]
+    alt_bases = seq[:left] + alt_seq + seq[after:]
+    k = min(len(variant.ref), len(alt_seq))
+    alt_pos = np.concatenate([
+        positions[: left + k],
+        np.full(max(len(alt_seq) - k, 0), INSERTED, dtype=np.int64),
+        positions[after:],
+    ])
+    alt_mask = np.concatenate([mask[: left + k], np.zeros(max(len(alt_seq) - k, 0), bool), mask[after:]])
+    common = {"alphabet": "dna", "meta": {"variant": label, "variant_id": variant.id or "."}}
+    ref_rec = SequenceRecord(
+        id=f"{label}|ref", sequence=seq[:width], mask=mask[:width],
+        coords=CoordinateMap(variant.contig, "+", ref_pos), description=f"allele=ref offset={left}", **common,
+    )
+    alt_rec = SequenceRecord(
+        id=f"{label}|alt", sequence=alt_bases[:width], mask=alt_mask[:width],
+        coords=CoordinateMap(variant.contig, "+", alt_pos[:width]), description=f"allele=alt offset={left}",
+        **common,
+    )
+    report.add("windows", label)
+    return ref_rec, alt_rec

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Derive the expected personal haplotypes once with bcftools consensus (Debian bcftools 1.16,
+# samtools 1.16.1) from the shared 1000 Genomes example, for tests/io/test_haplotypes_bcftools.py.
+# Run from this folder: bash make_expected.sh ../../../../shared/data/1kg_chr22
+set -euo pipefail
+D=${1:?path to shared/data/1kg_chr22}
+REF=$D/reference/GRCh37_chr22_1-22000000.fa.gz
+VCF=$D/genotypes/1kg_phase1_v3_chr22_thinned19773_1092samples.vcf.gz
+out=expected_haplotypes.fa
+: > "$out"
+tmp=$(mktemp -d)
+while read -r region; do
+  samtools faidx "$REF" "$region" > "$tmp/r.fa"
+  while read -r sample; do
+    for hap in 1 2; do
+      echo ">$sample|hap$hap|$region" >> "$out"
+      bcftools consensus -s "$sample" -H "$hap" -f "$tmp/r.fa" "$VCF" 2>/dev/null | grep -v '^>' >> "$out"
+    done
+  done < samples.txt
+done < regions.txt
+gzip -nf "$out"
+rm -r "$tmp"
+bcftools --version | head -1 > VERSION.txt
