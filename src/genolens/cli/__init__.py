@@ -17,6 +17,8 @@ from genolens.errors import GenolensError
 
 # Each module registers its commands on ``app`` when imported.
 COMMAND_MODULES = [
+    "genolens.cli.associate",
+    "genolens.cli.audit",
     "genolens.cli.sequences",
     "genolens.cli.samples",
 ]
