@@ -19,6 +19,7 @@ from genolens.errors import GenolensError
 COMMAND_MODULES = [
     "genolens.cli.associate",
     "genolens.cli.audit",
+    "genolens.cli.embed",
     "genolens.cli.sequences",
     "genolens.cli.samples",
 ]

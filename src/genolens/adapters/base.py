@@ -1,0 +1,254 @@
+"""The interface every model family implements, and the embedding loop they share.
+
+An adapter wraps a loaded model and its tokeniser. Layer ``l`` means what
+transformers returns as ``hidden_states[l]`` with ``output_hidden_states=True``:
+``0`` is the embedding output, ``l`` the residual stream after block ``l``
+(for ESM and HyenaDNA the last entry has the model's final layer norm applied,
+exactly as transformers/the original code return it). Each family only says which
+module produces each layer (:meth:`Adapter.hook_module`) and how to call the
+model; reading, stopping early and writing happen through :mod:`.hooks`.
+
+:meth:`Adapter.embed` tokenises, tiles sequences longer than the context
+(:mod:`.tiling`), batches by length (:mod:`.batching`), runs the model under
+``torch.inference_mode`` (bf16 autocast on CUDA when asked) up to the deepest
+requested layer only, and returns per sequence the activations of its real
+tokens (special and padding tokens dropped) with each token's base span.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from genolens.adapters.batching import pad_batch, plan_batches
+from genolens.adapters.hooks import StopForward, capture
+from genolens.adapters.spans import per_base
+from genolens.adapters.tiling import Window, plan_windows, stitch
+from genolens.adapters.tokens import Tokenized
+from genolens.errors import ConfigError, SequenceError
+from genolens.io.records import SequenceRecord
+
+DType = Literal["float32", "bfloat16"]
+DEFAULT_BATCH_TOKENS = 8192
+
+
+class Tokenizer(Protocol):
+    pad_id: int
+    n_special: int
+
+    def encode(self, sequence: str) -> Tokenized: ...
+
+    def max_bases(self, max_tokens: int) -> int: ...
+
+
+@dataclass(frozen=True, eq=False)
+class SequenceActivations:
+    """Activations of one sequence: ``layers[l]`` is ``[rows, dim]`` float32 on CPU.
+
+    ``spans[i] = (start, end)`` are the bases (0-based, half-open, in
+    ``record.sequence``) that row ``i`` covers. Normally a row is a token; for a
+    sequence that was tiled (longer than the context) rows are bases
+    (``per_base=True``, spans of width 1), stitched by :mod:`.tiling`'s rule.
+    """
+
+    record: SequenceRecord
+    layers: dict[int, torch.Tensor]
+    spans: np.ndarray
+    per_base: bool = False
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.spans.shape[0])
+
+    def base_values(self, layer: int) -> torch.Tensor:
+        """``[len(sequence), dim]`` per-base activations of ``layer`` (token value copied to each base it covers)."""
+        return per_base(self.layers[layer], self.spans, len(self.record))
+
+
+@dataclass(frozen=True, eq=False)
+class EmbedResult:
+    """Activations in input order, with the token counts that batching cost."""
+
+    sequences: list[SequenceActivations]
+    real_tokens: int
+    padded_tokens: int
+    tiled: int = 0
+
+    @property
+    def padding_waste(self) -> float:
+        return 1.0 - self.real_tokens / self.padded_tokens if self.padded_tokens else 0.0
+
+
+@dataclass(frozen=True)
+class _Item:
+    record: int
+    tokens: Tokenized
+    window: Window | None = None
+
+
+@dataclass
+class Adapter(ABC):
+    """A model, its tokeniser and what genolens needs to know about them."""
+
+    family: ClassVar[str]
+    alphabet: ClassVar[Literal["dna", "protein"]]
+    #: whether padded positions can influence real ones only through the attention mask
+    uses_attention_mask: ClassVar[bool] = True
+
+    model: nn.Module
+    tokenizer: Tokenizer
+    name: str
+    num_layers: int
+    hidden_size: int
+    max_tokens: int
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    dtype: DType = "float32"
+
+    def __post_init__(self) -> None:
+        if self.dtype not in ("float32", "bfloat16"):
+            raise ConfigError(f"dtype must be 'float32' or 'bfloat16', got {self.dtype!r}")
+        self.device = torch.device(self.device)
+        self.model.eval().to(self.device)
+
+    # -- what each family provides --------------------------------------------------------
+    @abstractmethod
+    def hook_module(self, layer: int) -> nn.Module:
+        """The module whose output is layer ``layer`` (0 = embeddings ... ``num_layers``)."""
+
+    @abstractmethod
+    def _call_model(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
+        """Run the model's forward pass (hooks collect what is needed)."""
+
+    # -- shared ---------------------------------------------------------------------------
+    def check_layers(self, layers: Iterable[int]) -> list[int]:
+        """Requested layers, negatives counted from the end, validated, sorted, unique."""
+        out = set()
+        for layer in layers:
+            norm = layer + self.num_layers + 1 if layer < 0 else layer
+            if not 0 <= norm <= self.num_layers:
+                raise ConfigError(
+                    f"layer {layer} does not exist in {self.name} (layers 0..{self.num_layers}, 0 = embeddings)"
+                )
+            out.add(norm)
+        if not out:
+            raise ConfigError("no layers requested")
+        return sorted(out)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.dtype == "bfloat16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, *, layers: Sequence[int]
+    ) -> dict[int, torch.Tensor]:
+        """``{layer: [batch, tokens, dim]}`` for a padded batch; stops after the deepest layer."""
+        layers = self.check_layers(layers)
+        with (
+            torch.inference_mode(),
+            self._autocast(),
+            capture(self, layers, stop=True) as acts,
+            contextlib.suppress(StopForward),
+        ):
+            self._call_model(input_ids.to(self.device), attention_mask.to(self.device))
+        return dict(acts)
+
+    def window_bases(self) -> int:
+        """Bases per window when tiling (the longest sequence that is sure to fit the context)."""
+        return self.tokenizer.max_bases(self.max_tokens)
+
+    def _items(self, records: Sequence[SequenceRecord], overlap: int | None) -> tuple[list[_Item], int]:
+        items: list[_Item] = []
+        tiled = 0
+        for ri, rec in enumerate(records):
+            if rec.alphabet != self.alphabet:
+                raise SequenceError(
+                    f"{self.name} reads {self.alphabet} sequences, got a {rec.alphabet} sequence",
+                    record=rec.id,
+                )
+            if len(rec) == 0:
+                raise SequenceError("empty sequence", record=rec.id)
+            tok = self.tokenizer.encode(rec.sequence)
+            if len(tok) <= self.max_tokens:
+                items.append(_Item(ri, tok))
+                continue
+            tiled += 1
+            items.extend(self._tile(ri, rec.sequence, overlap))
+        return items, tiled
+
+    def _tile(self, ri: int, seq: str, overlap: int | None) -> list[_Item]:
+        # k-mer tokenisers: a window with many N needs more tokens than window_bases() assumes;
+        # then fall back to windows that fit even at one base per token.
+        for attempt in (self.window_bases(), self.max_tokens - self.tokenizer.n_special):
+            ov = attempt // 4 if overlap is None else min(overlap, attempt - 1)
+            windows = plan_windows(len(seq), window=attempt, overlap=ov)
+            toks = [self.tokenizer.encode(seq[w.start : w.end]).shifted(w.start) for w in windows]
+            if all(len(t) <= self.max_tokens for t in toks):
+                return [_Item(ri, t, w) for t, w in zip(toks, windows, strict=True)]
+        raise AssertionError("a window of max_tokens - specials bases always fits")  # pragma: no cover
+
+    def embed(
+        self,
+        records: Sequence[SequenceRecord],
+        *,
+        layers: Sequence[int],
+        batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        overlap: int | None = None,
+    ) -> EmbedResult:
+        """Activations of ``layers`` for every record, in input order (see module docstring).
+
+        ``batch_tokens`` bounds padded tokens per forward pass; ``overlap`` is the tiling
+        overlap in bases for sequences longer than the context (default a quarter window).
+        """
+        if batch_tokens <= 0:
+            raise ConfigError(f"batch_tokens must be > 0, got {batch_tokens}")
+        layers = self.check_layers(layers)
+        items, tiled = self._items(records, overlap)
+        plan = plan_batches([len(it.tokens) for it in items], batch_tokens=batch_tokens)
+        outputs: list[dict[int, torch.Tensor] | None] = [None] * len(items)
+        for batch in plan.batches:
+            ids, mask = pad_batch([items[i].tokens.input_ids for i in batch], pad_id=self.tokenizer.pad_id)
+            acts = self.forward(ids, mask, layers=layers)
+            for row, i in enumerate(batch):
+                real = items[i].tokens.spans[:, 0] >= 0
+                keep = torch.from_numpy(np.flatnonzero(real))
+                outputs[i] = {
+                    layer: a[row, : len(items[i].tokens)].index_select(0, keep.to(a.device)).float().cpu()
+                    for layer, a in acts.items()
+                }
+        return EmbedResult(self._assemble(records, items, outputs), plan.real_tokens, plan.padded_tokens, tiled)
+
+    def _assemble(
+        self, records: Sequence[SequenceRecord], items: list[_Item], outputs: list
+    ) -> list[SequenceActivations]:
+        by_record: dict[int, list[int]] = {}
+        for i, it in enumerate(items):
+            by_record.setdefault(it.record, []).append(i)
+        result = []
+        for ri, rec in enumerate(records):
+            idx = by_record[ri]
+            if items[idx[0]].window is None:
+                it = items[idx[0]]
+                spans = it.tokens.spans[it.tokens.spans[:, 0] >= 0]
+                result.append(SequenceActivations(rec, outputs[idx[0]], spans))
+                continue
+            windows = [items[i].window for i in idx]
+            stitched = {}
+            for layer in outputs[idx[0]]:
+                per_window = []
+                for i in idx:
+                    it = items[i]
+                    w = it.window
+                    local = it.tokens.spans[it.tokens.spans[:, 0] >= 0] - w.start
+                    per_window.append(per_base(outputs[i][layer], local, w.end - w.start))
+                stitched[layer] = stitch(windows, per_window)
+            pos = np.arange(len(rec), dtype=np.int64)
+            result.append(SequenceActivations(rec, stitched, np.stack([pos, pos + 1], axis=1), per_base=True))
+        return result

@@ -1,0 +1,94 @@
+"""BERT-style models: AntiBERTy (antibody protein, one token per residue) and DNABERT-2-style BPE DNA models.
+
+Both load into ``transformers.BertModel`` without its pooler (AntiBERTy's extra
+heads ``cls.species``/``cls.chain``/``cls.graft`` and the pooler are not used).
+Tokeniser: a ``tokenizer.json`` (BPE, DNABERT-2) when the checkpoint has one,
+else the one-token-per-residue ``vocab.txt`` (``[CLS] E V Q ... [SEP]``, AntiBERTy;
+its vocabulary sits beside the checkpoint folder, :mod:`genolens.models` finds it).
+
+Deviation from AntiBERTy's runner: it tokenises ``" ".join(residues)`` with
+``BertTokenizer``; we map residues to ids directly (same ids, tested), which also
+gives each token's residue span.
+
+Limits: the public DNABERT-2 checkpoint (zhihan1996/DNABERT-2-117M) uses its own
+modelling code (ALiBi attention, fused QKV, gated MLP), which ``BertModel``
+cannot load; loading it fails with a clear error (missing weights) instead of
+running a half-random model. This adapter runs BERT checkpoints with a BPE
+tokeniser; DNABERT-2 itself needs a native port like :mod:`.hyena` (not done yet).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from genolens.adapters.base import Adapter, DType
+from genolens.adapters.checkpoint import find_file, load_base_model
+from genolens.adapters.tokens import BPETokenizer, CharTokenizer, read_vocab
+from genolens.errors import ConfigError
+
+ACGTN = set("ACGTN")
+
+
+def bert_char_tokenizer(vocab: dict[str, int]) -> CharTokenizer:
+    """``[CLS]`` + one token per character + ``[SEP]``."""
+    return CharTokenizer(vocab, vocab["[UNK]"], vocab["[PAD]"], (vocab["[CLS]"],), (vocab["[SEP]"],))
+
+
+class BertAdapter(Adapter):
+    """AntiBERTy / BPE DNA BERT through ``transformers.BertModel``."""
+
+    family = "bert"
+    alphabet = "protein"
+
+    def __init__(self, model: nn.Module, tokenizer, *, name: str, alphabet: str, **kw) -> None:  # noqa: ANN001
+        self.alphabet = alphabet  # type: ignore[misc]
+        cfg = model.config
+        super().__init__(
+            model,
+            tokenizer,
+            name=name,
+            num_layers=cfg.num_hidden_layers,
+            hidden_size=cfg.hidden_size,
+            max_tokens=cfg.max_position_embeddings,
+            **kw,
+        )
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | Path,
+        *,
+        device: str = "cpu",
+        dtype: DType = "float32",
+        tokenizer_path: str | Path | None = None,
+    ) -> BertAdapter:
+        from transformers import BertModel
+
+        model = load_base_model(BertModel, name_or_path)
+        tok_json = find_file(name_or_path, "tokenizer.json", required=False) if tokenizer_path is None else None
+        if tok_json is not None or (tokenizer_path is not None and str(tokenizer_path).endswith(".json")):
+            tok = BPETokenizer.from_file(tok_json or tokenizer_path)
+            alphabet = "dna"
+        else:
+            vocab_path = tokenizer_path or find_file(name_or_path, "vocab.txt", required=False)
+            if vocab_path is None:
+                raise ConfigError(
+                    f"{name_or_path} has neither tokenizer.json nor vocab.txt",
+                    hint="pass the tokenizer file, or use a short name from genolens.models",
+                )
+            vocab = read_vocab(vocab_path)
+            tok = bert_char_tokenizer(vocab)
+            letters = {t for t in vocab if len(t) == 1}
+            alphabet = "dna" if letters <= ACGTN else "protein"
+        return cls(model, tok, name=str(name_or_path), alphabet=alphabet, device=device, dtype=dtype)
+
+    def hook_module(self, layer: int) -> nn.Module:
+        if layer == 0:
+            return self.model.embeddings
+        return self.model.encoder.layer[layer - 1]
+
+    def _call_model(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
+        self.model(input_ids=input_ids, attention_mask=attention_mask)

@@ -1,0 +1,95 @@
+"""Find a checkpoint's files, from a local folder or a Hugging Face hub id, the same way."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from genolens.errors import ConfigError, InputFileError
+
+
+def find_file(name_or_path: str | Path, filename: str, *, required: bool = True) -> Path | None:
+    """``filename`` inside the checkpoint: a local folder, else the hub cache / hub (``transformers.cached_file``)."""
+    local = Path(name_or_path)
+    if local.is_dir():
+        path = local / filename
+        if path.is_file():
+            return path
+        if required:
+            raise InputFileError(f"checkpoint folder has no {filename}", path=local)
+        return None
+    if local.suffix or str(name_or_path).startswith((".", "/")):
+        raise InputFileError("checkpoint folder not found", path=local, hint="give a folder or a hub id")
+    from transformers.utils import cached_file
+
+    try:
+        found = cached_file(str(name_or_path), filename, _raise_exceptions_for_missing_entries=False)
+    except OSError as exc:
+        raise InputFileError(f"cannot fetch {filename} of {name_or_path}: {exc}") from exc
+    if found is None and required:
+        raise InputFileError(f"checkpoint {name_or_path} has no {filename}")
+    return None if found is None else Path(found)
+
+
+def read_config(name_or_path: str | Path) -> dict:
+    """The checkpoint's ``config.json`` as a dict."""
+    path = find_file(name_or_path, "config.json")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"config.json is not valid JSON: {exc}", path=path) from exc
+
+
+def family_of(config: dict) -> str:
+    """The model family a config describes: its ``model_type``, else guessed from ``architectures``."""
+    model_type = config.get("model_type")
+    if model_type:
+        return str(model_type).lower()
+    archs = " ".join(config.get("architectures") or []).lower()
+    for family in ("esm", "bert", "hyena", "caduceus"):
+        if family in archs:
+            return "hyenadna" if family == "hyena" else family
+    raise ConfigError("config.json names no model_type or known architecture", hint="is this a model folder?")
+
+
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """Silence transformers' load report while loading a base model from a checkpoint with heads.
+
+    Loading ``EsmModel``/``BertModel`` from a ``*ForMaskedLM`` checkpoint leaves the head
+    weights unused on purpose; transformers would print a table of them.
+    """
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+
+
+def load_base_model(model_cls: type, name_or_path: str | Path):  # noqa: ANN201 - a transformers PreTrainedModel
+    """``model_cls.from_pretrained`` (no pooler, float32), refusing checkpoints whose weights do not all load.
+
+    transformers silently initialises missing weights at random; a checkpoint of another
+    architecture under the same ``model_type`` (DNABERT-2's own BERT variant, say) would
+    then run as a random model. Unused extra weights (LM heads) are fine.
+    """
+    import torch
+
+    with quiet_loading():
+        model, info = model_cls.from_pretrained(
+            str(name_or_path), add_pooling_layer=False, dtype=torch.float32, output_loading_info=True
+        )
+    missing = [k for k in info.get("missing_keys", []) if "position_ids" not in k]
+    if missing:
+        raise InputFileError(
+            f"{len(missing)} weights of {model_cls.__name__} are missing from the checkpoint "
+            f"(e.g. {', '.join(sorted(missing)[:3])})",
+            path=name_or_path,
+            hint="a different architecture under the same model_type (DNABERT-2 needs its own code)?",
+        )
+    return model

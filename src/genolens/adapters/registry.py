@@ -1,0 +1,58 @@
+"""Model family registry: ``model_type`` of a checkpoint's config -> adapter class.
+
+One loader for every family: :func:`load_adapter` reads ``config.json`` (local
+folder or hub id), picks the adapter registered for its ``model_type`` and lets
+it load the weights. Optional families (Caduceus, Evo 2) import their packages
+only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from genolens.adapters.base import Adapter, DType
+from genolens.adapters.checkpoint import family_of, read_config
+from genolens.errors import ConfigError
+
+#: model_type -> "module:Class" (imported lazily so optional families cost nothing)
+FAMILIES: dict[str, str] = {
+    "esm": "genolens.adapters.esm:EsmAdapter",
+    "bert": "genolens.adapters.bert:BertAdapter",
+    "hyenadna": "genolens.adapters.hyena:HyenaAdapter",
+    "caduceus": "genolens.adapters.caduceus:CaduceusAdapter",
+    "evo2": "genolens.adapters.evo2:Evo2Adapter",
+}
+
+
+def adapter_class(family: str) -> type[Adapter]:
+    """The adapter class registered for ``family``."""
+    try:
+        target = FAMILIES[family]
+    except KeyError:
+        raise ConfigError(
+            f"no adapter for model type {family!r}", hint=f"supported: {', '.join(sorted(FAMILIES))}"
+        ) from None
+    module, cls = target.split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def load_adapter(
+    name_or_path: str | Path,
+    *,
+    device: str = "cpu",
+    dtype: DType = "float32",
+    trust_remote_code: bool = False,
+) -> Adapter:
+    """Load a model by short name (:mod:`genolens.models`), hub id or local folder."""
+    from genolens.models import resolve
+
+    spec = resolve(str(name_or_path))
+    family = "evo2" if spec.family == "evo2" else family_of(read_config(spec.path))
+    cls = adapter_class(family)
+    kwargs = {"device": device, "dtype": dtype, "tokenizer_path": spec.tokenizer}
+    if getattr(cls, "needs_remote_code", False):
+        kwargs["trust_remote_code"] = trust_remote_code
+    adapter = cls.from_pretrained(spec.path, **kwargs)
+    adapter.name = spec.name
+    return adapter

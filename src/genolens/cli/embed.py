@@ -1,0 +1,133 @@
+"""``genolens embed``: run a model over sequences and write their activations to a store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from genolens.cli.app import app
+from genolens.errors import ConfigError
+from genolens.io.records import SequenceRecord
+
+
+def parse_layers(text: str) -> list[int]:
+    """``"4,8"`` / ``"2-4"`` / ``"-1"`` -> layer indices (negatives count from the last layer)."""
+    layers: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if "-" in part[1:]:
+                lo, hi = part[0] + part[1:].split("-", 1)[0], part[1:].split("-", 1)[1]
+                layers.extend(range(int(lo), int(hi) + 1))
+            else:
+                layers.append(int(part))
+        except ValueError:
+            raise ConfigError(f"--layers expects integers like '4,8' or '2-6', got {text!r}") from None
+    return layers
+
+
+def input_records(
+    fasta: Path | None, reference: Path | None, vcf: Path | None, regions: list[str], samples: list[str]
+) -> Iterator[SequenceRecord]:
+    """Records from a FASTA, or from reference regions (personal haplotypes when a VCF is given)."""
+    if (fasta is None) == (reference is None):
+        raise ConfigError("give either --input FASTA or --reference (with --regions, optionally --vcf)")
+    if fasta is not None:
+        if vcf is not None or regions:
+            raise ConfigError("--vcf and --regions go with --reference, not with --input")
+        from genolens.io.fasta import iter_fasta
+
+        return iter_fasta(fasta)
+    if not regions:
+        raise ConfigError("--reference needs --regions (a BED file or chr:start-end)")
+    from genolens.io.haplotypes import build_haplotypes, reference_sequences
+    from genolens.io.reference import Reference
+    from genolens.io.regions import read_regions
+
+    ref = Reference(reference)
+    region_list = read_regions(regions, contig_lengths=ref.contig_lengths)
+    if vcf is None:
+        return reference_sequences(ref, region_list)
+    return build_haplotypes(ref, vcf, region_list, samples=samples or None)
+
+
+@app.command("embed")
+def embed(
+    model: str = typer.Option(..., "--model", help="Short name (antiberty, hyenadna-tiny), hub id or folder."),
+    layers: str = typer.Option(..., "--layers", help="Layers to store, e.g. '4,8', '2-6' or '-1' (0 = embeddings)."),
+    out: Path = typer.Option(..., "--out", help="Store folder (created; an interrupted run resumes)."),
+    fasta: Path | None = typer.Option(None, "--input", help="FASTA of DNA or protein sequences."),
+    reference: Path | None = typer.Option(None, "--reference", help="Indexed reference FASTA."),
+    vcf: Path | None = typer.Option(None, "--vcf", help="Phased VCF: embed personal haplotypes."),
+    regions: list[str] = typer.Option([], "--regions", help="BED file or chr:start-end (repeatable)."),
+    samples: list[str] = typer.Option([], "--sample", help="VCF samples to use (repeatable; default all)."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32, or bfloat16 (autocast; stored as bfloat16)."),
+    batch_tokens: int = typer.Option(8192, "--batch-tokens", help="Padded tokens per forward pass."),
+    shard_size: int = typer.Option(
+        100_000, "--shard-size", help="Bases (residues) per shard; memory ~ shard size x width x layers."
+    ),
+    overlap: int | None = typer.Option(None, "--overlap", help="Tiling overlap in bases (default window/4)."),
+    trust_remote_code: bool = typer.Option(
+        False, "--trust-remote-code", help="Allow running model code from the checkpoint (optional families)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Embed sequences with a model and write per-token activations to a sharded store."""
+    import torch
+
+    from genolens.adapters import load_adapter
+    from genolens.store import StoreConfig, write_store
+
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device must be cpu or cuda, got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available")
+    if dtype not in ("float32", "bfloat16"):
+        raise ConfigError(f"--dtype must be float32 or bfloat16, got {dtype!r}")
+    records = input_records(fasta, reference, vcf, regions, samples)
+    adapter = load_adapter(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
+    config = StoreConfig(
+        model=model,
+        family=adapter.family,
+        layers=tuple(adapter.check_layers(parse_layers(layers))),
+        hidden_size=adapter.hidden_size,
+        dtype=dtype,
+        shard_size=shard_size,
+        batch_tokens=batch_tokens,
+        overlap=overlap,
+    )
+    console = Console(stderr=True)
+    start = time.perf_counter()
+    tokens = 0
+    with Progress(
+        TextColumn("[bold]embed"),
+        BarColumn(),
+        TextColumn("{task.completed:,} sequences"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+    ) as progress:
+        task = progress.add_task("embed", total=None, rate="")
+
+        def on_group(n_seq: int, n_tok: int) -> None:
+            nonlocal tokens
+            tokens += n_tok
+            rate = tokens / max(time.perf_counter() - start, 1e-9)
+            progress.update(task, advance=n_seq, rate=f"{rate:,.0f} tokens/s")
+
+        summary = write_store(records, adapter, out, config=config, on_group=on_group)
+    elapsed = time.perf_counter() - start
+    if not quiet:
+        console.print(
+            f"{summary.sequences:,} sequences ({summary.shards_written} shards written, "
+            f"{summary.shards_skipped} already done), {summary.real_tokens:,} tokens in {elapsed:.1f} s "
+            f"({summary.real_tokens / max(elapsed, 1e-9):,.0f} tokens/s), padding waste "
+            f"{summary.padding_waste:.1%} -> {out}"
+        )

@@ -1,0 +1,103 @@
+"""The on-disk layout of an activation store, version 0.1.0.
+
+::
+
+    STORE/
+      store.json                      encoding type + version, genolens version, StoreConfig
+      shards/shard-000000.safetensors one per group of consecutive input sequences
+      complete.json                   written last: totals; its presence marks a finished store
+
+A shard is one safetensors file (written to a temporary name, then
+``os.replace``-d, so a shard either exists whole or not at all) holding
+
+* ``acts.L{layer}`` ``[rows, dim]`` (float32 or bfloat16) for each stored layer;
+* ``row.seq`` ``[rows]`` int64: index of the row's sequence in the shard's list;
+* ``row.span`` ``[rows, 2]`` int64: bases ``[start, end)`` of the sequence the row covers;
+* ``row.ref`` ``[rows, 2]`` int64: reference position (0-based) of the first and last
+  base of the span, -1 where unknown (no coordinates, or an inserted base);
+
+and, in the safetensors metadata, the encoding type/version, the shard index, the
+global index of its first sequence and the JSON list of its sequences (id,
+length, rows, contig, strand, sample, haplotype, region, per_base).
+
+Readers dispatch on ``encoding-version`` (like anndata's IO registry); a fixture
+store of every released version is kept under ``tests/data/`` and read in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from genolens.errors import ConfigError
+
+STORE_TYPE = "genolens.activation-store"
+SHARD_TYPE = "genolens.activation-shard"
+VERSION = "0.1.0"
+SUPPORTED_VERSIONS = ("0.1.0",)
+STORE_JSON = "store.json"
+COMPLETE_JSON = "complete.json"
+SHARD_DIR = "shards"
+TMP_SUFFIX = ".tmp"
+FILE_MODE = 0o644
+
+
+def shard_name(index: int) -> str:
+    return f"shard-{index:06d}.safetensors"
+
+
+def act_key(layer: int) -> str:
+    return f"acts.L{layer}"
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """What a store was made with; a resumed run must use the same."""
+
+    model: str
+    family: str
+    layers: tuple[int, ...]
+    hidden_size: int
+    dtype: str = "float32"
+    shard_size: int = 100_000
+    batch_tokens: int = 8192
+    overlap: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(int(x) for x in self.layers))
+        if not self.layers:
+            raise ConfigError("layers must not be empty")
+        if self.dtype not in ("float32", "bfloat16"):
+            raise ConfigError(f"dtype must be 'float32' or 'bfloat16', got {self.dtype!r}")
+        if self.shard_size <= 0:
+            raise ConfigError(f"shard_size must be > 0, got {self.shard_size}")
+        if self.batch_tokens <= 0:
+            raise ConfigError(f"batch_tokens must be > 0, got {self.batch_tokens}")
+        if self.hidden_size <= 0:
+            raise ConfigError(f"hidden_size must be > 0, got {self.hidden_size}")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> StoreConfig:
+        return cls(**data)
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write JSON to ``path`` via a temporary file and ``os.replace`` (never a half-written file)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=TMP_SUFFIX)
+    try:
+        os.chmod(tmp, FILE_MODE)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

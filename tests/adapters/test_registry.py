@@ -1,0 +1,88 @@
+"""Families recognised from the checkpoint's config; short names resolve to packaged checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import genolens.models as models
+from genolens.adapters import load_adapter
+from genolens.adapters.checkpoint import family_of
+from genolens.errors import ConfigError, InputFileError
+
+
+def test_short_names_resolve_inside_installed_packages():
+    spec = models.resolve("antiberty")
+    assert Path(spec.path).name == "AntiBERTy_md_smooth" and (Path(spec.path) / "config.json").is_file()
+    assert Path(spec.tokenizer).name == "vocab.txt"
+    spec = models.resolve("hyenadna-tiny")
+    assert Path(spec.path).name == "finetuned_hyenadna" and spec.family == "hyenadna"
+    assert models.resolve("facebook/esm2_t6_8M_UR50D").path == "facebook/esm2_t6_8M_UR50D"
+    assert models.short_names() == ["antiberty", "hyenadna-tiny"]
+
+
+def test_missing_package_names_the_extra(monkeypatch):
+    monkeypatch.setattr(models, "find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match=r"genolens\[models\]"):
+        models.resolve("antiberty")
+
+
+def test_family_from_model_type_or_architectures():
+    assert family_of({"model_type": "esm"}) == "esm"
+    assert family_of({"architectures": ["HyenaDNAForCausalLM"]}) == "hyenadna"
+    assert family_of({"architectures": ["BertForMaskedLM"]}) == "bert"
+    with pytest.raises(ConfigError, match="no model_type"):
+        family_of({})
+
+
+def test_unknown_family_and_missing_folder(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
+    with pytest.raises(ConfigError, match="no adapter for model type 'gpt2'"):
+        load_adapter(tmp_path)
+    with pytest.raises(InputFileError, match="checkpoint folder not found"):
+        load_adapter(tmp_path / "nope")
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(InputFileError, match="not valid JSON"):
+        load_adapter(tmp_path)
+
+
+def test_same_loader_for_every_family(esm2_dir, nt_dir, bert_protein_dir, bert_bpe_dir, hyena_dir):
+    got = {
+        str(p.name): (a.family, a.alphabet)
+        for p, a in ((p, load_adapter(p)) for p in (esm2_dir, nt_dir, bert_protein_dir, bert_bpe_dir, hyena_dir))
+    }
+    assert sorted(got.values()) == sorted(
+        [("esm", "protein"), ("esm", "dna"), ("bert", "protein"), ("bert", "dna"), ("hyenadna", "dna")]
+    )
+
+
+def test_hyena_loads_without_running_checkpoint_code(hyena_tiny_real, monkeypatch):
+    """Native loading never imports modeling_hyena.py from the checkpoint folder."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def guard(name, *args, **kwargs):
+        assert "modeling_hyena" not in name and "configuration_hyena" not in name
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", guard)
+    adapter = load_adapter("hyenadna-tiny")
+    assert adapter.family == "hyenadna" and adapter.num_layers == 3
+
+
+def test_checkpoint_of_another_architecture_is_refused(bert_protein_dir, tmp_path):
+    """Weights that do not fit BertModel (e.g. DNABERT-2's fused Wqkv) must not run as a random model."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "other"
+    shutil.copytree(bert_protein_dir, folder)
+    state = load_file(str(folder / "model.safetensors"))
+    renamed = {k.replace("attention.self.query", "attention.self.Wqkv"): v for k, v in state.items()}
+    save_file(renamed, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    with pytest.raises(InputFileError, match="weights of BertModel are missing"):
+        load_adapter(folder)
