@@ -64,11 +64,15 @@ def quiet_loading() -> Iterator[None]:
     from transformers.utils import logging as hf_logging
 
     level = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # transformers 5 draws a bar per checkpoint load
     try:
         yield
     finally:
         hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def load_base_model(model_cls: type, name_or_path: str | Path):  # noqa: ANN201 - a transformers PreTrainedModel

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "genolens.cli.embed",
     "genolens.cli.sequences",
     "genolens.cli.samples",
+    "genolens.cli.sae",
 ]
 
 EXIT_BAD_INPUT = 2
@@ -49,6 +50,10 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         click.echo(f"genolens: error: {exc.filename}: {exc.strerror}", err=True)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # e.g. a hub id that cannot be fetched offline, a full disk
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        click.echo(f"genolens: error: {first}", err=True)
         return EXIT_BAD_INPUT
     return result if isinstance(result, int) else 0
 

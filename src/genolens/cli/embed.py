@@ -82,6 +82,7 @@ def embed(
     import torch
 
     from genolens.adapters import load_adapter
+    from genolens.adapters.fingerprint import tokenizer_fingerprint, weights_fingerprint
     from genolens.store import StoreConfig, write_store
 
     if device not in ("cpu", "cuda"):
@@ -101,6 +102,8 @@ def embed(
         shard_size=shard_size,
         batch_tokens=batch_tokens,
         overlap=overlap,
+        model_hash=weights_fingerprint(adapter.model),
+        tokenizer=tokenizer_fingerprint(adapter.tokenizer),
     )
     console = Console(stderr=True)
     start = time.perf_counter()

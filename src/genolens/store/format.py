@@ -1,4 +1,4 @@
-"""The on-disk layout of an activation store, version 0.1.0.
+"""The on-disk layout of an activation store, version 0.2.0 (0.1.0 lacked ``model_hash`` and ``tokenizer``).
 
 ::
 
@@ -36,8 +36,8 @@ from genolens.errors import ConfigError
 
 STORE_TYPE = "genolens.activation-store"
 SHARD_TYPE = "genolens.activation-shard"
-VERSION = "0.1.0"
-SUPPORTED_VERSIONS = ("0.1.0",)
+VERSION = "0.2.0"
+SUPPORTED_VERSIONS = ("0.1.0", "0.2.0")
 STORE_JSON = "store.json"
 COMPLETE_JSON = "complete.json"
 SHARD_DIR = "shards"
@@ -65,6 +65,8 @@ class StoreConfig:
     shard_size: int = 100_000
     batch_tokens: int = 8192
     overlap: int | None = None
+    model_hash: str = ""  # since 0.2.0: weights fingerprint (genolens.adapters.fingerprint)
+    tokenizer: str = ""  # since 0.2.0: tokeniser fingerprint
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(int(x) for x in self.layers))

@@ -1,0 +1,75 @@
+"""BatchTopK SAE (Bussmann et al. 2024): the top ``k * batch`` activations of a whole batch.
+
+Training keeps the largest ``k × batch_size`` positive pre-activations across
+the batch, so tokens may use more or fewer than ``k`` latents. At inference a
+batch is not a meaningful unit, so the SAE becomes a JumpReLU with one global
+threshold, estimated during training as an exponential moving average of the
+smallest activation kept in each batch and, once training ends, re-estimated
+with the final weights (:meth:`calibrate`: the mean over batches of that
+smallest kept activation), since the moving average lags behind the weights.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from genolens.sae.base import SparseAutoencoder, aux_k_loss
+
+
+class BatchTopKSAE(SparseAutoencoder):
+    architecture = "batchtopk"
+
+    def __init__(self, cfg) -> None:  # noqa: ANN001
+        super().__init__(cfg)
+        self.register_buffer("threshold", torch.tensor(-1.0))  # < 0: not estimated yet
+
+    def activate(self, pre_BF: torch.Tensor) -> torch.Tensor:
+        if float(self.threshold) < 0:  # before any training step: fall back to per-token top-k
+            vals, idx = pre_BF.topk(self.cfg.k, dim=-1)
+            return torch.zeros_like(pre_BF).scatter(-1, idx, torch.relu(vals))
+        return pre_BF * (pre_BF > self.threshold)
+
+    def train_activate(self, pre_BF: torch.Tensor) -> torch.Tensor:
+        acts = torch.relu(pre_BF)
+        flat = acts.flatten()
+        n_keep = min(self.cfg.k * pre_BF.shape[0], flat.numel())
+        vals, idx = flat.topk(n_keep)
+        f = torch.zeros_like(flat).scatter(0, idx, vals).view_as(pre_BF)
+        self._update_threshold(vals)
+        return f
+
+    @torch.no_grad()
+    def _update_threshold(self, kept: torch.Tensor) -> None:
+        if not self.training:
+            return
+        positive = kept[kept > 0]
+        if positive.numel() == 0:
+            return
+        smallest = positive.min()
+        if float(self.threshold) < 0:
+            self.threshold.copy_(smallest)
+        else:
+            m = self.cfg.threshold_momentum
+            self.threshold.mul_(m).add_((1 - m) * smallest)
+
+    @torch.no_grad()
+    def calibrate(self, batches_BD: list[torch.Tensor]) -> None:
+        """Set the inference threshold from the final weights: mean smallest kept activation per batch."""
+        mins = []
+        for x in batches_BD:
+            acts = torch.relu(self.pre_acts(x)).flatten()
+            kept = acts.topk(min(self.cfg.k * x.shape[0], acts.numel())).values
+            kept = kept[kept > 0]
+            if kept.numel():
+                mins.append(kept.min())
+        if mins:
+            self.threshold.copy_(torch.stack(mins).mean())
+
+    def aux_loss(self, pre_BF: torch.Tensor, err_BD: torch.Tensor) -> torch.Tensor | None:
+        return aux_k_loss(self, pre_BF, err_BD)
+
+    def folded_state(self) -> dict[str, torch.Tensor]:
+        state = super().folded_state()
+        # inference is a JumpReLU with one global threshold, expanded per latent as SAELens expects
+        state["threshold"] = self.threshold.clamp_min(0).expand(self.cfg.d_sae).clone()
+        return state

@@ -1,0 +1,155 @@
+"""Loss recovered: the model's own loss with the SAE's reconstruction spliced into its layer.
+
+Three forward passes over the same tokens: clean; with the layer's output at
+every real token replaced by the SAE reconstruction; and with it replaced by
+zeros. ``recovered = (zero - spliced) / (zero - clean)``: 1 means the SAE
+keeps everything the model uses from that layer, 0 means it is no better than
+deleting the layer. Masked-language models are scored on ``mask_fraction`` of
+real tokens replaced by the mask token (the same positions in all three
+passes, chosen by ``seed``); next-token models on every real token whose
+successor is real. Special and padding tokens are never replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from genolens.adapters.base import Adapter
+from genolens.adapters.batching import pad_batch, plan_batches
+from genolens.adapters.heads import LMHead, language_model_head
+from genolens.adapters.hooks import capture, intervene
+from genolens.errors import ConfigError
+from genolens.io.fasta import read_fasta
+from genolens.sae.base import SparseAutoencoder
+from genolens.sae.checkpoint import check_compatible
+from genolens.sae.config import Provenance
+
+
+@dataclass
+class LossRecovered:
+    clean: float
+    spliced: float
+    zero_ablated: float
+    recovered: float
+    tokens: int
+    objective: str
+    layer: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@torch.no_grad()
+def splice_losses(
+    sae: SparseAutoencoder,
+    adapter: Adapter,
+    sequences: list[str],
+    *,
+    layer: int,
+    head: LMHead | None = None,
+    mask_fraction: float = 0.15,
+    seed: int = 0,
+    batch_tokens: int = 4096,
+) -> LossRecovered:
+    """Clean, spliced and zero-ablated cross-entropy of ``adapter`` on ``sequences``."""
+    if not 0 < mask_fraction < 1:
+        raise ConfigError(f"mask_fraction must be in (0, 1), got {mask_fraction}")
+    head = head or language_model_head(adapter)
+    sae = sae.to(adapter.device).eval()
+    toks = [adapter.tokenizer.encode(s) for s in sequences]
+    toks = [t for t in toks if len(t) <= adapter.max_tokens]
+    if not toks:
+        raise ConfigError("no sequence fits the model's context for the loss check")
+    rng = np.random.default_rng(seed)
+    totals = {"clean": 0.0, "spliced": 0.0, "zero": 0.0}
+    n_scored = 0
+    plan = plan_batches([len(t) for t in toks], batch_tokens=batch_tokens)
+    for batch in plan.batches:
+        ids, attn = pad_batch([toks[i].input_ids for i in batch], pad_id=adapter.tokenizer.pad_id)
+        real = torch.zeros_like(ids, dtype=torch.bool)
+        for row, i in enumerate(batch):
+            real[row, : len(toks[i])] = torch.from_numpy(toks[i].spans[:, 0] >= 0)
+        inputs, targets, scored = _objective(head, ids, real, mask_fraction, rng)
+        if not scored.any():
+            continue
+        inputs, attn = inputs.to(adapter.device), attn.to(adapter.device)
+        real_d = real.to(adapter.device)
+        edits = {
+            "clean": None,
+            "spliced": lambda a, m=real_d: torch.where(m[..., None], sae.decode(sae.encode(a.float())).to(a.dtype), a),
+            "zero": lambda a, m=real_d: torch.where(m[..., None], torch.zeros_like(a), a),
+        }
+        for name, edit in edits.items():
+            with contextlib.ExitStack() as stack:
+                if edit is not None:
+                    stack.enter_context(intervene(adapter, layer, edit))
+                acts = stack.enter_context(capture(adapter, [adapter.num_layers], stop=False))
+                adapter._call_model(inputs, attn)
+            logits = head.logits(acts[adapter.num_layers].float())
+            ce = F.cross_entropy(logits[scored.to(logits.device)], targets[scored].to(logits.device), reduction="sum")
+            totals[name] += float(ce)
+        n_scored += int(scored.sum())
+    clean, spliced, zero = (totals[k] / n_scored for k in ("clean", "spliced", "zero"))
+    recovered = (zero - spliced) / (zero - clean) if zero != clean else float("nan")
+    return LossRecovered(clean, spliced, zero, recovered, n_scored, head.objective, layer)
+
+
+def _objective(
+    head: LMHead, ids: torch.Tensor, real: torch.Tensor, mask_fraction: float, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(model inputs, targets, positions scored)."""
+    if head.objective == "mlm":
+        pick = torch.from_numpy(rng.random(ids.shape) < mask_fraction) & real
+        inputs = ids.clone()
+        inputs[pick] = head.mask_id
+        return inputs, ids, pick
+    # next token: the hidden state at t predicts token t + 1
+    targets = torch.full_like(ids, -100)
+    targets[:, :-1] = ids[:, 1:]
+    scored = real.clone()
+    scored[:, :-1] &= real[:, 1:]
+    scored[:, -1] = False
+    return ids, targets, scored
+
+
+def loss_recovered(
+    sae: SparseAutoencoder,
+    *,
+    model: str,
+    fasta: str | Path,
+    max_sequences: int = 64,
+    device: str = "cpu",
+    seed: int = 0,
+    heldout_fraction: float | None = None,
+) -> LossRecovered:
+    """Load ``model`` (which must be the SAE's), read ``fasta`` and measure loss recovered.
+
+    With ``heldout_fraction``, only sequences the training split held out are used when the
+    FASTA has any (the same IDs as the store); otherwise all of them.
+    """
+    from genolens.adapters.fingerprint import tokenizer_fingerprint, weights_fingerprint
+    from genolens.adapters.registry import load_adapter
+
+    layer = sae.cfg.provenance.layer
+    check_compatible(sae, Provenance(model=model, layer=layer), what=f"model {model}")
+    adapter = load_adapter(model, device=device)
+    check_compatible(
+        sae,
+        Provenance(model=model, model_hash=weights_fingerprint(adapter.model), layer=layer,
+                   tokenizer=tokenizer_fingerprint(adapter.tokenizer)),
+        what=f"model {model}",
+    )
+    records = read_fasta(fasta, alphabet=adapter.alphabet)
+    if heldout_fraction:
+        from genolens.sae.data import is_heldout
+
+        held = [r for r in records if is_heldout(r.id, heldout_fraction)]
+        records = held or records
+    records = records[:max_sequences]
+    return splice_losses(sae, adapter, [r.sequence for r in records], layer=layer, seed=seed)

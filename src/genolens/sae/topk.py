@@ -1,0 +1,18 @@
+"""TopK SAE (Gao et al. 2024): exactly ``k`` latents per token, auxiliary-k loss for dead latents."""
+
+from __future__ import annotations
+
+import torch
+
+from genolens.sae.base import SparseAutoencoder, aux_k_loss
+
+
+class TopKSAE(SparseAutoencoder):
+    architecture = "topk"
+
+    def activate(self, pre_BF: torch.Tensor) -> torch.Tensor:
+        vals, idx = pre_BF.topk(self.cfg.k, dim=-1)
+        return torch.zeros_like(pre_BF).scatter(-1, idx, torch.relu(vals))
+
+    def aux_loss(self, pre_BF: torch.Tensor, err_BD: torch.Tensor) -> torch.Tensor | None:
+        return aux_k_loss(self, pre_BF, err_BD)

@@ -1,0 +1,76 @@
+"""SAEs on activations of a real pretrained checkpoint (HyenaDNA-tiny from anticapt), through the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from genolens.cli import run
+from genolens.errors import ConfigError
+from genolens.sae.checkpoint import check_compatible, load_sae
+from genolens.sae.config import Provenance
+
+REF = "data/example/reference/GRCh37_chr22_1-22000000.fa.gz"
+
+
+@pytest.fixture(scope="module")
+def hyena_store(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hyena")
+    bed = tmp / "windows.bed"
+    bed.write_text("".join(f"22\t{16_100_000 + i * 97_000}\t{16_103_000 + i * 97_000}\tw{i}\n" for i in range(50)))
+    store = tmp / "store"
+    assert run(["embed", "--model", "hyenadna-tiny", "--layers", "2", "--reference", REF, "--regions", str(bed),
+                "--out", str(store), "--shard-size", "30000", "--quiet"]) == 0
+    return store
+
+
+def test_topk_sae_on_hyenadna_meets_quality_bar(hyena_store, tmp_path):
+    sae_dir = tmp_path / "sae"
+    rc = run(["train-sae", "--store", str(hyena_store), "--layer", "2", "--arch", "topk", "--k", "32",
+              "--width", "1024", "--tokens", "400000", "--batch-size", "2048", "--lr", "1e-3", "--out", str(sae_dir),
+              "--no-progress"])
+    assert rc == 0
+    assert (sae_dir / "cfg.json").is_file() and (sae_dir / "sae_weights.safetensors").is_file()
+    assert run(["eval-sae", "--sae", str(sae_dir), "--store", str(hyena_store)]) == 0
+    metrics = json.loads((sae_dir / "eval.json").read_text())
+    assert metrics["tokens"] > 5_000  # held-out sequences only
+    assert metrics["fve"] >= 0.8, metrics
+    assert metrics["l0"] <= 32 and metrics["dead_fraction"] < 0.05, metrics
+    assert (sae_dir / "eval.density.png").stat().st_size > 1000
+    sae = load_sae(sae_dir)
+    assert sae.cfg.provenance.model == "hyenadna-tiny" and sae.cfg.provenance.layer == 2
+    assert sae.cfg.provenance.model_hash.startswith("sha256:") and "CharTokenizer" in sae.cfg.provenance.tokenizer
+
+
+def test_sae_refuses_another_model_or_layer(hyena_store, tmp_path):
+    sae_dir = tmp_path / "sae"
+    assert run(["train-sae", "--store", str(hyena_store), "--layer", "2", "--k", "8", "--width", "256",
+                "--tokens", "20000", "--batch-size", "2048", "--out", str(sae_dir), "--no-progress"]) == 0
+    sae = load_sae(sae_dir)
+    with pytest.raises(ConfigError, match="layer: SAE has 2, input has 5"):
+        check_compatible(sae, Provenance(model="hyenadna-tiny", layer=5))
+    with pytest.raises(ConfigError, match="model: SAE has 'hyenadna-tiny'"):
+        check_compatible(sae, Provenance(model="antiberty", layer=2))
+    check_compatible(sae, Provenance(model="hyenadna-tiny", layer=2))  # same: fine
+
+
+def test_loss_recovered_on_antiberty(tmp_path):
+    """AntiBERTy (real checkpoint, real masked-LM head): an SAE at layer 4 keeps most of the model's loss."""
+    fasta = "data/example/antibodies_vh.fa"
+    store = tmp_path / "store"
+    assert run(["embed", "--model", "antiberty", "--layers", "4", "--input", fasta, "--out", str(store),
+                "--shard-size", "1500", "--quiet"]) == 0
+    sae_dir = tmp_path / "sae"
+    assert run(["train-sae", "--store", str(store), "--layer", "4", "--k", "32", "--width", "1024",
+                "--tokens", "120000", "--batch-size", "1024", "--lr", "1e-3", "--heldout-fraction", "0.2",
+                "--out", str(sae_dir), "--no-progress"]) == 0
+    assert run(["eval-sae", "--sae", str(sae_dir), "--store", str(store), "--heldout-fraction", "0.2",
+                "--model", "antiberty", "--sequences", fasta]) == 0
+    lr = json.loads((sae_dir / "eval.json").read_text())["loss_recovered"]
+    assert lr["objective"] == "mlm" and lr["tokens"] > 50
+    assert lr["clean"] < lr["zero_ablated"] and lr["spliced"] < lr["zero_ablated"]
+    assert lr["recovered"] > 0.5, lr
+    # the wrong model is refused before anything runs
+    assert run(["eval-sae", "--sae", str(sae_dir), "--store", str(store), "--model", "hyenadna-tiny",
+                "--sequences", fasta]) == 2
