@@ -5,12 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
-KG = SHARED / "1kg_chr22"
-EXAMPLE = REPO / "data" / "example"
-TESTDATA = REPO / "tests" / "data"
+from testpaths import KG
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ The corpus lives in tests/data/malformed/ (made by make_corpus.py there).
 from __future__ import annotations
 
 import pytest
-from conftest import TESTDATA
+from testpaths import TESTDATA
 
 from genolens.cli import run
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import KG
+from testpaths import KG
 
 from genolens.errors import InputFormatError
 from genolens.io.annotations import annotation_tracks, bed_track, gff_tracks, read_gff

@@ -16,7 +16,7 @@ import subprocess
 import numpy as np
 import pytest
 from Bio.SeqIO.FastaIO import SimpleFastaParser
-from conftest import TESTDATA
+from testpaths import TESTDATA
 
 from genolens.io.haplotypes import BuildReport, build_haplotypes
 from genolens.io.reference import Reference

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import random_records
+from store_records import random_records
 
 from genolens.errors import ConfigError
 from genolens.store import ActivationStore, ShuffledLoader, StoreConfig, write_store

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import random_records
+from store_records import random_records
 
 from genolens.errors import ConfigError, InputFileError, InputFormatError
 from genolens.store import ActivationStore, StoreConfig, write_store

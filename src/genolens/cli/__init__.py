@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "genolens.cli.sequences",
     "genolens.cli.samples",
     "genolens.cli.sae",
+    "genolens.cli.aggregate",
 ]
 
 EXIT_BAD_INPUT = 2
