@@ -24,6 +24,8 @@ COMMAND_MODULES = [
     "genolens.cli.samples",
     "genolens.cli.sae",
     "genolens.cli.aggregate",
+    "genolens.cli.ancestry",
+    "genolens.cli.report",
 ]
 
 EXIT_BAD_INPUT = 2

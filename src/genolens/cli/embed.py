@@ -40,9 +40,9 @@ def input_records(
     if fasta is not None:
         if vcf is not None or regions:
             raise ConfigError("--vcf and --regions go with --reference, not with --input")
-        from genolens.io.fasta import iter_fasta
+        from genolens.io.coordtable import read_with_sidecar
 
-        return iter_fasta(fasta)
+        return read_with_sidecar(fasta)
     if not regions:
         raise ConfigError("--reference needs --regions (a BED file or chr:start-end)")
     from genolens.io.haplotypes import build_haplotypes, reference_sequences
@@ -61,7 +61,9 @@ def embed(
     model: str = typer.Option(..., "--model", help="Short name (antiberty, hyenadna-tiny), hub id or folder."),
     layers: str = typer.Option(..., "--layers", help="Layers to store, e.g. '4,8', '2-6' or '-1' (0 = embeddings)."),
     out: Path = typer.Option(..., "--out", help="Store folder (created; an interrupted run resumes)."),
-    fasta: Path | None = typer.Option(None, "--input", help="FASTA of DNA or protein sequences."),
+    fasta: Path | None = typer.Option(
+        None, "--input", help="FASTA of DNA or protein sequences (a NAME.coords.tsv sidecar restores coordinates)."
+    ),
     reference: Path | None = typer.Option(None, "--reference", help="Indexed reference FASTA."),
     vcf: Path | None = typer.Option(None, "--vcf", help="Phased VCF: embed personal haplotypes."),
     regions: list[str] = typer.Option([], "--regions", help="BED file or chr:start-end (repeatable)."),
@@ -134,3 +136,15 @@ def embed(
             f"({summary.real_tokens / max(elapsed, 1e-9):,.0f} tokens/s), padding waste "
             f"{summary.padding_waste:.1%} -> {out}"
         )
+
+
+@app.command("merge-stores")
+def merge_stores_command(
+    stores: list[Path] = typer.Argument(..., help="Finished stores, in order."),
+    out: Path = typer.Option(..., "--out", help="New store folder."),
+) -> None:
+    """Gather stores embedded in parallel (one per input shard) into one store."""
+    from genolens.store.merge import merge_stores
+
+    n_shards, n_seqs = merge_stores(list(stores), out)
+    typer.echo(f"merged {len(stores)} stores: {n_shards} shards, {n_seqs} sequences -> {out}", err=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -12,11 +11,10 @@ from tqdm import tqdm
 
 from genolens.cli.app import app
 from genolens.errors import ConfigError
-from genolens.io.coordmap import BLOCK_COLUMNS
+from genolens.io.coordtable import read_with_sidecar, sidecar_path, write_with_sidecar
 from genolens.io.fasta import iter_fasta, write_fasta
 from genolens.io.files import atomic_write
 from genolens.io.haplotypes import BuildReport, HaplotypePolicy, build_haplotypes, reference_sequences
-from genolens.io.records import SequenceRecord
 from genolens.io.reference import Reference
 from genolens.io.regions import read_regions
 from genolens.io.samplesheet import match_samples, read_sample_sheet
@@ -35,29 +33,6 @@ def _int_list(text: str, option: str) -> tuple[int, ...]:
         return tuple(int(x) for x in text.split(",") if x.strip())
     except ValueError:
         raise ConfigError(f"{option} takes comma-separated integers, got {text!r}") from None
-
-
-def _sidecar(out: Path, suffix: str) -> Path:
-    name = out.name.removesuffix(".gz")
-    for ext in (".fasta", ".fa", ".fna", ".faa"):
-        name = name.removesuffix(ext)
-    return out.with_name(name + suffix)
-
-
-def _write(records: Iterator[SequenceRecord], out: Path, coords: Path | None) -> int:
-    """Write FASTA and, for records that have one, the coordinate-map table; both atomically."""
-    if coords is None:
-        return write_fasta(records, out)
-    with atomic_write(coords) as fh:
-        fh.write("\t".join(BLOCK_COLUMNS) + "\n")
-
-        def tee() -> Iterator[SequenceRecord]:
-            for rec in records:
-                if rec.coords is not None:
-                    rec.coords.blocks(rec.id).to_csv(fh, sep="\t", header=False, index=False)
-                yield rec
-
-        return write_fasta(tee(), out)
 
 
 @app.command("sequences")
@@ -111,13 +86,13 @@ def sequences(
         symbolic=_choice(symbolic, ("skip", "error"), "--symbolic"),  # type: ignore[arg-type]
         ambiguous=ambiguous,  # type: ignore[arg-type]
     )
-    coords = coords or _sidecar(out, ".coords.tsv")
-    report = report or _sidecar(out, ".report.json")
+    coords = coords or sidecar_path(out)
+    report = report or sidecar_path(out, ".report.json")
     build_report = BuildReport()
     with Reference(reference) as ref:
         region_list = read_regions(regions, contig_lengths=ref.contig_lengths)
         if vcf is None:
-            n = _write(reference_sequences(ref, region_list, ambiguous=ambiguous), out, coords)  # type: ignore[arg-type]
+            n = write_with_sidecar(reference_sequences(ref, region_list, ambiguous=ambiguous), out, coords)  # type: ignore[arg-type]
             typer.echo(f"wrote {n} reference sequences to {out}, coordinate map to {coords}", err=True)
             return
         chosen = _choose_samples(vcf, samples, sample_sheet, id_column, allow_missing_samples)
@@ -126,7 +101,7 @@ def sequences(
             records = build_haplotypes(ref, vf, region_list, policy=policy, report=build_report)
             bar = tqdm(records, total=total, unit="seq", desc="haplotypes",
                        disable=not (progress and sys.stderr.isatty()))
-            n = _write(iter(bar), out, coords)
+            n = write_with_sidecar(iter(bar), out, coords)
     with atomic_write(report) as fh:
         json.dump({"sequences": n, **build_report.to_dict()}, fh, indent=2)
     typer.echo(f"wrote {n} haplotype sequences to {out}; coordinate map {coords}; report {report}", err=True)
@@ -163,12 +138,34 @@ def windows(
     coords: Path | None = typer.Option(None, help="Coordinate-map TSV (default: beside --out)."),
 ) -> None:
     """Write reference and alternate windows centred on each variant (variant-effect input)."""
-    coords = coords or _sidecar(out, ".coords.tsv")
+    coords = coords or sidecar_path(out)
     build_report = BuildReport()
     with Reference(reference) as ref, VariantFile(vcf, samples=[]) as vf:
         region_list = read_regions(regions, contig_lengths=ref.contig_lengths)
         pairs = variant_windows(
             ref, vf, region_list, width=width, include_filtered=include_filtered, report=build_report
         )
-        n = _write((rec for pair in pairs for rec in pair), out, coords)
+        n = write_with_sidecar((rec for pair in pairs for rec in pair), out, coords)
     typer.echo(f"wrote {n // 2} window pairs to {out}; {build_report.summary()}", err=True)
+
+
+@app.command("split-fasta")
+def split_fasta(
+    fasta: Path = typer.Option(..., "--in", help="FASTA to split (its .coords.tsv sidecar is split along)."),
+    shards: int = typer.Option(..., help="Number of shards."),
+    out_dir: Path = typer.Option(..., "--out-dir", help="Folder for shard-000.fa ... (and their .coords.tsv)."),
+) -> None:
+    """Split a FASTA into contiguous blocks of whole sequences, for scattering work over machines.
+
+    Always writes exactly ``--shards`` files (a shard may be empty of records only if there are
+    fewer sequences than shards, which is an error), so workflows can name them in advance.
+    """
+    if shards < 1:
+        raise ConfigError(f"--shards must be >= 1, got {shards}")
+    records = list(read_with_sidecar(fasta))
+    if len(records) < shards:
+        raise ConfigError(f"{fasta} has {len(records)} sequences, fewer than --shards {shards}")
+    bounds = [round(i * len(records) / shards) for i in range(shards + 1)]
+    for i in range(shards):
+        write_with_sidecar(records[bounds[i] : bounds[i + 1]], out_dir / f"shard-{i:03d}.fa")
+    typer.echo(f"split {len(records)} sequences of {fasta} into {shards} shards in {out_dir}", err=True)

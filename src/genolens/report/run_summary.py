@@ -1,0 +1,144 @@
+"""One self-contained HTML report of a whole run: SAE quality, dashboards, associations, audit.
+
+The report reads what the stages wrote under a results folder (found by file
+name, so any layout works): ``eval.json`` (+ ``eval.density.png``) of each SAE,
+the feature dashboards' ``index.html``, each ``associate`` folder
+(``associations.tsv``, ``associate.json``, ``qq.png``, ``volcano.png``), each
+``audit`` folder (``audit.tsv``, ``audit.json``) and the sequence build reports.
+Images are embedded as data URIs; dashboards are linked by relative path, so
+the report opens from disk with no server and no network.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from genolens import __version__
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.6em 0;font-size:13px}
+td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.muted{color:#777}
+.cards{display:flex;flex-wrap:wrap;gap:1em}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:9em}
+.card b{display:block;font-size:1.4em}img{max-width:100%;border:1px solid #eee}
+.biomarker_candidate{background:#e3f4e3}.ancestry_confounded{background:#fbe3e3}.both{background:#fff3d6}
+"""
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _table(df: pd.DataFrame, *, row_class: str | None = None, digits: int = 4) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    rows = []
+    for _, r in df.iterrows():
+        cls = f' class="{html.escape(str(r[row_class]))}"' if row_class and row_class in r else ""
+        cells = "".join(
+            f"<td>{v:.{digits}g}</td>" if isinstance(v, float) else f"<td>{html.escape(str(v))}</td>" for v in r
+        )
+        rows.append(f"<tr{cls}>{cells}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _cards(items: dict[str, str]) -> str:
+    return '<div class="cards">' + "".join(
+        f'<div class="card"><span class="muted">{html.escape(k)}</span><b>{html.escape(v)}</b></div>'
+        for k, v in items.items()
+    ) + "</div>"
+
+
+def _sae_section(path: Path, out_dir: Path) -> str:
+    m = json.loads(path.read_text())
+    cards = {
+        "variance explained": f"{m['fve']:.3f}", "L0": f"{m['l0']:.1f}",
+        "dead latents": f"{m['dead_fraction']:.1%}", "dense latents": f"{m['dense_fraction']:.1%}",
+        "held-out tokens": f"{m['tokens']:,}",
+    }
+    if "loss_recovered" in m:
+        lr = m["loss_recovered"]
+        cards["loss recovered"] = f"{lr['recovered']:.3f}"
+        cards["CE clean / SAE / zero"] = f"{lr['clean']:.3f} / {lr['spliced']:.3f} / {lr['zero_ablated']:.3f}"
+    body = f"<h3>{html.escape(os.path.relpath(path.parent, out_dir))}</h3>" + _cards(cards)
+    png = path.with_suffix(".density.png")
+    if png.is_file():
+        body += _img(png, "feature density")
+    return body
+
+
+def _associate_section(folder: Path, out_dir: Path, top: int) -> str:
+    table = pd.read_csv(folder / "associations.tsv", sep="\t")
+    body = f"<h3>{html.escape(os.path.relpath(folder, out_dir))}</h3>"
+    summary_path = folder / "associate.json"
+    if summary_path.is_file():
+        summary = json.loads(summary_path.read_text())
+        counts = table["category"].value_counts().to_dict() if "category" in table else {}
+        cards = {k.replace("_", " "): str(v) for k, v in counts.items()}
+        for key in ("lambda_gc", "lambda_gc_unadjusted"):
+            if isinstance(summary.get(key), (int, float)):
+                cards[key.replace("_", " ")] = f"{summary[key]:.3f}"
+        body += _cards(cards)
+    cols = [c for c in ("feature", "beta", "se", "pvalue", "qvalue", "n", "ancestry_r2", "pvalue_unadjusted",
+                        "category") if c in table.columns]
+    ranked = table.sort_values("pvalue", na_position="last").head(top)[cols]
+    body += f"<p class='muted'>Top {len(ranked)} of {len(table):,} features by p-value (ancestry-adjusted).</p>"
+    body += _table(ranked, row_class="category")
+    for name in ("qq.png", "volcano.png"):
+        if (folder / name).is_file():
+            body += _img(folder / name, name)
+    return body
+
+
+def _audit_section(folder: Path, out_dir: Path) -> str:
+    body = f"<h3>{html.escape(os.path.relpath(folder, out_dir))}</h3>"
+    if (folder / "audit.tsv").is_file():
+        body += _table(pd.read_csv(folder / "audit.tsv", sep="\t"))
+    return body
+
+
+def write_run_report(results: str | os.PathLike[str], out: str | os.PathLike[str], *, top: int = 20) -> Path:
+    """Write ``out`` (HTML) summarising everything found under ``results``."""
+    root, out = Path(results), Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sections: list[tuple[str, str]] = []
+    evals = sorted(root.rglob("eval.json"))
+    if evals:
+        sections.append(("Sparse autoencoders", "".join(_sae_section(p, out.parent) for p in evals)))
+    dashboards = sorted(p for p in root.rglob("index.html") if p.resolve() != out.resolve())
+    if dashboards:
+        links = "".join(
+            f'<li><a href="{html.escape(os.path.relpath(p, out.parent))}">'
+            f"{html.escape(str(p.parent.relative_to(root)))}</a></li>"
+            for p in dashboards
+        )
+        sections.append(("Feature dashboards", f"<ul>{links}</ul>"))
+    assoc = sorted(p.parent for p in root.rglob("associations.tsv"))
+    if assoc:
+        sections.append(("Associations: biomarkers and ancestry confounds",
+                         "".join(_associate_section(f, out.parent, top) for f in assoc)))
+    audits = sorted(p.parent for p in root.rglob("audit.tsv"))
+    if audits:
+        audit_html = "".join(_audit_section(f, out.parent) for f in audits)
+        sections.append(("Embedding audit: how much ancestry leaks", audit_html))
+    builds = sorted(root.rglob("*.report.json"))
+    if builds:
+        rows = [{"file": str(p.relative_to(root)), **json.loads(p.read_text()).get("counts", {})} for p in builds]
+        sections.append(("Sequences and variants", _table(pd.DataFrame(rows).fillna(0))))
+    if not sections:
+        sections.append(("Nothing found", f"<p>No genolens outputs under {html.escape(str(root))}.</p>"))
+    toc = "".join(f'<li><a href="#s{i}">{html.escape(t)}</a></li>' for i, (t, _) in enumerate(sections))
+    body = "".join(f'<h2 id="s{i}">{html.escape(t)}</h2>{b}' for i, (t, b) in enumerate(sections))
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>genolens report</title><style>{CSS}</style>"
+            f"</head><body><h1>genolens report</h1><p class='muted'>{html.escape(str(root))} · genolens {__version__}"
+            f"</p><ul>{toc}</ul>{body}</body></html>")
+    out.write_text(page, encoding="utf-8")
+    return out

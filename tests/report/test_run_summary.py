@@ -1,0 +1,51 @@
+"""The run report finds each stage's outputs and embeds them in one self-contained page."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+
+from genolens.cli import run
+from genolens.sae.evaluate import density_histogram
+
+
+def test_report_collects_stage_outputs(tmp_path):
+    res = tmp_path / "results"
+    (res / "sae").mkdir(parents=True)
+    (res / "sae" / "eval.json").write_text(json.dumps({
+        "fve": 0.8731, "l0": 31.5, "dead_fraction": 0.012, "dense_fraction": 0.05, "tokens": 12345,
+        "loss_recovered": {"recovered": 0.9412, "clean": 0.5, "spliced": 0.55, "zero_ablated": 3.1},
+    }))
+    density_histogram(np.array([0.0, 0.01, 0.2]), res / "sae" / "eval.density.png")
+    (res / "dashboard").mkdir()
+    (res / "dashboard" / "index.html").write_text("<html></html>")
+    (res / "associate").mkdir()
+    pd.DataFrame({
+        "feature": ["f1", "f2", "f3"], "beta": [0.5, -0.2, 0.01], "se": [0.1, 0.1, 0.1], "stat": [5, -2, 0.1],
+        "pvalue": [1e-6, 0.04, 0.9], "neg_log10_p": [6, 1.4, 0.05], "qvalue": [3e-6, 0.06, 0.9], "n": [300] * 3,
+        "ancestry_r2": [0.02, 0.7, 0.0], "pvalue_unadjusted": [1e-7, 1e-9, 0.8],
+        "category": ["biomarker_candidate", "ancestry_confounded", "none"],
+    }).to_csv(res / "associate" / "associations.tsv", sep="\t", index=False)
+    (res / "associate" / "associate.json").write_text(json.dumps({"lambda_gc": 1.02, "lambda_gc_unadjusted": 2.5}))
+    (res / "audit").mkdir()
+    pd.DataFrame({"target": ["super_pop"], "metric": ["balanced_accuracy"], "score": [0.91]}).to_csv(
+        res / "audit" / "audit.tsv", sep="\t", index=False)
+    out = tmp_path / "report.html"
+    assert run(["report", "--in", str(res), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "0.873" in page and "0.941" in page  # FVE and loss recovered
+    assert 'href="results/dashboard/index.html"' in page  # relative link, opens from disk
+    assert page.index("f1") < page.index("f2")  # ranked by p-value
+    assert 'class="biomarker_candidate"' in page and 'class="ancestry_confounded"' in page
+    assert "2.5" in page and "1.02" in page  # lambda GC with and without PCs
+    assert "balanced_accuracy" in page
+    assert len(re.findall(r'src="data:image/png;base64,', page)) == 1  # density embedded; no external files
+    assert "http://" not in page and "https://" not in page
+
+
+def test_report_of_missing_folder_is_an_error(tmp_path, capsys):
+    assert run(["report", "--in", str(tmp_path / "nope"), "--out", str(tmp_path / "r.html")]) == 2
+    assert "results folder does not exist" in capsys.readouterr().err

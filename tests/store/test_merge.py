@@ -1,0 +1,51 @@
+"""Stores embedded in parallel over FASTA shards merge into the store of one run."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from genolens.cli import run
+from genolens.errors import ConfigError
+from genolens.store.merge import merge_stores
+from genolens.store.reader import ActivationStore
+
+EX = "data/example"
+
+
+def test_split_embed_merge_equals_single_run(tmp_path):
+    fa = tmp_path / "hap.fa"
+    assert run(["sequences", "--reference", f"{EX}/reference/GRCh37_chr22_1-22000000.fa.gz", "--vcf",
+                f"{EX}/genotypes/1kg_phase1_chr22_16-22Mb.vcf.gz", "-r", "22:16160001-16161500",
+                "--samples", "HG00096,HG00231,NA18486", "--out", str(fa)]) == 0
+    assert run(["split-fasta", "--in", str(fa), "--shards", "2", "--out-dir", str(tmp_path / "shards")]) == 0
+    assert (tmp_path / "shards" / "shard-001.coords.tsv").is_file()
+    common = ["--model", "hyenadna-tiny", "--layers", "1", "--shard-size", "2000", "--quiet"]
+    for i in range(2):
+        assert run(["embed", "--input", str(tmp_path / "shards" / f"shard-{i:03d}.fa"),
+                    "--out", str(tmp_path / f"st{i}"), *common]) == 0
+    assert run(["merge-stores", str(tmp_path / "st0"), str(tmp_path / "st1"), "--out", str(tmp_path / "merged")]) == 0
+    assert run(["embed", "--input", str(fa), "--out", str(tmp_path / "single"), *common]) == 0
+    merged, single = ActivationStore(tmp_path / "merged"), ActivationStore(tmp_path / "single")
+    assert merged.config == single.config and merged.complete
+    meta = ["id", "length", "rows", "contig", "strand", "sample", "haplotype", "region"]
+    assert merged.sequences[meta].equals(single.sequences[meta])  # same sequences, same order
+    for seq_id in single.sequences["id"]:
+        a, spans_a = merged.sequence(seq_id, 1)
+        b, spans_b = single.sequence(seq_id, 1)
+        assert torch.equal(a, b) and torch.equal(spans_a, spans_b)
+    # the coordinate sidecar travelled: personal sequences keep reference positions and sample names
+    st = merged
+    assert (st.read(0, "row.ref")[:, 0] >= 16_160_000).all()
+    assert {s["sample"] for s in st.shard_sequences(0)} <= {"HG00096", "HG00231", "NA18486"}
+
+
+def test_merge_refuses_duplicates_and_existing_output(tmp_path):
+    fa = tmp_path / "a.fa"
+    fa.write_text(">a\nACGTACGTAC\n>b\nGGGGCCCCAA\n")
+    assert run(["embed", "--input", str(fa), "--out", str(tmp_path / "s"), "--model", "hyenadna-tiny",
+                "--layers", "1", "--quiet"]) == 0
+    with pytest.raises(ConfigError, match="more than one store"):
+        merge_stores([tmp_path / "s", tmp_path / "s"], tmp_path / "m")
+    with pytest.raises(ConfigError, match="already exists"):
+        merge_stores([tmp_path / "s"], tmp_path / "s")
