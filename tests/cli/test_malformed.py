@@ -87,3 +87,10 @@ def test_malformed_input_exits_2_with_one_clear_line(case, capsys, tmp_path):
 
 def test_at_least_fifteen_malformed_cases():
     assert len(CASES) >= 15
+
+
+@pytest.mark.parametrize("argv", [["embed"], ["nosuchcommand"], ["sequences", "--out"]])
+def test_usage_errors_exit_2_without_traceback(argv, capsys):
+    assert run(argv) == 2
+    err = capsys.readouterr().err
+    assert "Error:" in err and "Traceback" not in err

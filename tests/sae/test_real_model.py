@@ -10,6 +10,7 @@ from genolens.cli import run
 from genolens.errors import ConfigError
 from genolens.sae.checkpoint import check_compatible, load_sae
 from genolens.sae.config import Provenance
+from genolens.sae.evaluate import feature_stability
 
 REF = "data/example/reference/GRCh37_chr22_1-22000000.fa.gz"
 
@@ -74,3 +75,17 @@ def test_loss_recovered_on_antiberty(tmp_path):
     # the wrong model is refused before anything runs
     assert run(["eval-sae", "--sae", str(sae_dir), "--store", str(store), "--model", "hyenadna-tiny",
                 "--sequences", fasta]) == 2
+
+
+def test_seed_sweep_reports_feature_stability(hyena_store, tmp_path):
+    out = tmp_path / "sweep"
+    assert run(["train-sae", "--store", str(hyena_store), "--layer", "2", "--k", "16", "--width", "256",
+                "--seeds", "0,1", "--tokens", "100000", "--batch-size", "2048", "--lr", "5e-3", "--out", str(out),
+                "--no-progress"]) == 0
+    assert (out / "topk_w256_k16_s0" / "cfg.json").is_file() and (out / "topk_w256_k16_s1" / "cfg.json").is_file()
+    (row,) = json.loads((out / "stability.json").read_text())
+    assert {row["a"], row["b"]} == {"topk_w256_k16_s0", "topk_w256_k16_s1"}
+    a, b = load_sae(out / "topk_w256_k16_s0"), load_sae(out / "topk_w256_k16_s1")
+    assert row["matched_fraction"] == pytest.approx(feature_stability(a, b))
+    assert row["matched_fraction_reverse"] == pytest.approx(feature_stability(b, a))
+    assert 0.0 <= row["matched_fraction"] <= 1.0  # on planted data stability is tested against truth

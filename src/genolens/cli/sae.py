@@ -30,7 +30,7 @@ def train_sae(
     seeds: str = typer.Option("0", help="Initialisation seeds; comma list = sweep (feature stability)."),
     tokens: int = typer.Option(..., help="Training tokens (activation rows) per SAE."),
     batch_size: int = typer.Option(4096, help="Rows per step."),
-    lr: float = typer.Option(4e-4, help="Peak learning rate (Adam)."),
+    lr: float = typer.Option(2e-3, help="Peak learning rate (Adam); lower it for runs of 100M+ tokens."),
     l1_coeff: float = typer.Option(5.0, help="ReLU SAE: L1 coefficient."),
     heldout_fraction: float = typer.Option(0.1, help="Fraction of sequences kept out of training."),
     checkpoint_every: int = typer.Option(500, help="Steps between resumable checkpoints."),
@@ -64,6 +64,31 @@ def train_sae(
     saes = train_saes(batches, cfgs, train, out, progress=progress, single=len(cfgs) == 1)
     for sae in saes:
         typer.echo(f"saved {sae.cfg.name}", err=True)
+    stability = _seed_stability(saes)
+    if stability:
+        (out / "stability.json").write_text(json.dumps(stability, indent=2))
+        for row in stability:
+            typer.echo(f"stability {row['a']} vs {row['b']}: {row['matched_fraction']:.1%} of latents matched "
+                       f"(decoder cosine > {row['threshold']})", err=True)
+
+
+def _seed_stability(saes: list) -> list[dict]:
+    """For SAEs that differ only in seed: fraction of latents with a match (cosine > 0.9) in the other run."""
+    from dataclasses import replace
+
+    from genolens.sae.evaluate import feature_stability
+
+    groups: dict[tuple, list] = {}
+    for sae in saes:
+        key = tuple(sorted(replace(sae.cfg, seed=0, name="").to_dict().items(), key=lambda kv: kv[0]))
+        groups.setdefault(repr(key), []).append(sae)
+    rows = []
+    for members in groups.values():
+        for a, b in itertools.combinations(members, 2):
+            rows.append({"a": a.cfg.name, "b": b.cfg.name, "threshold": 0.9,
+                         "matched_fraction": feature_stability(a, b),
+                         "matched_fraction_reverse": feature_stability(b, a)})
+    return rows
 
 
 @app.command("eval-sae")

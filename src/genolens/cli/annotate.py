@@ -1,0 +1,94 @@
+"""``genolens annotate``: interpret an SAE's features on a store (statistics, contexts, concepts, motifs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from genolens.cli.app import app
+from genolens.errors import ConfigError
+
+
+def parse_thresholds(text: str) -> tuple[float, ...]:
+    """``"0,0.15,0.5"`` -> thresholds as fractions of each feature's maximum."""
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"--thresholds expects numbers like '0,0.15,0.5', got {text!r}") from None
+
+
+def parse_contig_map(items: list[str]) -> dict[str, str]:
+    """``["22=chr22"]`` -> {store contig: annotation contig}."""
+    out = {}
+    for item in items:
+        store, sep, annot = item.partition("=")
+        if not sep or not store or not annot:
+            raise ConfigError(f"--contig-map expects STORE=ANNOTATION, e.g. 22=chr22, got {item!r}")
+        out[store] = annot
+    return out
+
+
+@app.command("annotate")
+def annotate_command(
+    sae_path: Path = typer.Option(..., "--sae", help="SAE folder (cfg.json + sae_weights.safetensors)."),
+    store_path: Path = typer.Option(..., "--store", help="Activation store folder."),
+    out: Path = typer.Option(..., "--out", help="Output folder (the input of 'genolens dashboard')."),
+    annotations: list[Path] = typer.Option(
+        [], "--annotations", help="Concepts: BED, GFF3/GTF or per-residue TSV (repeatable)."
+    ),
+    sequences: Path | None = typer.Option(
+        None, "--sequences", help="FASTA the store was embedded from (the store keeps no bases): contexts, motifs."
+    ),
+    layer: int | None = typer.Option(None, "--layer", help="Store layer (default: the SAE's, or the only one)."),
+    jaspar: Path | None = typer.Option(None, "--jaspar", help="JASPAR matrices (default: bundled JASPAR 2024 CORE)."),
+    no_motifs: bool = typer.Option(False, "--no-motifs", help="Skip motif comparison."),
+    contig_map: list[str] = typer.Option([], "--contig-map", help="STORE=ANNOTATION contig names, e.g. 22=chr22."),
+    top_n: int = typer.Option(20, "--top-n", help="Top activating contexts kept per feature."),
+    flank: int = typer.Option(15, "--flank", help="Bases either side of the activating base in a context."),
+    thresholds: str = typer.Option("0,0.15,0.3,0.5,0.6,0.8", "--thresholds", help="Fractions of each max."),
+    recall: str = typer.Option("instance", "--recall", help="instance (InterPLM domain-level) or row."),
+    shuffles: int = typer.Option(100, "--shuffles", help="Column-shuffled PWMs in the motif null."),
+    max_motif_features: int = typer.Option(256, "--max-motif-features", help="Features compared with JASPAR."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the held-out split and the motif null."),
+) -> None:
+    """Per-feature statistics, top contexts, concept alignment (held-out F1) and JASPAR matches -> OUT."""
+    from genolens.features.annotate import AnnotateConfig, annotate_features
+    from genolens.features.concept_sets import read_concepts
+    from genolens.features.concepts import AlignmentConfig
+    from genolens.features.contexts import check_sequences
+    from genolens.features.jaspar import EXAMPLE_JASPAR, read_jaspar
+    from genolens.features.motifs import MotifConfig
+    from genolens.features.source import StoreSource
+    from genolens.features.summary import SummaryConfig
+    from genolens.io.fasta import iter_fasta
+    from genolens.sae.checkpoint import check_compatible, load_sae
+    from genolens.sae.config import Provenance
+
+    config = AnnotateConfig(
+        summary=SummaryConfig(top_n=top_n, separation=flank),
+        alignment=AlignmentConfig(thresholds=parse_thresholds(thresholds), recall=recall, seed=seed),
+        motif=MotifConfig(flank=flank, n_shuffles=shuffles, seed=seed),
+        max_motif_features=max_motif_features,
+    )
+    mapping = parse_contig_map(contig_map)
+    sae = load_sae(sae_path)
+    if layer is None and sae.cfg.provenance.layer >= 0:
+        layer = sae.cfg.provenance.layer
+    source = StoreSource(store_path, layer=layer)
+    check_compatible(sae, Provenance(model=source.model, layer=source.layer), what=f"store {store_path}")
+    seqs = None
+    if sequences is not None:
+        seqs = {r.id: r.sequence for r in iter_fasta(sequences)}
+        check_sequences(source, sequences=seqs, path=str(sequences))
+    ids = set(source.sequences["id"])
+    extents = source.ref_extents() if any(
+        str(a).lower().removesuffix(".gz").endswith((".gff", ".gff3", ".gtf", ".bed")) for a in annotations
+    ) else {}
+    concepts = [read_concepts(a, sequence_ids=ids, extents=extents, contig_map=mapping) for a in annotations]
+    motifs = None if no_motifs else read_jaspar(jaspar or EXAMPLE_JASPAR)
+    inputs = {"sae": str(sae_path), "store": str(store_path), "sequences": str(sequences or ""),
+              "annotations": ",".join(map(str, annotations)), "jaspar": "" if no_motifs else str(jaspar or "bundled")}
+    annotate_features(source, sae=sae, out=out, sequences=seqs, concepts=concepts, motifs=motifs, config=config,
+                      inputs=inputs)
+    typer.echo(f"annotated {sae.cfg.d_sae} features on {source.n_rows:,} rows -> {out}", err=True)

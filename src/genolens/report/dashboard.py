@@ -1,0 +1,149 @@
+"""Static, self-contained HTML dashboard of an annotation folder: an index page and one page per feature.
+
+``index.html`` lists every feature that fired (frequency, mean, max, best
+concept with its held-out F1, best JASPAR match) and the best feature of every
+concept; ``features/feature_<i>.html`` shows a feature's activation histogram,
+its logo, JASPAR matches, best concepts and top contexts with per-base
+activation shading. Pages hold no script and load nothing: images are base64
+data URIs, figures inline SVG, styles inline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from genolens.errors import ConfigError, InputFileError
+from genolens.report.figures import histogram_svg, shaded_sequence
+from genolens.report.html import esc, fmt, img, page, table
+from genolens.report.results import AnnotationResults, read_results
+
+FEATURE_DIR = "features"
+
+
+def _feature_href(feature: object, *, prefix: str = "") -> str:
+    return f"{prefix}{FEATURE_DIR}/feature_{int(feature)}.html"
+
+
+def page_features(results: AnnotationResults, *, max_pages: int) -> list[int]:
+    """Features that get a page: every best feature of a concept and every feature with a motif match,
+    then the most frequently firing ones, up to ``max_pages`` in all (features that never fire get none)."""
+    table_ = results.features
+    alive = table_[table_["n_active"] > 0]
+    chosen: list[int] = []
+    if results.best_features is not None and not results.best_features.empty:
+        chosen += [int(f) for f in results.best_features.sort_values("f1_select", ascending=False)["feature"]]
+    if "motif_score" in alive.columns:
+        chosen += [int(f) for f in alive.dropna(subset=["motif_score"]).sort_values(
+            "motif_score", ascending=False)["feature"]]
+    chosen += [int(f) for f in alive.sort_values("n_active", ascending=False)["feature"]]
+    alive_set = set(alive["feature"].astype(int))
+    seen: list[int] = []
+    for f in chosen:
+        if len(seen) >= max_pages:
+            break
+        if f in alive_set and f not in seen:
+            seen.append(f)
+    return sorted(seen)
+
+
+def _header(results: AnnotationResults, title: str) -> str:
+    m = results.meta
+    return (
+        f"<h1>{esc(title)}</h1><p class=\"meta\">model {esc(m.get('model'))}, layer {esc(m.get('layer'))}; "
+        f"SAE {esc(m['sae']['name'])} ({fmt(int(m['d_sae']))} features); {fmt(int(m['n_rows']))} rows; "
+        f"genolens {esc(m.get('genolens'))}</p>"
+    )
+
+
+def index_html(results: AnnotationResults, *, pages: list[int]) -> str:
+    """The index page."""
+    feats = results.features
+    alive = feats[feats["n_active"] > 0]
+    with_page = set(pages)
+    body = [_header(results, "genolens feature dashboard")]
+    dead = int((feats["n_active"] == 0).sum())
+    body.append(f"<p>{fmt(len(alive))} features fired, {fmt(dead)} never did; {fmt(len(pages))} have a page.</p>")
+    if results.best_features is not None and not results.best_features.empty:
+        bf = results.best_features.sort_values("f1_test", ascending=False)
+        body.append("<h2>Best feature per concept</h2><p class=\"meta\">feature and threshold chosen on the "
+                    "select split; precision, recall and F1 on the held-out test split.</p>")
+        body.append(table(bf, columns=["concept", "feature", "threshold", "f1_select", "f1_test", "precision_test",
+                                       "recall_test", "instances_test"],
+                          links={"feature": lambda f: _feature_href(f) if int(f) in with_page else None}))
+    columns = ["feature", "n_active", "frequency", "mean_active", "max", "concept", "concept_f1_test",
+               "motif_name", "motif_matrix_id", "motif_score", "motif_p_value"]
+    order = alive.sort_values("n_active", ascending=False)
+    body.append("<h2>Features</h2>")
+    body.append(table(order, columns=columns,
+                      links={"feature": lambda f: _feature_href(f) if int(f) in with_page else None}))
+    return page("genolens feature dashboard", body="".join(body))
+
+
+def _contexts_html(results: AnnotationResults, *, feature: int) -> str:
+    ctx = results.contexts[results.contexts["feature"] == feature]
+    if ctx.empty:
+        return '<p class="muted">no contexts</p>'
+    scale = float(ctx["activation"].max())
+    rows = []
+    for rec in ctx.itertuples(index=False):
+        peak = int(rec.position) - int(rec.window_start)
+        ref = f"{esc(rec.contig)}:{int(rec.ref_pos) + 1:,}" if int(rec.ref_pos) >= 0 and rec.contig else ""
+        rows.append(
+            f"<tr><td class=\"num\">{int(rec.rank) + 1}</td><td class=\"num\">{fmt(rec.activation)}</td>"
+            f"<td>{esc(rec.sequence_id)}</td><td class=\"num\">{int(rec.position) + 1:,}</td><td>{ref}</td>"
+            f"<td>{shaded_sequence(rec.bases, values=rec.base_activations, scale=scale, peak=peak)}</td></tr>"
+        )
+    head = "<tr><th>#</th><th>activation</th><th>sequence</th><th>position</th><th>reference</th><th>context</th></tr>"
+    return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def feature_html(results: AnnotationResults, *, feature: int) -> str:
+    """One feature's page."""
+    row = results.features[results.features["feature"] == feature].iloc[0]
+    body = ['<p><a href="../index.html">&larr; index</a></p>', _header(results, f"Feature {feature}")]
+    stats = (f"<div class=\"card\"><b>fires on</b> {fmt(int(row['n_active']))} rows "
+             f"({fmt(float(row['frequency']))})<br><b>mean</b> {fmt(float(row['mean']))} "
+             f"(<b>when active</b> {fmt(float(row['mean_active']))})<br><b>max</b> {fmt(float(row['max']))}</div>")
+    svg = histogram_svg(results.hist[feature], edges=results.hist_edges)
+    hist = f"<div class=\"card\"><b>activation histogram</b> (non-zero rows)<br>{svg}</div>"
+    logo = ""
+    if feature in results.logos:
+        logo = (f"<div class=\"card\"><b>logo of the top windows</b> (position 0: activating base; "
+                f"shaded: trimmed motif)<br>{img(results.logos[feature], alt=f'logo of feature {feature}')}</div>")
+    body.append(f"<div class=\"grid\">{stats}{hist}{logo}</div>")
+    if results.motifs is not None and not results.motifs.empty:
+        m = results.motifs[results.motifs["feature"] == feature]
+        if not m.empty:
+            body.append("<h2>JASPAR matches</h2><p class=\"meta\">sum of column Pearson correlations over the best "
+                        "offset and strand; z and empirical p against the same query with shuffled columns.</p>")
+            body.append(table(m, columns=["rank", "matrix_id", "name", "score", "z", "p_value", "strand",
+                                          "offset", "overlap", "length"]))
+    if results.alignment is not None:
+        body.append("<h2>Best concepts</h2><p class=\"meta\">threshold chosen on the select split; scores on "
+                    "the held-out split.</p>")
+        body.append(table(results.alignment.feature_concepts(feature, top=5)))
+    body.append("<h2>Top activating contexts</h2>")
+    body.append(_contexts_html(results, feature=feature))
+    return page(f"feature {feature}", body="".join(body))
+
+
+def write_dashboard(results: AnnotationResults, *, out: str | Path, max_pages: int = 500) -> Path:
+    """Write ``index.html`` and the feature pages under ``out``; returns the index path."""
+    if max_pages < 0:
+        raise ConfigError(f"max_pages must be >= 0, got {max_pages}")
+    root = Path(out)
+    if root.exists() and not root.is_dir():
+        raise InputFileError("output path exists and is not a folder", path=root)
+    (root / FEATURE_DIR).mkdir(parents=True, exist_ok=True)
+    pages = page_features(results, max_pages=max_pages)
+    for f in pages:
+        (root / FEATURE_DIR / f"feature_{f}.html").write_text(feature_html(results, feature=f), encoding="utf-8")
+    index = root / "index.html"
+    index.write_text(index_html(results, pages=pages), encoding="utf-8")
+    return index
+
+
+def build_dashboard(annotations: str | Path, *, out: str | Path, max_pages: int = 500) -> Path:
+    """Read an annotation folder and write its dashboard (see :func:`write_dashboard`)."""
+    return write_dashboard(read_results(annotations), out=out, max_pages=max_pages)
+

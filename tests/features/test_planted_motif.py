@@ -1,0 +1,63 @@
+"""Acceptance: a motif planted into random DNA is found by concept alignment and by JASPAR comparison.
+
+See planted_motifs.py for the data (REST sites sampled from its JASPAR matrix, CTCF
+sites as a second motif, random intervals as a null concept), the model
+(HyenaDNA-tiny, layer 2) and the SAE (TopK, 128 latents, k 8).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from planted_motifs import LENGTH, N_SEQ, SECOND, TARGET, site_table
+
+CONCEPT = f"planted_{TARGET}"
+
+
+def _tsv(planted, name):
+    return pd.read_csv(planted["ann"] / name, sep="\t")
+
+
+def test_alignment_ranks_planted_concept_top_for_its_best_feature(planted):
+    best_features = _tsv(planted, "best_features.tsv").set_index("concept")
+    best_concepts = _tsv(planted, "best_concepts.tsv").set_index("feature")
+    feature = int(best_features.loc[CONCEPT, "feature"])
+    # the feature chosen for the concept on the select split has it as its own best concept
+    assert best_concepts.loc[feature, "concept"] == CONCEPT
+    # and on the held-out split it scores far above the null concept and above the other motif
+    with np.load(planted["ann"] / "concepts.npz") as data:
+        f1_test = data["f1"][1]  # [threshold, feature, concept]
+        names = list(data["concepts"])
+    per_concept = f1_test[:, feature, :].max(0)
+    target = per_concept[names.index(CONCEPT)]
+    assert target > 0.3
+    assert target > 1.5 * per_concept[names.index("random_intervals")]
+    assert target > per_concept[names.index(f"planted_{SECOND}")]
+    # no feature owns the random intervals nearly as well as the planted motif's feature
+    assert best_features.loc["random_intervals", "f1_test"] < 0.8 * best_features.loc[CONCEPT, "f1_test"]
+
+
+def test_motif_comparison_ranks_planted_motif_first_among_jaspar(planted):
+    feature = int(_tsv(planted, "best_features.tsv").set_index("concept").loc[CONCEPT, "feature"])
+    matches = _tsv(planted, "motifs.tsv")
+    mine = matches[matches["feature"] == feature].sort_values("rank")
+    assert not mine.empty, "the planted motif's feature was not compared with JASPAR"
+    assert mine.iloc[0]["matrix_id"] == TARGET
+    assert mine.iloc[0]["score"] > 1.2 * mine.iloc[1]["score"]
+    assert mine.iloc[0]["z"] > 4
+    assert (planted["ann"] / "logos" / f"feature_{feature}.png").is_file()
+
+
+def test_top_contexts_of_that_feature_sit_on_planted_sites(planted):
+    feature = int(_tsv(planted, "best_features.tsv").set_index("concept").loc[CONCEPT, "feature"])
+    ctx = pd.read_csv(planted["ann"] / "contexts.tsv", sep="\t")
+    ctx = ctx[ctx["feature"] == feature]
+    sites = site_table(planted["bed"])
+    sites = sites[sites["concept"] == CONCEPT]
+    on_site = 0
+    for seq_id, pos in zip(ctx["sequence_id"], ctx["position"], strict=True):
+        s = sites[sites["sequence_id"] == seq_id]
+        on_site += bool(((s["start"] <= pos) & (pos < s["end"])).any())
+    covered = (sites["end"] - sites["start"]).sum() / (N_SEQ * LENGTH)  # chance of a random position
+    assert len(ctx) == 20
+    assert on_site / len(ctx) >= 3 * covered  # the feature also fires on GGAC-like k-mers elsewhere
