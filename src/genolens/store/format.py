@@ -89,17 +89,21 @@ class StoreConfig:
         return cls(**data)
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write JSON to ``path`` via a temporary file and ``os.replace`` (never a half-written file)."""
+def write_bytes_atomic(path: Path, blob: bytes) -> None:
+    """Write ``blob`` to ``path`` via a temporary file, fsync and ``os.replace`` (never a half-written file)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=TMP_SUFFIX)
     try:
-        os.chmod(tmp, FILE_MODE)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-            fh.write("\n")
+        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600; a store is meant to be shared
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write JSON to ``path`` atomically."""
+    write_bytes_atomic(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())

@@ -9,8 +9,6 @@ made with the same settings; sequence IDs must be unique across them.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from safetensors import safe_open
@@ -20,13 +18,12 @@ from genolens import __version__
 from genolens.errors import ConfigError, InputFileError
 from genolens.store.format import (
     COMPLETE_JSON,
-    FILE_MODE,
     SHARD_DIR,
     STORE_JSON,
     STORE_TYPE,
-    TMP_SUFFIX,
     VERSION,
     shard_name,
+    write_bytes_atomic,
     write_json_atomic,
 )
 from genolens.store.reader import ActivationStore
@@ -66,17 +63,7 @@ def merge_stores(inputs: list[str | Path], out: str | Path) -> tuple[int, int]:
                     raise ConfigError(f"sequence {s['id']!r} is in more than one store", path=st.path)
                 seen.add(s["id"])
             meta.update({"shard": str(index), "first_record": str(first), "encoding-version": VERSION})
-            blob = canonical_safetensors(save(tensors, metadata=meta))
-            target = out / SHARD_DIR / shard_name(index)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=TMP_SUFFIX)
-            try:
-                os.chmod(tmp, FILE_MODE)
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(blob)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_bytes_atomic(out / SHARD_DIR / shard_name(index), canonical_safetensors(save(tensors, metadata=meta)))
             index += 1
             first += len(seqs)
     write_json_atomic(out / COMPLETE_JSON, {"shards": index, "sequences": first})

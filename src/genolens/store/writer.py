@@ -11,8 +11,6 @@ same bytes as a single run: no token is lost or duplicated.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +25,6 @@ from genolens.errors import ConfigError, InputFormatError
 from genolens.io.records import SequenceRecord
 from genolens.store.format import (
     COMPLETE_JSON,
-    FILE_MODE,
     SHARD_DIR,
     SHARD_TYPE,
     STORE_JSON,
@@ -37,6 +34,7 @@ from genolens.store.format import (
     StoreConfig,
     act_key,
     shard_name,
+    write_bytes_atomic,
     write_json_atomic,
 )
 from genolens.store.reader import ActivationStore
@@ -126,18 +124,7 @@ def write_shard(path: Path, index: int, first_record: int, seqs: list[SequenceAc
         "first_record": str(first_record),
         "sequences": json.dumps([_seq_meta(s.record, s) for s in seqs]),
     }
-    blob = canonical_safetensors(save(tensors, metadata=meta))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=TMP_SUFFIX)
-    try:
-        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600; a store is meant to be shared
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, canonical_safetensors(save(tensors, metadata=meta)))
     return int(spans.shape[0])
 
 
