@@ -116,11 +116,15 @@ def test_lint_flags_only_the_missing_conda_env():
 # --- (2) the SLURM profile ------------------------------------------------------------------------------
 
 
-def test_slurm_dry_run_shows_sharded_embed_jobs_with_resources():
-    """The acceptance command: the demo config on the SLURM profile, dry run, no cluster needed."""
+def test_slurm_dry_run_shows_sharded_embed_jobs_with_resources(tmp_path):
+    """The acceptance command: the demo config on the SLURM profile, dry run, no cluster needed.
+
+    Outputs are redirected to a fresh folder, so a finished demo in results/ does not hide the jobs.
+    """
+    out = tmp_path / "demo"
     result = snakemake(
         "-n", "-s", "pipelines/workflow/Snakefile", "--profile", "pipelines/profiles/slurm",
-        "--configfile", "pipelines/config/demo.yaml", cwd=REPO,
+        "--configfile", "pipelines/config/demo.yaml", "--config", f"outdir={out}", cwd=REPO,
     )
     embeds = [job for job in jobs(result.stdout) if job["rule"] == "embed"]
     demo = yaml.safe_load(DEMO.read_text())
@@ -131,7 +135,7 @@ def test_slurm_dry_run_shows_sharded_embed_jobs_with_resources():
         assert res["runtime"] == str(demo["embed"]["runtime"])
         assert res["gpu"] == "0"
         assert res["slurm_partition"] == "gpu"  # set-resources of the profile
-        assert job["output"] == f"results/demo/embed/shard-{job['wildcards'][-3:]}"
+        assert job["output"] == f"{out}/embed/shard-{job['wildcards'][-3:]}"
     light = next(job for job in jobs(result.stdout) if job["rule"] == "report")
     assert resources(light)["slurm_partition"] == "cpu"  # default-resources of the profile
     assert job_stats(result.stdout)["embed"] == demo["shards"]
@@ -249,7 +253,7 @@ DOWNSTREAM_OF_SAE = {
         # not the sequences, not the ancestry PCs
         ("results/embed/shard-002", {"embed": 1, "merge_stores": 1, **DOWNSTREAM_OF_SAE}),
         ("results/sae", DOWNSTREAM_OF_SAE),
-        ("results/stats/ancestry.eigenvec", {"ancestry": 1, "associate": 3, "report": 1, "all": 1}),
+        ("results/stats/ancestry.eigenvec", {"ancestry": 1, "associate": 3, "audit": 1, "report": 1, "all": 1}),
         ("results/stats/associate/expr_PRODH/volcano.png", {"associate": 1, "report": 1, "all": 1}),
         ("results/features/annotate", {"annotate": 1, "dashboard": 1, "report": 1, "all": 1}),
         ("results/shards/shard-001.fa", {"split_fasta": 1, "embed": 4, "merge_stores": 1, **DOWNSTREAM_OF_SAE}),

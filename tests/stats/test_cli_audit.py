@@ -61,3 +61,18 @@ def test_audit_error_paths(features, tmp_path, capsys):
         assert run(["audit", *argv, "--out", out]) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, (argv, err)
+
+
+def test_audit_takes_pcs_from_an_eigenvec(features, tmp_path):
+    adata = ad.read_h5ad(features)
+    eigenvec = tmp_path / "pcs.eigenvec"
+    pcs = adata.obs[["PC1", "PC2"]]
+    eigenvec.write_text("#FID\tIID\tPC1\tPC2\n" + "".join(f"{s}\t{s}\t{a}\t{b}\n" for s, (a, b) in pcs.iterrows()))
+    bare = tmp_path / "bare.h5ad"
+    ad.AnnData(X=adata.X, obs=adata.obs[["super_pop"]]).write_h5ad(bare)
+    out = tmp_path / "audit"
+    assert run(["audit", "--features", str(bare), "--labels", "super_pop", "--eigenvec", str(eigenvec), "--pcs", "2",
+                "--permutations", "5", "--bootstrap", "50", "--folds", "3", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "audit.tsv", sep="\t")
+    assert set(table["target"]) == {"super_pop", "PC1", "PC2"}
+    assert table.loc[table["target"] == "PC1", "score"].iloc[0] > 0.5  # features were built from PC1 and PC2

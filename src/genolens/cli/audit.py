@@ -24,6 +24,7 @@ def audit_command(
     out: Path = typer.Option(..., "--out", help="Output folder."),
     pcs: int | None = typer.Option(None, "--pcs", help="Probe PC1..PCk from obs (default: all PC columns; 0: none)."),
     use_rep: str | None = typer.Option(None, "--use-rep", help="obsm key of an embedding to probe instead of X."),
+    eigenvec: Path | None = typer.Option(None, "--eigenvec", help="PLINK .eigenvec: take the PCs from it."),
     folds: int = typer.Option(5, "--folds", help="Cross-validation folds."),
     permutations: int = typer.Option(100, "--permutations", help="Permutations of the null."),
     bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples for the confidence intervals."),
@@ -37,6 +38,10 @@ def audit_command(
 
     config = AuditConfig(n_folds=folds, n_permutations=permutations, n_bootstrap=bootstrap, seed=seed)
     adata = read_features(features)
+    if eigenvec is not None:
+        from genolens.stats.ancestry import attach_pcs, read_eigenvec
+
+        adata.obs = attach_pcs(adata.obs, pcs=read_eigenvec(eigenvec), source=str(eigenvec))
     present = sorted((c for c in adata.obs.columns if _PC_COLUMN.match(str(c))), key=lambda c: int(str(c)[2:]))
     if pcs is None:
         pc_names = present

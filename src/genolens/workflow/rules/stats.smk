@@ -97,9 +97,10 @@ rule associate:
 
 
 rule audit:
-    """How well a cross-validated linear probe reads the population label from the per-sample features."""
+    """How well a cross-validated linear probe reads the population label and the ancestry PCs from the features."""
     input:
-        FEATURES,
+        features=FEATURES,
+        eigenvec=EIGENVEC if PCS else [],
     output:
         table=f"{OUTDIR}/stats/audit/audit.tsv",
         summary=f"{OUTDIR}/stats/audit/audit.json",
@@ -113,12 +114,13 @@ rule audit:
     params:
         out=lambda wildcards, output: os.path.dirname(output.table),
         labels=config["audit"]["labels"],
+        pcs=lambda wildcards, input: f"--eigenvec {input.eigenvec} --pcs {PCS}" if input.eigenvec else "--pcs 0",
         folds=config["audit"]["folds"],
         permutations=config["audit"]["permutations"],
         bootstrap=config["audit"]["bootstrap"],
         seed=config["audit"]["seed"],
         extra=config["audit"]["extra"],
     shell:
-        "genolens audit --features {input} --labels {params.labels} --pcs 0 --folds {params.folds}"
+        "genolens audit --features {input.features} --labels {params.labels} {params.pcs} --folds {params.folds}"
         " --permutations {params.permutations} --bootstrap {params.bootstrap} --seed {params.seed}"
         " {params.extra} --out {params.out} > {log} 2>&1"
