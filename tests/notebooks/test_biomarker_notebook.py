@@ -116,10 +116,3 @@ def test_notebook_fails_on_cell_error(tmp_path):
     runner = load_runner()
     with pytest.raises(CellExecutionError):
         runner.run_notebook(tmp_path, timeout=120)
-
-
-@pytest.mark.skipif(not (DEMO_RESULTS / "report.html").exists(),
-                    reason="results/demo absent (run the README's main job)")
-def test_notebook_runs_on_demo(tmp_path):
-    nb = load_runner().run_notebook(DEMO_RESULTS, output=tmp_path / "executed.ipynb", timeout=300)
-    check_executed(nb)
