@@ -24,7 +24,6 @@ NOTEBOOK = REPO / "notebooks" / "biomarker_discovery.ipynb"
 SNAKEFILE = REPO / "pipelines" / "workflow" / "Snakefile"
 PROFILE = REPO / "pipelines" / "profiles" / "workstation"
 DEMO_CONFIG = REPO / "pipelines" / "config" / "demo.yaml"
-DEMO_RESULTS = REPO / "results" / "demo"
 
 
 def load_runner():
