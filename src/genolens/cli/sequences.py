@@ -157,8 +157,8 @@ def split_fasta(
 ) -> None:
     """Split a FASTA into contiguous blocks of whole sequences, for scattering work over machines.
 
-    Always writes exactly ``--shards`` files (a shard may be empty of records only if there are
-    fewer sequences than shards, which is an error), so workflows can name them in advance.
+    Always writes exactly ``--shards`` non-empty files, so workflows can name them in advance;
+    fewer sequences than shards is an error.
     """
     if shards < 1:
         raise ConfigError(f"--shards must be >= 1, got {shards}")

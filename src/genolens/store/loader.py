@@ -3,8 +3,9 @@
 Each epoch visits the shards in a random order (seeded), loads them one at a
 time into a buffer of at most ``buffer_rows`` rows (plus the shard being added),
 and whenever the buffer is full shuffles it and emits batches from it, keeping
-the leftover rows that do not fill a batch. Every stored row appears exactly
-once per epoch; memory never exceeds ``buffer_rows`` + one shard.
+the leftover rows that do not fill a batch. Every stored row (or, with
+``rows=``, every selected row) appears exactly once per epoch; memory never
+exceeds ``buffer_rows`` + one shard.
 """
 
 from __future__ import annotations
