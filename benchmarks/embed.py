@@ -12,6 +12,11 @@ For the same sequences, in the same run, prints per model:
   i.e. the tokens/s the machine could reach if it did nothing but the model's
   matrix multiplies at that rate; and each measurement as a fraction of it.
 
+Models: the real AntiBERTy and HyenaDNA-tiny, and DNABERT-2's architecture at its
+real size (117M parameters, 12 layers, random weights, a 4,096-token BPE trained on
+random DNA), whose plain loop is genolens' own DNABERT-2 module called per sequence
+with every layer kept (the original code is not available offline).
+
 Run: ``python benchmarks/embed.py [--n 200] [--repeat 3]``. It needs the
 ``genolens[models]`` extra (AntiBERTy, HyenaDNA-tiny) and the team's shared data
 (antibody sequences); it is never run in CI and gates nothing.
@@ -59,6 +64,54 @@ def bert_flops_per_token(cfg, layers: int, mean_len: float) -> float:
     """Matmul FLOPs per token through ``layers`` BERT blocks (QKV+O, FFN, QK^T and AV)."""
     d, ff = cfg.hidden_size, cfg.intermediate_size
     return layers * (2 * (4 * d * d + 2 * d * ff) + 4 * mean_len * d)
+
+
+def mosaic_flops_per_token(cfg, layers: int, mean_len: float) -> float:
+    """Matmul FLOPs per token through ``layers`` DNABERT-2 blocks (Wqkv+O, gated MLP, QK^T and AV)."""
+    d, ff = cfg.hidden_size, cfg.intermediate_size
+    return layers * (2 * (4 * d * d + 3 * d * ff) + 4 * mean_len * d)
+
+
+def dnabert2_checkpoint(folder: Path) -> Path:
+    """DNABERT-2-117M's architecture with random weights and a BPE tokenizer trained on random DNA."""
+    import json
+
+    from safetensors.torch import save_file
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
+
+    from genolens.adapters.dnabert2 import MosaicBert, MosaicBertConfig
+
+    rng = random.Random(1)
+    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    corpus = ["".join(rng.choice("ACGT") for _ in range(1000)) for _ in range(2000)]
+    specials = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=4096, special_tokens=specials, show_progress=False))
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[(t, tok.token_to_id(t)) for t in ("[CLS]", "[SEP]")]
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    tok.save(str(folder / "tokenizer.json"))
+    config = {"model_type": "bert", "alibi_starting_size": 512, "vocab_size": 4096, "hidden_size": 768,
+              "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072}  # fmt: skip
+    (folder / "config.json").write_text(json.dumps(config))
+    torch.manual_seed(0)
+    model = MosaicBert(MosaicBertConfig.from_dict(config))
+    save_file({f"bert.{k}": v.contiguous() for k, v in model.state_dict().items()}, str(folder / "model.safetensors"))
+    return folder
+
+
+def plain_loop_dnabert2(records, adapter):
+    def run():
+        with torch.no_grad():
+            for rec in records:
+                ids = torch.from_numpy(adapter.tokenizer.encode(rec.sequence).input_ids)[None]
+                hidden = [adapter.model.embeddings(ids)]
+                bias = adapter.model.encoder.attention_bias(torch.ones_like(ids))
+                for layer in adapter.model.encoder.layer:
+                    hidden.append(layer(hidden[-1], bias))
+
+    return run
 
 
 def hyena_flops_per_token(cfg, layers: int) -> float:
@@ -233,6 +286,22 @@ def main() -> None:
         args.batch_tokens,
     )
     print("\nHyenaDNA-tiny's floor counts only its matmuls; its FFT convolutions dominate at d_model 128.")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = load_adapter(dnabert2_checkpoint(Path(tmp) / "dnabert2"))
+    brecs = dna_records(max(16, args.n // 5), seed=1)
+    mean_tokens = sum(len(db.tokenizer.encode(r.sequence)) for r in brecs) / len(brecs)
+    bench(
+        "DNABERT-2 architecture (117M, 12 layers, random weights)",
+        db,
+        brecs,
+        plain_loop_dnabert2(brecs, db),
+        mosaic_flops_per_token(db.model.config, 12, mean_tokens),
+        mosaic_flops_per_token(db.model.config, 6, mean_tokens),
+        6,
+        args.repeat,
+        args.batch_tokens,
+    )
 
 
 if __name__ == "__main__":

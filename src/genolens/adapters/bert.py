@@ -1,8 +1,8 @@
-"""BERT-style models: AntiBERTy (antibody protein, one token per residue) and DNABERT-2-style BPE DNA models.
+"""BERT models: AntiBERTy (antibody protein, one token per residue) and BERT over a BPE DNA vocabulary.
 
 Both load into ``transformers.BertModel`` without its pooler (AntiBERTy's extra
 heads ``cls.species``/``cls.chain``/``cls.graft`` and the pooler are not used).
-Tokeniser: a ``tokenizer.json`` (BPE, DNABERT-2) when the checkpoint has one,
+Tokeniser: a ``tokenizer.json`` (BPE) when the checkpoint has one,
 else the one-token-per-residue ``vocab.txt`` (``[CLS] E V Q ... [SEP]``, AntiBERTy;
 its vocabulary sits beside the checkpoint folder, :mod:`genolens.models` finds it).
 
@@ -10,11 +10,10 @@ Deviation from AntiBERTy's runner: it tokenises ``" ".join(residues)`` with
 ``BertTokenizer``; we map residues to ids directly (same ids, tested), which also
 gives each token's residue span.
 
-Limits: the public DNABERT-2 checkpoint (zhihan1996/DNABERT-2-117M) uses its own
-modelling code (ALiBi attention, fused QKV, gated MLP), which ``BertModel``
-cannot load; loading it fails with a clear error (missing weights) instead of
-running a half-random model. This adapter runs BERT checkpoints with a BPE
-tokeniser; DNABERT-2 itself needs a native port like :mod:`.hyena` (not done yet).
+DNABERT-2 says ``model_type: bert`` but is MosaicBERT (ALiBi attention, fused
+QKV, gated MLP); the registry sends it to :mod:`.dnabert2` instead. Any other
+checkpoint whose weights do not all fit ``BertModel`` is refused (missing
+weights) rather than run as a half-random model.
 """
 
 from __future__ import annotations

@@ -42,11 +42,24 @@ def read_config(name_or_path: str | Path) -> dict:
         raise InputFileError(f"config.json is not valid JSON: {exc}", path=path) from exc
 
 
+def is_mosaic_bert(config: dict) -> bool:
+    """Whether a config describes MosaicBERT (DNABERT-2's own BERT variant) rather than BERT.
+
+    DNABERT-2 says ``model_type: bert`` but needs its ``bert_layers.py``; its config has
+    ``alibi_starting_size`` and an ``auto_map`` into ``bert_layers``.
+    """
+    if "alibi_starting_size" in config:
+        return True
+    auto_map = config.get("auto_map") or {}
+    return any(str(target).startswith("bert_layers.") for target in auto_map.values())
+
+
 def family_of(config: dict) -> str:
-    """The model family a config describes: its ``model_type``, else guessed from ``architectures``."""
+    """The model family a config describes: its ``model_type`` (``dnabert2`` for MosaicBERT), else ``architectures``."""
     model_type = config.get("model_type")
     if model_type:
-        return str(model_type).lower()
+        family = str(model_type).lower()
+        return "dnabert2" if family == "bert" and is_mosaic_bert(config) else family
     archs = " ".join(config.get("architectures") or []).lower()
     for family in ("esm", "bert", "hyena", "caduceus"):
         if family in archs:
@@ -94,6 +107,6 @@ def load_base_model(model_cls: type, name_or_path: str | Path):  # noqa: ANN201 
             f"{len(missing)} weights of {model_cls.__name__} are missing from the checkpoint "
             f"(e.g. {', '.join(sorted(missing)[:3])})",
             path=name_or_path,
-            hint="a different architecture under the same model_type (DNABERT-2 needs its own code)?",
+            hint="a different architecture under the same model_type?",
         )
     return model

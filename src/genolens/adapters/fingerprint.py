@@ -32,8 +32,6 @@ def weights_fingerprint(model: nn.Module) -> str:
 def tokenizer_fingerprint(tokenizer: object) -> str:
     """Class name and a hash of the vocabulary (and k for k-mer tokenisers)."""
     vocab = getattr(tokenizer, "vocab", None)
-    if vocab is None and hasattr(tokenizer, "_tok"):
-        vocab = tokenizer._tok.get_vocab()  # tokenizers.Tokenizer (BPE)
     items = sorted((vocab or {}).items())
     digest = hashlib.sha256(repr(items).encode()).hexdigest()[:16]
     k = getattr(tokenizer, "k", None)

@@ -7,6 +7,8 @@ that belongs to the checkpoint:
 * ``bert``: ``BertForMaskedLM``'s ``cls`` head from the same checkpoint (AntiBERTy ships it);
   masked-token objective, ``[MASK]`` from the vocabulary.
 * ``esm``: ``EsmForMaskedLM``'s ``lm_head``; masked-token objective, ``<mask>``.
+* ``dnabert2``: the checkpoint's ``cls.predictions`` head (native, :mod:`.dnabert2`),
+  decoder tied to the token embeddings; masked-token objective, ``[MASK]``.
 * ``hyenadna``: next-token objective with the output projection tied to the token
   embeddings, as in the original HyenaDNA language model (``HyenaDNAForCausalLM``).
 
@@ -67,6 +69,10 @@ def language_model_head(adapter: Adapter) -> LMHead:
     if family == "esm":
         head = _masked_lm("EsmForMaskedLM", "lm_head", path, adapter.device)
         return LMHead("mlm", head, _mask_id(vocab, "<mask>", adapter))
+    if family == "dnabert2":
+        from genolens.adapters.dnabert2 import mlm_head
+
+        return LMHead("mlm", mlm_head(adapter.model, path), _mask_id(vocab, "[MASK]", adapter))
     if family == "hyenadna":
         weight = adapter.model.backbone.embeddings.word_embeddings.weight
         return LMHead("clm", lambda h: h @ weight.T)

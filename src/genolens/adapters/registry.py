@@ -19,6 +19,7 @@ from genolens.errors import ConfigError
 FAMILIES: dict[str, str] = {
     "esm": "genolens.adapters.esm:EsmAdapter",
     "bert": "genolens.adapters.bert:BertAdapter",
+    "dnabert2": "genolens.adapters.dnabert2:DnaBert2Adapter",
     "hyenadna": "genolens.adapters.hyena:HyenaAdapter",
     "caduceus": "genolens.adapters.caduceus:CaduceusAdapter",
     "evo2": "genolens.adapters.evo2:Evo2Adapter",

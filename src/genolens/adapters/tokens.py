@@ -147,6 +147,11 @@ class BPETokenizer:
         self.pad_id = pad_id
         self.n_special = self._tok.post_processor.num_special_tokens_to_add(False) if self._tok.post_processor else 0
 
+    @property
+    def vocab(self) -> dict[str, int]:
+        """Token -> id, special tokens included."""
+        return self._tok.get_vocab()
+
     @classmethod
     def from_file(cls, path: str | Path) -> BPETokenizer:
         from tokenizers import Tokenizer
