@@ -41,7 +41,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genolens.adapters.base import Adapter, DType
+from genolens.adapters.base import DType
+from genolens.adapters.bert import BertAdapter
 from genolens.adapters.checkpoint import find_file, read_config
 from genolens.adapters.tokens import BPETokenizer
 from genolens.errors import ConfigError, InputFileError
@@ -268,28 +269,16 @@ def load_state_dict(name_or_path: str | Path) -> dict[str, torch.Tensor]:
         raise InputFileError(f"cannot read weights: {str(exc).splitlines()[0]}", path=path) from exc
 
 
-class DnaBert2Adapter(Adapter):
+class DnaBert2Adapter(BertAdapter):
     """DNABERT-2 / DNABERT-S through the native implementation above, with the checkpoint's BPE tokeniser.
 
-    The context is ``max_position_embeddings`` tokens (512 for DNABERT-2-117M, about
-    2.5 kb); ALiBi would extrapolate further, but the model was not trained there,
-    so longer sequences are tiled like every other model's.
+    Same layer modules and call as :class:`~.bert.BertAdapter`. The context is
+    ``max_position_embeddings`` tokens (512 for DNABERT-2-117M, about 2.5 kb); ALiBi
+    would extrapolate further, but the model was not trained there, so longer
+    sequences are tiled like every other model's.
     """
 
     family = "dnabert2"
-    alphabet = "dna"
-
-    def __init__(self, model: MosaicBert, tokenizer: BPETokenizer, *, name: str, **kw) -> None:
-        cfg = model.config
-        super().__init__(
-            model,
-            tokenizer,
-            name=name,
-            num_layers=cfg.num_hidden_layers,
-            hidden_size=cfg.hidden_size,
-            max_tokens=cfg.max_position_embeddings,
-            **kw,
-        )
 
     @classmethod
     def from_pretrained(
@@ -300,15 +289,6 @@ class DnaBert2Adapter(Adapter):
         dtype: DType = "float32",
         tokenizer_path: str | Path | None = None,
     ) -> DnaBert2Adapter:
-        tok_path = tokenizer_path or find_file(name_or_path, "tokenizer.json")
-        tokenizer = BPETokenizer.from_file(tok_path)
+        tokenizer = BPETokenizer.from_file(tokenizer_path or find_file(name_or_path, "tokenizer.json"))
         model = MosaicBert.from_pretrained(name_or_path)
-        return cls(model, tokenizer, name=str(name_or_path), device=device, dtype=dtype)
-
-    def hook_module(self, layer: int) -> nn.Module:
-        if layer == 0:
-            return self.model.embeddings
-        return self.model.encoder.layer[layer - 1]
-
-    def _call_model(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
-        self.model(input_ids, attention_mask)
+        return cls(model, tokenizer, name=str(name_or_path), alphabet="dna", device=device, dtype=dtype)
