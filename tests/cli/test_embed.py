@@ -122,6 +122,26 @@ def test_embed_input_errors_exit_2(tmp_path, capsys):
     assert "reads dna sequences, got a protein sequence" in capsys.readouterr().err
 
 
+def test_rerun_with_a_changed_sequence_exits_2(tmp_path, capsys):
+    """An interrupted store, then input whose first sequence changed under the same ID: refused, one line."""
+    fasta = _fasta(tmp_path / "in.fa", 8, seed=4)
+    out = tmp_path / "st"
+    assert run(_args(fasta, out)) == 0
+    assert ActivationStore(out).n_shards >= 2
+    (out / "complete.json").unlink()  # as if killed after the first shards
+    for shard in sorted((out / "shards").glob("shard-*.safetensors"))[1:]:
+        shard.unlink()
+    lines = fasta.read_text().splitlines()
+    lines[1] = ("C" if lines[1][60] != "C" else "G").join([lines[1][:60], lines[1][61:]])
+    fasta.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert run(_args(fasta, out)) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err
+    assert err.startswith(f"genolens: error: {out}: record 'seq0': sequence changed since the interrupted run"), err
+    assert "use a new --out, or delete this store" in err
+
+
 def test_kill_and_rerun_gives_identical_store(tmp_path):
     """SIGKILL part-way, run again: the store equals an uninterrupted run's, byte for byte."""
     fasta = _fasta(tmp_path / "in.fa", 300, seed=3)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 
 from genolens.cli import run
+from genolens.features.contexts import read_contexts
+from genolens.io.fasta import read_fasta
 from genolens.sae.checkpoint import save_sae
 from genolens.sae.config import SAEConfig
 from genolens.sae.registry import build_sae
+
+OLD_STORE = Path(__file__).resolve().parents[1] / "data" / "store_v0_1_0"
 
 
 def test_annotate_writes_every_part(planted):
@@ -56,6 +61,11 @@ def test_annotate_error_paths(planted, tmp_path, capsys):
     _one_line_error(capsys, [*base, "--sequences", str(fasta)], "wrong.fa: record 's0': a sequence of the store is")
     fasta.write_text(planted["fasta"].read_text().replace(">s0\n", ">s0\nA"))
     _one_line_error(capsys, [*base, "--sequences", str(fasta)], "record 's0': sequence has 301 bases, the store says")
+    text = planted["fasta"].read_text()
+    first = text.index("\n", text.index(">s0")) + 1
+    fasta.write_text(text[:first] + ("C" if text[first] != "C" else "G") + text[first + 1 :])  # same length
+    _one_line_error(capsys, [*base, "--sequences", str(fasta)],
+                    "record 's0': sequence differs from the one the store was embedded from")
     _one_line_error(capsys, [*base, "--layer", "5"], "layer 5")
     narrow = save_sae(build_sae(SAEConfig(architecture="topk", d_in=16, d_sae=32, k=4)), tmp_path / "narrow")
     _one_line_error(capsys, ["annotate", "--sae", str(narrow), "--store", str(planted["store"]),
@@ -64,3 +74,31 @@ def test_annotate_error_paths(planted, tmp_path, capsys):
     _one_line_error(capsys, ["annotate", "--sae", str(planted["sae"]), "--store", str(planted["store"]),
                              "--out", str(tmp_path / "file")], "not a folder")
 
+
+
+def test_annotate_takes_the_bases_from_a_0_3_0_store(planted, tmp_path):
+    """No --sequences: contexts and the alphabet come from the store, equal to the run given the FASTA."""
+    out = tmp_path / "ann"
+    assert run(["annotate", "--sae", str(planted["sae"]), "--store", str(planted["store"]), "--no-motifs",
+                "--out", str(out)]) == 0
+    meta = json.loads((out / "annotate.json").read_text())
+    assert meta["alphabet"] == "dna" and meta["has_sequences"] and meta["inputs"]["sequences"] == "store"
+    ours = read_contexts(out / "contexts.tsv")
+    with_fasta = read_contexts(planted["ann"] / "contexts.tsv")
+    assert len(ours) > 100 and ours["bases"].tolist() == with_fasta["bases"].tolist()
+    fasta = {r.id: r.sequence for r in read_fasta(planted["fasta"])}
+    for ctx in ours.itertuples():
+        assert ctx.bases == fasta[ctx.sequence_id][ctx.window_start : ctx.window_end]
+
+
+def test_annotate_on_a_store_without_bases_needs_the_fasta(tmp_path, capsys):
+    sae = save_sae(build_sae(SAEConfig(architecture="topk", d_in=8, d_sae=16, k=2)), tmp_path / "sae")
+    base = ["annotate", "--sae", str(sae), "--store", str(OLD_STORE / "store"), "--layer", "3", "--no-motifs",
+            "--top-n", "2", "--flank", "2"]
+    _one_line_error(capsys, [*base, "--out", str(tmp_path / "a")],
+                    "the store (format 0.1.0) keeps no bases, and no --sequences were given")
+    assert run([*base, "--sequences", str(OLD_STORE / "input.fa"), "--out", str(tmp_path / "b")]) == 0
+    contexts = read_contexts(tmp_path / "b" / "contexts.tsv")
+    fasta = {r.id: r.sequence for r in read_fasta(OLD_STORE / "input.fa")}
+    assert len(contexts) > 0
+    assert all(c.bases == fasta[c.sequence_id][c.window_start : c.window_end] for c in contexts.itertuples())

@@ -38,10 +38,13 @@ def test_contexts_hold_the_sequence_and_the_activation(parts, tmp_path):
     np.testing.assert_allclose(back["base_activations"][3], ctx["base_activations"][3], rtol=1e-3)
 
 
-def test_contexts_without_sequences_have_no_bases(parts):
-    source, sae, summary, _ = parts
+def test_contexts_without_sequences_take_the_stored_bases(parts):
+    source, sae, summary, seqs = parts
     ctx = top_contexts(source, sae=sae, summary=summary, flank=3)
-    assert set(ctx["bases"]) == {""}
+    given = top_contexts(source, sae=sae, summary=summary, sequences=seqs, flank=3)
+    assert len(ctx) > 0 and ctx["bases"].tolist() == given["bases"].tolist()
+    for rec in ctx.itertuples():
+        assert rec.bases == seqs[rec.sequence_id][rec.window_start : rec.window_end] and rec.bases
     assert (ctx["ref_pos"] == -1).all()  # plain FASTA input: no reference coordinates
 
 
@@ -54,5 +57,8 @@ def test_wrong_sequences_are_refused(parts):
     short = {**seqs, "s7": seqs["s7"][:-1]}
     with pytest.raises(InputFormatError, match="299 bases, the store says 300"):
         top_contexts(source, sae=sae, summary=summary, sequences=short)
+    changed = {**seqs, "s7": ("C" if seqs["s7"][0] != "C" else "G") + seqs["s7"][1:]}
+    with pytest.raises(InputFormatError, match="record 's7': sequence differs from the one the store was embedded"):
+        top_contexts(source, sae=sae, summary=summary, sequences=changed)
     with pytest.raises(ConfigError, match="flank"):
         top_contexts(source, sae=sae, summary=summary, flank=-1)

@@ -45,6 +45,9 @@ def test_fixture_store_rows_chunks_and_contexts_across_shards():
     for rec in ctx.itertuples():
         assert rec.bases == seqs[rec.sequence_id][rec.window_start : rec.window_end]
     assert set(ctx["sequence_id"]) == {"a", "b", "c"}
+    # a 0.1.0 store keeps no bases: without the FASTA the contexts have none
+    assert source.bases is None
+    assert set(top_contexts(source, sae=sae, summary=summary, flank=2)["bases"]) == {""}
 
 
 class Everywhere(torch.nn.Module):

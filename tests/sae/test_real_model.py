@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from genolens.cli import run
 from genolens.errors import ConfigError
-from genolens.sae.checkpoint import check_compatible, load_sae
-from genolens.sae.config import Provenance
+from genolens.sae.checkpoint import check_compatible, load_sae, save_sae
+from genolens.sae.config import Provenance, SAEConfig
 from genolens.sae.evaluate import feature_stability
+from genolens.sae.registry import build_sae
 
 REF = "data/example/reference/GRCh37_chr22_1-22000000.fa.gz"
+OLD_STORE = Path(__file__).resolve().parents[1] / "data" / "store_v0_1_0"
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +75,24 @@ def test_loss_recovered_on_antiberty(tmp_path):
     assert lr["objective"] == "mlm" and lr["tokens"] > 50
     assert lr["clean"] < lr["zero_ablated"] and lr["spliced"] < lr["zero_ablated"]
     assert lr["recovered"] > 0.5, lr
+    # without --sequences the store's own bases are used: the same held-out sequences, the same numbers
+    assert run(["eval-sae", "--sae", str(sae_dir), "--store", str(store), "--heldout-fraction", "0.2",
+                "--model", "antiberty", "--out", str(tmp_path / "from_store.json")]) == 0
+    assert json.loads((tmp_path / "from_store.json").read_text())["loss_recovered"] == lr
     # the wrong model is refused before anything runs
     assert run(["eval-sae", "--sae", str(sae_dir), "--store", str(store), "--model", "hyenadna-tiny",
                 "--sequences", fasta]) == 2
+
+
+def test_eval_sae_sequences_errors(tmp_path, capsys):
+    """--sequences without --model; --model on a store that keeps no bases and no --sequences."""
+    sae = save_sae(build_sae(SAEConfig(architecture="topk", d_in=8, d_sae=16, k=2,
+                                       provenance=Provenance(layer=3))), tmp_path / "sae")
+    base = ["eval-sae", "--sae", str(sae), "--store", str(OLD_STORE / "store")]
+    assert run([*base, "--sequences", str(OLD_STORE / "input.fa")]) == 2
+    assert "--sequences is for the loss-recovered check, which needs --model too" in capsys.readouterr().err
+    assert run([*base, "--model", "hyenadna-tiny"]) == 2
+    assert "the store (format 0.1.0) keeps no bases: loss recovered needs --sequences FASTA" in capsys.readouterr().err
 
 
 def test_seed_sweep_reports_feature_stability(hyena_store, tmp_path):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "io"))  # synthetic.py: small reference + VCF
 
 from genolens.io.records import SequenceRecord
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 
+from genolens.adapters.hyena import HyenaAdapter
 from genolens.cli import run
 from genolens.errors import ConfigError
+from genolens.io.records import SequenceRecord
+from genolens.store import VERSION, write_store
 from genolens.store.merge import merge_stores
 from genolens.store.reader import ActivationStore
+
+V020 = Path(__file__).resolve().parents[1] / "data" / "store_v0_2_0"
 
 EX = "data/example"
 
@@ -30,10 +38,14 @@ def test_split_embed_merge_equals_single_run(tmp_path):
     assert merged.config == single.config and merged.complete
     meta = ["id", "length", "rows", "contig", "strand", "sample", "haplotype", "region"]
     assert merged.sequences[meta].equals(single.sequences[meta])  # same sequences, same order
+    assert merged.version == single.version == VERSION and merged.has_bases
+    assert merged.sequences["sha256"].tolist() == single.sequences["sha256"].tolist()
     for seq_id in single.sequences["id"]:
         a, spans_a = merged.sequence(seq_id, 1)
         b, spans_b = single.sequence(seq_id, 1)
         assert torch.equal(a, b) and torch.equal(spans_a, spans_b)
+        assert merged.bases(seq_id) == single.bases(seq_id) and len(merged.bases(seq_id)) > 1400
+        assert np.array_equal(merged.base_ref(seq_id), single.base_ref(seq_id))
     # the coordinate sidecar travelled: personal sequences keep reference positions and sample names
     st = merged
     assert (st.read(0, "row.ref")[:, 0] >= 16_160_000).all()
@@ -49,6 +61,16 @@ def test_merge_refuses_duplicates_and_existing_output(tmp_path):
         merge_stores([tmp_path / "s", tmp_path / "s"], tmp_path / "m")
     with pytest.raises(ConfigError, match="already exists"):
         merge_stores([tmp_path / "s"], tmp_path / "s")
+
+
+def test_merge_refuses_stores_of_different_formats(tmp_path):
+    """Same model and settings as the 0.2.0 fixture, written now (0.3.0): shards of both cannot share a store."""
+    old = ActivationStore(V020 / "store")
+    adapter = HyenaAdapter.from_pretrained(V020.parent / "store_v0_1_0" / "model")
+    write_store([SequenceRecord("new", "ACGTTGCA", "dna")], adapter, tmp_path / "new", config=old.config)
+    with pytest.raises(ConfigError, match=r"store format 0\.3\.0 differs from .*'s 0\.2\.0"):
+        merge_stores([V020 / "store", tmp_path / "new"], tmp_path / "m")
+    assert not (tmp_path / "m").exists()
 
 
 def test_split_fasta_refuses_more_shards_than_sequences(tmp_path, capsys):

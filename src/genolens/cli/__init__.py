@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "genolens.cli.report",
     "genolens.cli.annotate",
     "genolens.cli.dashboard",
+    "genolens.cli.track",
 ]
 
 EXIT_BAD_INPUT = 2

@@ -38,7 +38,9 @@ def annotate_command(
         [], "--annotations", help="Concepts: BED, GFF3/GTF or per-residue TSV (repeatable)."
     ),
     sequences: Path | None = typer.Option(
-        None, "--sequences", help="FASTA the store was embedded from (the store keeps no bases): contexts, motifs."
+        None, "--sequences",
+        help="FASTA the store was embedded from (checked against it); needed only for stores older than format 0.3.0, "
+        "which keep no bases.",
     ),
     layer: int | None = typer.Option(None, "--layer", help="Store layer (default: the SAE's, or the only one)."),
     jaspar: Path | None = typer.Option(None, "--jaspar", help="JASPAR matrices (default: bundled JASPAR 2024 CORE)."),
@@ -81,13 +83,18 @@ def annotate_command(
     if sequences is not None:
         seqs = {r.id: r.sequence for r in iter_fasta(sequences)}
         check_sequences(source, sequences=seqs, path=str(sequences))
+    elif not source.has_bases:
+        raise ConfigError(
+            f"the store (format {source.store.version}) keeps no bases, and no --sequences were given", path=store_path,
+            hint="pass --sequences FASTA (the input it was embedded from), or re-embed it with this genolens",
+        )
     ids = set(source.sequences["id"])
     extents = source.ref_extents() if any(
         str(a).lower().removesuffix(".gz").endswith((".gff", ".gff3", ".gtf", ".bed")) for a in annotations
     ) else {}
     concepts = [read_concepts(a, sequence_ids=ids, extents=extents, contig_map=mapping) for a in annotations]
     motifs = None if no_motifs else read_jaspar(jaspar or EXAMPLE_JASPAR)
-    inputs = {"sae": str(sae_path), "store": str(store_path), "sequences": str(sequences or ""),
+    inputs = {"sae": str(sae_path), "store": str(store_path), "sequences": str(sequences or "store"),
               "annotations": ",".join(map(str, annotations)), "jaspar": "" if no_motifs else str(jaspar or "bundled")}
     annotate_features(source, sae=sae, out=out, sequences=seqs, concepts=concepts, motifs=motifs, config=config,
                       inputs=inputs)

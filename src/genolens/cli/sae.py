@@ -98,7 +98,10 @@ def eval_sae(
     out: Path | None = typer.Option(None, help="Metrics JSON (default: SAE/eval.json; histogram beside it)."),
     heldout_fraction: float = typer.Option(0.1, help="Must equal the value used for training."),
     model: str | None = typer.Option(None, help="Model name/path: also measure loss recovered."),
-    sequences: Path | None = typer.Option(None, help="FASTA for the loss-recovered check."),
+    sequences: Path | None = typer.Option(
+        None, help="FASTA for the loss-recovered check (default: the store's own bases; needed for stores "
+        "older than format 0.3.0)."
+    ),
     max_sequences: int = typer.Option(64, help="Sequences used for loss recovered."),
     device: str = typer.Option("cpu", help="cpu | cuda."),
 ) -> None:
@@ -111,11 +114,17 @@ def eval_sae(
 
     model_sae = load_sae(sae, device=device)
     layer = model_sae.cfg.provenance.layer
-    if (model is None) != (sequences is None):
-        raise ConfigError("--model and --sequences go together (loss recovered needs both)")
+    if sequences is not None and model is None:
+        raise ConfigError("--sequences is for the loss-recovered check, which needs --model too")
     if model is not None:  # refuse a mismatched model before any work
         check_compatible(model_sae, Provenance(model=model, layer=layer), what=f"model {model}")
-    split = StoreSplit(ActivationStore(store), layer, heldout_fraction=heldout_fraction)
+    activations = ActivationStore(store)
+    if model is not None and sequences is None and not activations.has_bases:
+        raise ConfigError(
+            f"the store (format {activations.version}) keeps no bases: loss recovered needs --sequences FASTA",
+            path=store, hint="pass the FASTA the store was embedded from, or re-embed it with this genolens",
+        )
+    split = StoreSplit(activations, layer, heldout_fraction=heldout_fraction)
     check_compatible(model_sae, split.provenance(), what=f"store {store}")
     if split.n_rows()[1] == 0:
         raise ConfigError(
@@ -126,12 +135,13 @@ def eval_sae(
     result = {"sae": str(sae), "store": str(store), "layer": layer, **metrics.to_dict()}
     out = out or sae / "eval.json"
     density_histogram(metrics.density, out.with_suffix(".density.png"), title=model_sae.cfg.name)
-    if model is not None and sequences is not None:
+    if model is not None:
         from genolens.sae.splice import loss_recovered
 
         result["loss_recovered"] = loss_recovered(
-            model_sae, model=model, fasta=sequences, max_sequences=max_sequences, device=device,
-            heldout_fraction=heldout_fraction,
+            model_sae, model=model, fasta=sequences,
+            sequences=activations.bases_by_id() if sequences is None else None, max_sequences=max_sequences,
+            device=device, heldout_fraction=heldout_fraction,
         ).to_dict()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))

@@ -1,4 +1,5 @@
-"""Interpret SAE features: per-feature statistics and top contexts, concept alignment, motifs and logos.
+"""Interpret SAE features: per-feature statistics and top contexts, concept alignment, motifs and logos,
+and per-base reference tracks of a unit or a feature (``genolens track``).
 
 ``annotate_features(StoreSource(store), sae=..., out=...)`` runs every step and writes the folder
 that :mod:`genolens.report` turns into a dashboard (``genolens annotate`` / ``genolens dashboard``).
@@ -23,11 +24,23 @@ from genolens.features.motifs import (
 )
 from genolens.features.source import StoreSource
 from genolens.features.summary import FeatureSummary, SummaryConfig, summarize_features
+from genolens.features.tracks import (
+    ReferenceTracks,
+    TrackConfig,
+    check_contigs,
+    feature_values,
+    reference_tracks,
+    select_sequences,
+    unit_values,
+    write_tracks,
+)
 
 __all__ = [
     "Alignment", "AlignmentConfig", "AnnotateConfig", "ConceptSet", "FeatureSummary", "Motif", "MotifConfig",
-    "MotifDatabase", "StoreSource", "SummaryConfig", "align_concepts", "annotate_features", "check_sequences",
-    "compare_pwm", "concept_set", "feature_motif", "information_content", "logo_png", "probabilities",
-    "read_concepts", "read_contexts", "read_jaspar", "read_tsv_concepts", "reverse_complement", "split_sequences",
-    "summarize_features", "top_contexts", "trim", "windows_pwm", "write_contexts",
+    "MotifDatabase", "ReferenceTracks", "StoreSource", "SummaryConfig", "TrackConfig", "align_concepts",
+    "annotate_features", "check_contigs", "check_sequences", "compare_pwm", "concept_set", "feature_motif",
+    "feature_values", "information_content", "logo_png", "probabilities", "read_concepts", "read_contexts",
+    "read_jaspar", "read_tsv_concepts", "reference_tracks", "reverse_complement", "select_sequences",
+    "split_sequences", "summarize_features", "top_contexts", "trim", "unit_values", "windows_pwm",
+    "write_contexts", "write_tracks",
 ]

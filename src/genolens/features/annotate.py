@@ -122,10 +122,15 @@ def annotate_features(
     config: AnnotateConfig | None = None,
     inputs: Mapping[str, str] | None = None,
 ) -> Path:
-    """Run every interpretation step on ``source`` through ``sae`` and write the folder described above."""
+    """Run every interpretation step on ``source`` through ``sae`` and write the folder described above.
+
+    ``sequences`` (checked against the store) give the bases of contexts and motifs; without them the
+    store's own bases are used (format 0.3.0 on; an older store gives contexts without bases and no motifs).
+    """
     config = config or AnnotateConfig()
     if sequences is not None:
         check_sequences(source, sequences=sequences)  # before the passes, not after them
+    bases = sequences if sequences is not None else source.bases
     out = output_folder(out)
     summary: FeatureSummary = summarize_features(source, sae=sae, config=config.summary)
     np.savez_compressed(out / "summary.npz", **summary.to_npz())
@@ -146,7 +151,7 @@ def annotate_features(
             best.rename(columns={c: f"concept_{c}" for c in best.columns if c not in ("feature", "concept")}),
             on="feature", how="left",
         )
-    dna = _is_dna(sequences)
+    dna = _is_dna(bases)
     if dna and motifs:
         database = MotifDatabase.build(motifs)
         alive = np.nonzero(summary.fires > 0)[0]
@@ -178,8 +183,8 @@ def annotate_features(
         "n_rows": summary.n_rows,
         "d_sae": summary.d_sae,
         "sae": {"name": sae.cfg.name, "architecture": sae.cfg.architecture, "d_in": sae.cfg.d_in},
-        "alphabet": "dna" if dna else ("protein" if sequences is not None else "unknown"),
-        "has_sequences": sequences is not None,
+        "alphabet": "dna" if dna else ("protein" if bases is not None else "unknown"),
+        "has_sequences": bases is not None,
         "concept_sets": [{"space": c.space, "concepts": list(c.names)} for c in concepts],
         "motif_database_size": len(motifs) if (dna and motifs) else 0,
         "inputs": dict(inputs or {}),

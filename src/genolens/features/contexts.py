@@ -3,8 +3,9 @@
 For every (feature, rank) in a :class:`FeatureSummary`'s top list this gives the
 sequence id, the position (0-based base in the sequence), the reference
 coordinate where the store knows it, the surrounding bases (``flank`` each side,
-when the sequences are given: the store does not keep sequence text) and the
-feature's activation on every base of that window, for shading. Shards are read
+from the sequences given, else from the store's own bases; empty for a store
+older than format 0.3.0, which keeps none) and the feature's activation on every
+base of that window, for shading. Shards are read
 once each and only the rows needed around the top rows are re-encoded.
 """
 
@@ -28,8 +29,12 @@ CONTEXT_COLUMNS = [
 
 
 def check_sequences(source: StoreSource, *, sequences: Mapping[str, str], path: str | None = None) -> None:
-    """Every stored sequence must be given (``path``: where they came from, for the message), at its stored length."""
-    for seq_id, length in zip(source.sequences["id"], source.sequences["length"], strict=True):
+    """Every stored sequence must be given (``path``: where they came from, for the message), as it was embedded.
+
+    Lengths are checked always; the bases themselves (SHA-256) where the store keeps digests (format 0.3.0 on).
+    """
+    table = source.sequences
+    for index, (seq_id, length) in enumerate(zip(table["id"], table["length"], strict=True)):
         text = sequences.get(seq_id)
         if text is None:
             raise InputFormatError(
@@ -41,6 +46,11 @@ def check_sequences(source: StoreSource, *, sequences: Mapping[str, str], path: 
                 f"sequence has {len(text)} bases, the store says {int(length)}", path=path, record=seq_id,
                 hint="pass the FASTA the store was embedded from",
             )
+        if source.same_bases(index, text) is False:
+            raise InputFormatError(
+                "sequence differs from the one the store was embedded from (SHA-256 of its bases)", path=path,
+                record=seq_id, hint="pass the FASTA the store was embedded from, or leave --sequences out",
+            )
 
 
 def top_contexts(
@@ -51,11 +61,16 @@ def top_contexts(
     sequences: Mapping[str, str] | None = None,
     flank: int = 10,
 ) -> pd.DataFrame:
-    """One row per (feature, rank) with a filled slot; ``base_activations`` is a float32 array per row."""
+    """One row per (feature, rank) with a filled slot; ``base_activations`` is a float32 array per row.
+
+    ``sequences`` (checked against the store) give the bases; without them the store's own are used.
+    """
     if flank < 0:
         raise ConfigError(f"flank must be >= 0, got {flank}")
     if sequences is not None:
         check_sequences(source, sequences=sequences)
+    else:
+        sequences = source.bases
     feats, ranks = np.nonzero(summary.top_rows >= 0)
     rows = summary.top_rows[feats, ranks]
     if rows.size == 0:

@@ -8,7 +8,7 @@ coupling here means a change in the store's layout is a change in this file only
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from genolens.errors import ConfigError
+from genolens.store.format import sequence_digest
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +73,21 @@ class StoreSource:
     @property
     def model(self) -> str:
         return str(self.store.config.model)
+
+    @property
+    def has_bases(self) -> bool:
+        """True when the store keeps the bases of its sequences (format 0.3.0 on)."""
+        return self.store.has_bases
+
+    def same_bases(self, index: int, text: str) -> bool | None:
+        """Whether ``text`` is what stored sequence ``index`` was embedded from (SHA-256); None: the store can't say."""
+        digest = self.sequences["sha256"].iat[index] if "sha256" in self.sequences else None
+        return sequence_digest(text) == digest if isinstance(digest, str) else None
+
+    @property
+    def bases(self) -> Mapping[str, str] | None:
+        """The stored bases by sequence ID (read a shard at a time), or None for a store that keeps none."""
+        return self.store.bases_by_id()
 
     def shard_chunks(self, shard: int, *, chunk_rows: int) -> Iterator[Chunk]:
         """Chunks of at most ``chunk_rows`` rows of one shard (the shard is read once)."""

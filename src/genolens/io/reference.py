@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pysam
 
-from genolens.errors import InputFileError, RegionError
+from genolens.errors import InputFileError, InputFormatError, RegionError
 from genolens.io.files import is_gzipped, require_file
 from genolens.io.regions import Region, check_region
 
@@ -61,6 +61,27 @@ class Reference:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def contig_lengths(path: str | os.PathLike[str]) -> dict[str, int]:
+    """Contig lengths from a FASTA index (``.fai``: name and length in its first two columns) or an indexed FASTA."""
+    p = require_file(path, what="reference FASTA or .fai index")
+    if p.suffix != ".fai":
+        with Reference(p) as ref:
+            return dict(ref.contig_lengths)
+    lengths: dict[str, int] = {}
+    with p.open() as fh:
+        for number, line in enumerate(fh, 1):
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) < 2 or not fields[1].isdigit() or not fields[0]:
+                raise InputFormatError(
+                    f"expected NAME<TAB>LENGTH..., found {line.strip()[:60]!r}", path=p, line=number,
+                    hint="a samtools faidx index",
+                )
+            if fields[0] in lengths:
+                raise InputFormatError(f"contig {fields[0]!r} is listed twice", path=p, line=number)
+            lengths[fields[0]] = int(fields[1])
+    return lengths
 
 
 def _is_bgzf(path: Path) -> bool:

@@ -13,6 +13,7 @@ successor is real. Special and padding tokens are never replaced.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -122,17 +123,21 @@ def loss_recovered(
     sae: SparseAutoencoder,
     *,
     model: str,
-    fasta: str | Path,
+    fasta: str | Path | None = None,
+    sequences: Mapping[str, str] | None = None,
     max_sequences: int = 64,
     device: str = "cpu",
     seed: int = 0,
     heldout_fraction: float | None = None,
 ) -> LossRecovered:
-    """Load ``model`` (which must be the SAE's), read ``fasta`` and measure loss recovered.
+    """Load ``model`` (which must be the SAE's) and measure loss recovered on ``fasta`` or ``sequences``.
 
-    With ``heldout_fraction``, only sequences the training split held out are used when the
-    FASTA has any (the same IDs as the store); otherwise all of them.
+    ``sequences`` maps IDs to bases (e.g. a store's own, :meth:`ActivationStore.bases_by_id`); only the
+    ones used are read. With ``heldout_fraction``, only sequences the training split held out are used
+    when there are any (the same IDs as the store); otherwise all of them.
     """
+    if (fasta is None) == (sequences is None):
+        raise ConfigError("loss recovered reads exactly one of a FASTA or a mapping of sequences")
     from genolens.adapters.fingerprint import tokenizer_fingerprint, weights_fingerprint
     from genolens.adapters.registry import load_adapter
 
@@ -145,11 +150,12 @@ def loss_recovered(
                    tokenizer=tokenizer_fingerprint(adapter.tokenizer)),
         what=f"model {model}",
     )
-    records = read_fasta(fasta, alphabet=adapter.alphabet)
+    if fasta is not None:
+        sequences = {r.id: r.sequence for r in read_fasta(fasta, alphabet=adapter.alphabet)}
+    ids = list(sequences)
     if heldout_fraction:
         from genolens.sae.data import is_heldout
 
-        held = [r for r in records if is_heldout(r.id, heldout_fraction)]
-        records = held or records
-    records = records[:max_sequences]
-    return splice_losses(sae, adapter, [r.sequence for r in records], layer=layer, seed=seed)
+        ids = [i for i in ids if is_heldout(i, heldout_fraction)] or ids
+    texts = [sequences[i] for i in ids[:max_sequences]]
+    return splice_losses(sae, adapter, texts, layer=layer, seed=seed)

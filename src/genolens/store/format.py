@@ -1,4 +1,7 @@
-"""The on-disk layout of an activation store, version 0.2.0 (0.1.0 lacked ``model_hash`` and ``tokenizer``).
+"""The on-disk layout of an activation store, version 0.3.0.
+
+0.3.0 added the bases (``base.seq``, ``base.ref``) and a per-sequence ``sha256``;
+0.2.0 added ``model_hash`` and ``tokenizer`` to the config; 0.1.0 was the first.
 
 ::
 
@@ -15,10 +18,17 @@ A shard is one safetensors file (written to a temporary name, then
 * ``row.span`` ``[rows, 2]`` int64: bases ``[start, end)`` of the sequence the row covers;
 * ``row.ref`` ``[rows, 2]`` int64: reference position (0-based) of the first and last
   base of the span, -1 where unknown (no coordinates, or an inserted base);
+* ``base.seq`` ``[bases]`` uint8 (since 0.3.0): the ASCII bases of the shard's sequences,
+  concatenated in order, exactly ``SequenceRecord.sequence`` (upper-case; the soft-mask
+  is not kept);
+* ``base.ref`` ``[bases]`` int64 (since 0.3.0): per base, its 0-based reference position
+  from the record's coordinate map, -1 for an inserted base or a record without coordinates;
 
 and, in the safetensors metadata, the encoding type/version, the shard index, the
 global index of its first sequence and the JSON list of its sequences (id,
-length, rows, contig, strand, sample, haplotype, region, per_base).
+length, rows, contig, strand, sample, haplotype, region, per_base and, since
+0.3.0, ``sha256``: the hex SHA-256 of the sequence's ASCII bases). A sequence's
+bases start in ``base.*`` at the sum of the lengths of the shard's sequences before it.
 
 Readers dispatch on ``encoding-version`` (like anndata's IO registry); a fixture
 store of every released version is kept under ``tests/data/`` and read in tests.
@@ -26,6 +36,7 @@ store of every released version is kept under ``tests/data/`` and read in tests.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -36,8 +47,9 @@ from genolens.errors import ConfigError
 
 STORE_TYPE = "genolens.activation-store"
 SHARD_TYPE = "genolens.activation-shard"
-VERSION = "0.2.0"
-SUPPORTED_VERSIONS = ("0.1.0", "0.2.0")
+VERSION = "0.3.0"
+SUPPORTED_VERSIONS = ("0.1.0", "0.2.0", "0.3.0")
+WITHOUT_BASES = ("0.1.0", "0.2.0")  # versions that keep no base.* tensors and no sha256
 STORE_JSON = "store.json"
 COMPLETE_JSON = "complete.json"
 SHARD_DIR = "shards"
@@ -51,6 +63,11 @@ def shard_name(index: int) -> str:
 
 def act_key(layer: int) -> str:
     return f"acts.L{layer}"
+
+
+def sequence_digest(sequence: str) -> str:
+    """Hex SHA-256 of a sequence's ASCII bases: what a resumed run and ``--sequences`` are checked against."""
+    return hashlib.sha256(sequence.encode("ascii")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,11 @@
 
 Shards are copied in the order the stores are given, renumbered, and their
 ``first_record`` offsets shifted, so the result reads exactly like a store
-written in one run over the concatenated input. Inputs must be finished and
-made with the same settings; sequence IDs must be unique across them.
+written in one run over the concatenated input. Every tensor of a shard is
+copied (``base.seq``/``base.ref`` included). Inputs must be finished, made with
+the same settings and of the same format version (the result keeps it: a merge
+of 0.2.0 stores is a 0.2.0 store, without bases); sequence IDs must be unique
+across them.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from genolens.store.format import (
     SHARD_DIR,
     STORE_JSON,
     STORE_TYPE,
-    VERSION,
     shard_name,
     write_bytes_atomic,
     write_json_atomic,
@@ -43,11 +45,17 @@ def merge_stores(inputs: list[str | Path], out: str | Path) -> tuple[int, int]:
                 "stores were made with different settings", path=st.path,
                 hint=f"{stores[0].path} has {stores[0].config.to_json()}, this one {st.config.to_json()}",
             )
+        if st.version != stores[0].version:
+            raise ConfigError(
+                f"store format {st.version} differs from {stores[0].path}'s {stores[0].version}", path=st.path,
+                hint="re-embed the older stores with this genolens",
+            )
+    version = stores[0].version
     out = Path(out)
     if (out / STORE_JSON).exists() or ((out / SHARD_DIR).exists() and any((out / SHARD_DIR).iterdir())):
         raise ConfigError("output store already exists; merge into a new folder", path=out)
     (out / SHARD_DIR).mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / STORE_JSON, {"encoding-type": STORE_TYPE, "encoding-version": VERSION,
+    write_json_atomic(out / STORE_JSON, {"encoding-type": STORE_TYPE, "encoding-version": version,
                                          "genolens": __version__, "config": stores[0].config.to_json()})
     seen: set[str] = set()
     index = first = 0
@@ -62,7 +70,7 @@ def merge_stores(inputs: list[str | Path], out: str | Path) -> tuple[int, int]:
                 if s["id"] in seen:
                     raise ConfigError(f"sequence {s['id']!r} is in more than one store", path=st.path)
                 seen.add(s["id"])
-            meta.update({"shard": str(index), "first_record": str(first), "encoding-version": VERSION})
+            meta.update({"shard": str(index), "first_record": str(first), "encoding-version": version})
             write_bytes_atomic(out / SHARD_DIR / shard_name(index), canonical_safetensors(save(tensors, metadata=meta)))
             index += 1
             first += len(seqs)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from safetensors import safe_open
@@ -18,6 +20,7 @@ from genolens.store.format import (
     STORE_JSON,
     STORE_TYPE,
     SUPPORTED_VERSIONS,
+    WITHOUT_BASES,
     StoreConfig,
     act_key,
     shard_name,
@@ -74,6 +77,11 @@ class ActivationStore:
     def layers(self) -> tuple[int, ...]:
         return self.config.layers
 
+    @property
+    def has_bases(self) -> bool:
+        """True when the store keeps its sequences' bases, reference positions and digests (format >= 0.3.0)."""
+        return self.version not in WITHOUT_BASES
+
     def shard_path(self, index: int) -> Path:
         if not 0 <= index < self.n_shards:
             raise IndexError(f"shard {index} out of range (store has {self.n_shards})")
@@ -97,7 +105,7 @@ class ActivationStore:
         return handle.get_slice("row.seq").get_shape()[0]
 
     def read(self, index: int, key: str) -> torch.Tensor:
-        """One tensor of a shard: ``acts.L{layer}``, ``row.seq``, ``row.span`` or ``row.ref``."""
+        """One tensor of a shard: ``acts.L{layer}``, ``row.seq``/``span``/``ref``, ``base.seq``/``ref``."""
         handle, _ = self._open(index)
         if key not in handle.keys():  # noqa: SIM118 - safe_open is not a dict
             raise KeyError(f"shard {index} has no tensor {key!r} (has {sorted(handle.keys())})")
@@ -111,14 +119,38 @@ class ActivationStore:
 
     @cached_property
     def sequences(self) -> pd.DataFrame:
-        """One row per stored sequence: its shard, first row in the shard and metadata."""
+        """One row per stored sequence: its shard, first row and first base in the shard, and metadata."""
         rows = []
         for shard in range(self.n_shards):
-            offset = 0
+            offset = base = 0
             for seq in self.shard_sequences(shard):
-                rows.append({"shard": shard, "row_offset": offset, **seq})
+                rows.append({"shard": shard, "row_offset": offset, "base_offset": base, **seq})
                 offset += seq["rows"]
+                base += seq["length"]
         return pd.DataFrame(rows)
+
+    @cached_property
+    def _index(self) -> dict[str, int]:
+        return {seq_id: i for i, seq_id in enumerate(self.sequences["id"])} if self.n_shards else {}
+
+    @cached_property
+    def _base_locations(self) -> np.ndarray:
+        """``[sequences, 3]`` int64: shard, first base in the shard, length (fast per-ID lookups)."""
+        if not self.n_shards:
+            return np.zeros((0, 3), dtype=np.int64)
+        return self.sequences[["shard", "base_offset", "length"]].to_numpy(dtype=np.int64)
+
+    def _position(self, seq_id: str) -> int:
+        """Index of a sequence in :attr:`sequences`."""
+        i = self._index.get(seq_id)
+        if i is None:
+            raise KeyError(f"sequence {seq_id!r} is not in the store")
+        return i
+
+    def _locate(self, seq_id: str) -> tuple[int, int, int]:
+        """(shard, first base in the shard, length) of a sequence."""
+        shard, start, length = self._base_locations[self._position(seq_id)].tolist()
+        return shard, start, length
 
     @property
     def n_rows(self) -> int:
@@ -126,10 +158,52 @@ class ActivationStore:
 
     def sequence(self, seq_id: str, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Activations ``[rows, dim]`` and spans ``[rows, 2]`` of one sequence."""
-        table = self.sequences
-        hit = table[table["id"] == seq_id]
-        if hit.empty:
-            raise KeyError(f"sequence {seq_id!r} is not in the store")
-        row = hit.iloc[0]
+        row = self.sequences.iloc[self._position(seq_id)]
         sl = slice(int(row.row_offset), int(row.row_offset) + int(row.rows))
         return self.activations(int(row.shard), layer)[sl], self.read(int(row.shard), "row.span")[sl]
+
+    def _base_slice(self, seq_id: str, key: str) -> torch.Tensor | None:
+        shard, start, length = self._locate(seq_id)
+        if not self.has_bases:
+            return None
+        handle, _ = self._open(shard)
+        return handle.get_slice(key)[start : start + length]
+
+    def bases(self, seq_id: str) -> str | None:
+        """The bases of one sequence as embedded (upper-case), or None for a store older than format 0.3.0."""
+        chars = self._base_slice(seq_id, "base.seq")
+        return None if chars is None else chars.numpy().tobytes().decode("ascii")
+
+    def bases_by_id(self) -> Mapping[str, str] | None:
+        """Every sequence's bases by ID, read lazily a shard at a time; None for a store older than format 0.3.0."""
+        return StoredBases(self) if self.has_bases else None
+
+    def base_ref(self, seq_id: str) -> np.ndarray | None:
+        """Per-base 0-based reference positions of one sequence (-1: inserted or no coordinates); None before 0.3.0."""
+        ref = self._base_slice(seq_id, "base.ref")
+        return None if ref is None else ref.numpy()
+
+
+class StoredBases(Mapping[str, str]):
+    """The ``{id: sequence}`` mapping a FASTA would give, served from a store's ``base.seq``.
+
+    Only the shard last read is held, so visiting the sequences in store order reads each shard once.
+    """
+
+    def __init__(self, store: ActivationStore) -> None:
+        self._store = store
+        self._shard = -1
+        self._chars = b""
+
+    def __getitem__(self, seq_id: str) -> str:
+        shard, start, length = self._store._locate(seq_id)
+        if shard != self._shard:
+            self._chars = self._store.read(shard, "base.seq").numpy().tobytes()
+            self._shard = shard
+        return self._chars[start : start + length].decode("ascii")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._store._index)
+
+    def __len__(self) -> int:
+        return len(self._store._index)

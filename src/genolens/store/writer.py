@@ -5,7 +5,9 @@ Sequences are grouped in input order into shards of about ``shard_size`` bases
 embedded on its own (batches never mix groups) and written atomically. Because
 grouping depends only on the input, a resumed run skips the sequences of the
 shards already on disk, recomputes exactly the missing groups and produces the
-same bytes as a single run: no token is lost or duplicated.
+same bytes as a single run: no token is lost or duplicated. The skipped
+sequences must be the ones on disk: same IDs and, for stores that keep them
+(format 0.3.0 on), the same SHA-256 of their bases.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ from genolens.store.format import (
     STORE_TYPE,
     TMP_SUFFIX,
     VERSION,
+    WITHOUT_BASES,
     StoreConfig,
     act_key,
+    sequence_digest,
     shard_name,
     write_bytes_atomic,
     write_json_atomic,
@@ -78,9 +82,16 @@ def _ref_columns(rec: SequenceRecord, spans: np.ndarray) -> np.ndarray:
     return np.stack([pos[spans[:, 0]], pos[spans[:, 1] - 1]], axis=1).astype(np.int64)
 
 
-def _seq_meta(rec: SequenceRecord, acts: SequenceActivations) -> dict:
+def _base_ref(rec: SequenceRecord) -> np.ndarray:
+    if rec.coords is None:
+        return np.full(len(rec), -1, dtype=np.int64)
+    return rec.coords.ref_pos.astype(np.int64)
+
+
+def _seq_meta(rec: SequenceRecord, acts: SequenceActivations, *, digest: bool) -> dict:
     return {
         "id": rec.id,
+        **({"sha256": sequence_digest(rec.sequence)} if digest else {}),
         "length": len(rec),
         "rows": acts.n_rows,
         "per_base": acts.per_base,
@@ -107,8 +118,20 @@ def canonical_safetensors(blob: bytes) -> bytes:
     return len(text).to_bytes(8, "little") + text + blob[8 + n :]
 
 
-def write_shard(path: Path, index: int, first_record: int, seqs: list[SequenceActivations], cfg: StoreConfig) -> int:
-    """Write one shard atomically (temporary file + ``os.replace``); returns its row count."""
+def write_shard(
+    path: Path,
+    index: int,
+    first_record: int,
+    seqs: list[SequenceActivations],
+    cfg: StoreConfig,
+    *,
+    version: str = VERSION,
+) -> int:
+    """Write one shard atomically (temporary file + ``os.replace``); returns its row count.
+
+    ``version`` is the store's: a store begun before 0.3.0 is resumed in its own format, without bases.
+    """
+    with_bases = version not in WITHOUT_BASES
     dtype = TORCH_DTYPES[cfg.dtype]
     tensors: dict[str, torch.Tensor] = {}
     for layer in cfg.layers:
@@ -117,19 +140,26 @@ def write_shard(path: Path, index: int, first_record: int, seqs: list[SequenceAc
     tensors["row.seq"] = torch.from_numpy(np.repeat(np.arange(len(seqs)), [s.n_rows for s in seqs]).astype(np.int64))
     tensors["row.span"] = torch.from_numpy(np.ascontiguousarray(spans))
     tensors["row.ref"] = torch.from_numpy(np.concatenate([_ref_columns(s.record, s.spans) for s in seqs]))
+    if with_bases:
+        bases = "".join(s.record.sequence for s in seqs).encode("ascii")
+        tensors["base.seq"] = torch.frombuffer(bytearray(bases), dtype=torch.uint8)
+        tensors["base.ref"] = torch.from_numpy(np.concatenate([_base_ref(s.record) for s in seqs]))
     meta = {
         "encoding-type": SHARD_TYPE,
-        "encoding-version": VERSION,
+        "encoding-version": version,
         "shard": str(index),
         "first_record": str(first_record),
-        "sequences": json.dumps([_seq_meta(s.record, s) for s in seqs]),
+        "sequences": json.dumps([_seq_meta(s.record, s, digest=with_bases) for s in seqs]),
     }
     write_bytes_atomic(path, canonical_safetensors(save(tensors, metadata=meta)))
     return int(spans.shape[0])
 
 
-def _prepare(out: Path, cfg: StoreConfig) -> tuple[int, int, list[str]]:
-    """Create the store, or check an existing one; returns (shards done, records done, their ids)."""
+def _prepare(out: Path, cfg: StoreConfig) -> tuple[str, int, list[tuple[str, str | None]]]:
+    """Create the store, or check an existing one; returns (format version, shards done, (id, sha256) of their records).
+
+    The digest is None in stores older than 0.3.0: those resume on IDs alone.
+    """
     (out / SHARD_DIR).mkdir(parents=True, exist_ok=True)
     for stale in list(out.glob(f"*{TMP_SUFFIX}")) + list((out / SHARD_DIR).glob(f"*{TMP_SUFFIX}")):
         stale.unlink()  # a temporary file left by a killed run: never a finished shard
@@ -145,7 +175,7 @@ def _prepare(out: Path, cfg: StoreConfig) -> tuple[int, int, list[str]]:
                 "config": cfg.to_json(),
             },
         )
-        return 0, 0, []
+        return VERSION, 0, []
     store = ActivationStore(out)
     if store.config != cfg:
         raise ConfigError(
@@ -153,8 +183,26 @@ def _prepare(out: Path, cfg: StoreConfig) -> tuple[int, int, list[str]]:
             path=out,
             hint=f"it has {store.config.to_json()}, this run {cfg.to_json()}; use a new --out or the same options",
         )
-    ids = [s["id"] for shard in range(store.n_shards) for s in store.shard_sequences(shard)]
-    return store.n_shards, len(ids), ids
+    done = [(s["id"], s.get("sha256")) for shard in range(store.n_shards) for s in store.shard_sequences(shard)]
+    return store.version, store.n_shards, done
+
+
+def _check_done(out: Path, rec: SequenceRecord, done: tuple[str, str | None] | None) -> None:
+    """A record of an already written shard must be the one on disk: same ID, same bases where the store knows."""
+    if done is None or done[0] != rec.id:
+        raise ConfigError(
+            "input differs from the interrupted run's",
+            path=out,
+            record=rec.id,
+            hint="resume with the same input, or write to a new store",
+        )
+    if done[1] is not None and done[1] != sequence_digest(rec.sequence):
+        raise ConfigError(
+            "sequence changed since the interrupted run embedded it under this ID (its SHA-256 differs)",
+            path=out,
+            record=rec.id,
+            hint="resume with the same input; for new input use a new --out, or delete this store and run again",
+        )
 
 
 def write_store(
@@ -170,25 +218,21 @@ def write_store(
     ``on_group(n_sequences, n_tokens)`` is called after each shard (skipped ones count 0 tokens), for progress bars.
     """
     out = Path(out)
-    shards_done, records_done, done_ids = _prepare(out, config)
+    version, shards_done, done = _prepare(out, config)
     summary = WriteSummary(shards_skipped=shards_done)
     index = 0
     first = 0
     for group in _groups(records, config.shard_size):
         if index < shards_done:
             for j, rec in enumerate(group):
-                if first + j >= records_done or done_ids[first + j] != rec.id:
-                    raise ConfigError(
-                        "input differs from the interrupted run's",
-                        path=out,
-                        record=rec.id,
-                        hint="resume with the same input, or write to a new store",
-                    )
+                _check_done(out, rec, done[first + j] if first + j < len(done) else None)
         else:
             result = adapter.embed(
                 group, layers=config.layers, batch_tokens=config.batch_tokens, overlap=config.overlap
             )
-            rows = write_shard(out / SHARD_DIR / shard_name(index), index, first, result.sequences, config)
+            rows = write_shard(
+                out / SHARD_DIR / shard_name(index), index, first, result.sequences, config, version=version
+            )
             summary.shards_written += 1
             summary.rows += rows
             summary.real_tokens += result.real_tokens
@@ -198,7 +242,7 @@ def write_store(
             on_group(len(group), result.real_tokens if index >= shards_done else 0)
         index += 1
         first += len(group)
-    if first < records_done:
+    if first < len(done):
         raise ConfigError("input is shorter than the interrupted run's", path=out)
     write_json_atomic(out / COMPLETE_JSON, {"shards": index, "sequences": first})
     return summary
