@@ -157,3 +157,16 @@ def test_mismatched_or_headless_checkpoints_are_refused(tmp_path, adapter):
     save_file(headless, str(folder / "model.safetensors"))
     with pytest.raises(InputFileError, match="no trained masked-LM head"):
         mlm_head(load_adapter(folder).model, folder)
+
+
+class _NotATensor:
+    """Pickled into a fake checkpoint: weights-only loading must refuse to rebuild it."""
+
+
+def test_pickled_code_in_weights_is_refused(tmp_path):
+    folder = tmp_path / "unsafe"
+    shutil.copytree(CHECKPOINT, folder)
+    (folder / "model.safetensors").unlink()
+    torch.save({"bert.embeddings.word_embeddings.weight": _NotATensor()}, folder / "pytorch_model.bin")
+    with pytest.raises(InputFileError, match="cannot read weights"):
+        load_adapter(folder)

@@ -54,6 +54,25 @@ def is_mosaic_bert(config: dict) -> bool:
     return any(str(target).startswith("bert_layers.") for target in auto_map.values())
 
 
+def read_weights(name_or_path: str | Path) -> dict:
+    """The checkpoint's tensors, from ``model.safetensors``, else ``pytorch_model.bin`` loaded weights-only.
+
+    Used by the natively implemented families; never unpickles code.
+    """
+    import torch
+
+    path = find_file(name_or_path, "model.safetensors", required=False)
+    if path is not None:
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    path = find_file(name_or_path, "pytorch_model.bin")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many kinds on a bad or unsafe file
+        raise InputFileError(f"cannot read weights: {str(exc).splitlines()[0]}", path=path) from exc
+
+
 def family_of(config: dict) -> str:
     """The model family a config describes: its ``model_type`` (``dnabert2`` for MosaicBERT), else ``architectures``."""
     model_type = config.get("model_type")

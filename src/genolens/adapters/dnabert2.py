@@ -43,7 +43,7 @@ from torch import nn
 
 from genolens.adapters.base import DType
 from genolens.adapters.bert import BertAdapter
-from genolens.adapters.checkpoint import find_file, read_config
+from genolens.adapters.checkpoint import find_file, read_config, read_weights
 from genolens.adapters.tokens import BPETokenizer
 from genolens.errors import ConfigError, InputFileError
 
@@ -202,7 +202,7 @@ class MosaicBert(nn.Module):
     def from_pretrained(cls, name_or_path: str | Path) -> MosaicBert:
         """Build from ``config.json`` and load the ``bert.*`` weights; never imports the checkpoint's code."""
         model = cls(MosaicBertConfig.from_dict(read_config(name_or_path)))
-        state = {k.removeprefix("bert."): v for k, v in load_state_dict(name_or_path).items() if k.startswith("bert.")}
+        state = {k.removeprefix("bert."): v for k, v in read_weights(name_or_path).items() if k.startswith("bert.")}
         state = {k: v for k, v in state.items() if not k.startswith("pooler.") and k != "embeddings.token_type_ids"}
         if not state:
             raise InputFileError("no DNABERT-2 encoder weights (bert.*) in checkpoint", path=name_or_path)
@@ -233,7 +233,7 @@ class MosaicMLMHead(nn.Module):
 
 def mlm_head(model: MosaicBert, name_or_path: str | Path) -> MosaicMLMHead:
     """Load the ``cls.predictions`` head of the checkpoint (an error when it has none)."""
-    state = load_state_dict(name_or_path)
+    state = read_weights(name_or_path)
     prefix = "cls.predictions."
     needed = ("transform.dense.weight", "transform.dense.bias", "transform.LayerNorm.weight",
               "transform.LayerNorm.bias", "decoder.bias")  # fmt: skip
@@ -253,20 +253,6 @@ def mlm_head(model: MosaicBert, name_or_path: str | Path) -> MosaicMLMHead:
         head.LayerNorm.bias.copy_(state[prefix + "transform.LayerNorm.bias"])
         head.decoder_bias.copy_(state.get(prefix + "decoder.bias", state.get(prefix + "bias")))
     return head.to(weight.device).eval()
-
-
-def load_state_dict(name_or_path: str | Path) -> dict[str, torch.Tensor]:
-    """The checkpoint's tensors, from ``model.safetensors`` or (weights only) ``pytorch_model.bin``."""
-    path = find_file(name_or_path, "model.safetensors", required=False)
-    if path is not None:
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    path = find_file(name_or_path, "pytorch_model.bin")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many kinds on a bad file
-        raise InputFileError(f"cannot read weights: {str(exc).splitlines()[0]}", path=path) from exc
 
 
 class DnaBert2Adapter(BertAdapter):

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genolens.adapters.base import Adapter, DType
-from genolens.adapters.checkpoint import find_file, read_config
+from genolens.adapters.checkpoint import read_config, read_weights
 from genolens.adapters.tokens import CharTokenizer
 from genolens.errors import ConfigError, InputFileError
 
@@ -292,14 +292,7 @@ class HyenaDNA(nn.Module):
 
 
 def _load_state_dict(name_or_path: str | Path) -> dict[str, torch.Tensor]:
-    path = find_file(name_or_path, "model.safetensors", required=False)
-    if path is not None:
-        from safetensors.torch import load_file
-
-        raw = load_file(str(path))
-    else:
-        path = find_file(name_or_path, "pytorch_model.bin")
-        raw = torch.load(path, map_location="cpu", weights_only=True)
+    raw = read_weights(name_or_path)
     # HyenaDNAModel saves "backbone.*"; the causal-LM / classifier wrappers "hyena.backbone.*".
     state = {}
     for key, value in raw.items():
@@ -307,7 +300,7 @@ def _load_state_dict(name_or_path: str | Path) -> dict[str, torch.Tensor]:
         if idx >= 0:
             state[key[idx:]] = value
     if not state:
-        raise InputFileError("no HyenaDNA backbone weights (backbone.*) in checkpoint", path=path)
+        raise InputFileError("no HyenaDNA backbone weights (backbone.*) in checkpoint", path=name_or_path)
     return state
 
 
