@@ -170,3 +170,12 @@ def test_pickled_code_in_weights_is_refused(tmp_path):
     torch.save({"bert.embeddings.word_embeddings.weight": _NotATensor()}, folder / "pytorch_model.bin")
     with pytest.raises(InputFileError, match="cannot read weights"):
         load_adapter(folder)
+
+
+def test_bfloat16_autocast_stays_close_to_float32(meta):
+    """ALiBi biases over a few hundred tokens survive the bf16 path (autocast; CUDA in production)."""
+    rec = [SequenceRecord("long", meta["sequences"]["long"], "dna")]
+    f32 = load_adapter(CHECKPOINT).embed(rec, layers=[3]).sequences[0].layers[3]
+    b16 = load_adapter(CHECKPOINT, dtype="bfloat16").embed(rec, layers=[3]).sequences[0].layers[3]
+    assert not torch.equal(b16, f32)  # it really ran in bf16
+    torch.testing.assert_close(b16, f32, atol=0.1, rtol=0.05)
