@@ -23,7 +23,7 @@ from genolens.adapters.checkpoint import family_of
 from genolens.adapters.dnabert2 import DnaBert2Adapter, alibi_slopes, mlm_head
 from genolens.adapters.heads import language_model_head
 from genolens.adapters.hooks import intervene
-from genolens.errors import InputFileError
+from genolens.errors import ConfigError, InputFileError
 from genolens.io.records import SequenceRecord
 
 FIXTURE = TESTDATA / "dnabert2"
@@ -179,3 +179,21 @@ def test_bfloat16_autocast_stays_close_to_float32(meta):
     b16 = load_adapter(CHECKPOINT, dtype="bfloat16").embed(rec, layers=[3]).sequences[0].layers[3]
     assert not torch.equal(b16, f32)  # it really ran in bf16
     torch.testing.assert_close(b16, f32, atol=0.1, rtol=0.05)
+
+
+def test_null_config_values(tmp_path, hyena_dir):
+    """An unset pad_token_id means 0; any other architecture field set to null is a clear error."""
+    folder = tmp_path / "null_pad"
+    shutil.copytree(CHECKPOINT, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "pad_token_id": None}))
+    assert load_adapter(folder).model.config.pad_token_id == 0
+    (folder / "config.json").write_text(json.dumps({**config, "hidden_size": None}))
+    with pytest.raises(ConfigError, match="sets hidden_size to null"):
+        load_adapter(folder)
+    hyena = tmp_path / "hyena"
+    shutil.copytree(hyena_dir, hyena)
+    hcfg = json.loads((hyena / "config.json").read_text())
+    (hyena / "config.json").write_text(json.dumps({**hcfg, "d_model": None}))
+    with pytest.raises(ConfigError, match="sets d_model to null"):
+        load_adapter(hyena)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
 
 from genolens.errors import ConfigError, InputFileError
@@ -52,6 +53,23 @@ def is_mosaic_bert(config: dict) -> bool:
         return True
     auto_map = config.get("auto_map") or {}
     return any(str(target).startswith("bert_layers.") for target in auto_map.values())
+
+
+def config_from_dict(cls: type, config: dict, *, defaults: dict | None = None):  # noqa: ANN201 - an instance of cls
+    """Build the architecture dataclass ``cls`` from a ``config.json`` dict: its own fields only.
+
+    Keys ``cls`` does not name are ignored (configs carry much else). A field set to
+    ``null`` is an error unless ``defaults`` gives its value (e.g. an unset ``pad_token_id``).
+    """
+    names = {f.name for f in fields(cls)}
+    kept = {k: v for k, v in config.items() if k in names}
+    for key, value in (defaults or {}).items():
+        if kept.get(key) is None:
+            kept[key] = value
+    unset = sorted(k for k, v in kept.items() if v is None)
+    if unset:
+        raise ConfigError(f"config.json sets {', '.join(unset)} to null", hint="a model config needs their values")
+    return cls(**kept)
 
 
 def read_weights(name_or_path: str | Path) -> dict:

@@ -34,7 +34,7 @@ no final LayerNorm.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -43,7 +43,7 @@ from torch import nn
 
 from genolens.adapters.base import DType
 from genolens.adapters.bert import BertAdapter
-from genolens.adapters.checkpoint import find_file, read_config, read_weights
+from genolens.adapters.checkpoint import config_from_dict, find_file, read_config, read_weights
 from genolens.adapters.tokens import BPETokenizer
 from genolens.errors import ConfigError, InputFileError
 
@@ -74,10 +74,8 @@ class MosaicBertConfig:
 
     @classmethod
     def from_dict(cls, cfg: dict) -> MosaicBertConfig:
-        """From a ``config.json`` dict (other keys are ignored; ``pad_token_id: null`` means 0)."""
-        names = {f.name for f in fields(cls)}
-        kept = {k: v for k, v in cfg.items() if k in names and v is not None}
-        return cls(**kept)
+        """From a ``config.json`` dict (other keys are ignored; an unset ``pad_token_id`` means 0)."""
+        return config_from_dict(cls, cfg, defaults={"pad_token_id": 0})
 
 
 def alibi_slopes(n_heads: int) -> list[float]:

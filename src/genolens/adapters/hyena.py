@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genolens.adapters.base import Adapter, DType
-from genolens.adapters.checkpoint import read_config, read_weights
+from genolens.adapters.checkpoint import config_from_dict, read_config, read_weights
 from genolens.adapters.tokens import CharTokenizer
 from genolens.errors import ConfigError, InputFileError
 
@@ -79,8 +79,7 @@ class HyenaConfig:
     @classmethod
     def from_dict(cls, cfg: dict) -> HyenaConfig:
         """From a ``config.json`` dict (other keys are ignored)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in cfg.items() if k in names})
+        return config_from_dict(cls, cfg)
 
     def to_hf_dict(self) -> dict:
         """A ``config.json`` the original HF code also reads."""
