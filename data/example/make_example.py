@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pysam
+
 shared = Path(sys.argv[1]).resolve()
 here = Path(__file__).resolve().parent
 kg = shared / "1kg_chr22"
@@ -27,6 +29,9 @@ vcf_out = here / "genotypes" / "1kg_phase1_chr22_16-22Mb.vcf.gz"
 subprocess.run(["bcftools", "view", "-r", "22:1-22000000", "-Oz", "-o", str(vcf_out), str(vcf_in)], check=True)
 subprocess.run(["bcftools", "index", "-t", "-f", str(vcf_out)], check=True)
 shutil.copy(kg / "genotypes" / "samples_1092_population_panel.tsv", here / "genotypes")
+# and the whole chromosome's thinned VCF (unchanged copy): genotype PCs need variants beyond the reference window
+for suffix in ("", ".tbi"):
+    shutil.copy(kg / "genotypes" / f"1kg_phase1_v3_chr22_thinned19773_1092samples.vcf.gz{suffix}", here / "genotypes")
 
 # 3. annotation: RefSeq genes GTF rows that start before 22.1 Mb
 (here / "annotation").mkdir(exist_ok=True)
@@ -74,4 +79,16 @@ with open(here / "antibodies_vh.fa", "w") as out:
 for suffix in ("pfms.jaspar", "meta.tsv"):
     name = f"JASPAR2024_CORE_vertebrates_nonredundant_{suffix}"
     shutil.copy(shared / "jaspar" / name, here / "jaspar")
+# 8. GEUVADIS expression (fastQTL BED layout) of the genes whose TSS lies in the reference window, and the
+#    study's covariates (unchanged copy); bgzipped and tabix-indexed with pysam
+(here / "expression").mkdir(exist_ok=True)
+plain = here / "expression" / "GEUVADIS_EUR373_chr22_16-22Mb_expression.bed"
+with gzip.open(kg / "expression_geuvadis" / "GEUVADIS_EUR373_chr22_gene_expression.bed.gz", "rt") as src, \
+        open(plain, "w") as dst:
+    dst.write(src.readline())
+    dst.writelines(line for line in src if int(line.split("\t")[2]) <= 22_000_000)
+pysam.tabix_compress(str(plain), f"{plain}.gz", force=True)
+pysam.tabix_index(f"{plain}.gz", preset="bed", force=True)
+plain.unlink()
+shutil.copy(kg / "expression_geuvadis" / "GEUVADIS_EUR373_covariates.txt.gz", here / "expression")
 print("done")

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from testpaths import GTF, SWISSPROT_FEATURES
 
 from genolens.errors import ConfigError, InputFormatError
 from genolens.features.concept_sets import concept_set, read_concepts, read_tsv_concepts
 from genolens.features.concepts import AlignmentConfig, align_concepts, split_sequences
 from genolens.features.source import Chunk
 
-REPO = Path(__file__).resolve().parents[2]
-SWISSPROT = REPO.parent / "shared" / "data" / "proteins" / "swissprot" / "swissprot_100_features.tsv"
-GTF = REPO / "data" / "example" / "annotation" / "hg19_chr22_refseq_16-22Mb.gtf.gz"
+SWISSPROT = SWISSPROT_FEATURES
 
 
 class FakeSource:

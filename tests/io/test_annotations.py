@@ -1,16 +1,15 @@
-"""Annotation tracks: GTF-derived tracks against the shared, independently derived BEDs."""
+"""Annotation tracks: GTF-derived tracks against independently derived BEDs (tests/data/annotation)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from testpaths import KG
+from testpaths import ANNOTATION_BEDS, GTF
 
 from genolens.errors import InputFormatError
 from genolens.io.annotations import annotation_tracks, bed_track, gff_tracks, read_gff
 from genolens.io.regions import Region
 
-GTF = KG / "annotation" / "hg19_chr22_refseq_genes.gtf.gz"
 REGION = Region("22", 17_000_000, 22_000_000)
 
 
@@ -19,9 +18,11 @@ def tracks():
     return annotation_tracks(GTF, REGION, contig="chr22")
 
 
-def test_exon_and_promoter_tracks_match_shared_beds(tracks):
-    exons = bed_track(KG / "annotation" / "hg19_chr22_refseq_exons.bed", REGION, contig="chr22")
-    promoters = bed_track(KG / "annotation" / "hg19_chr22_refseq_promoters_TSS-1000+500.bed", REGION, contig="chr22")
+def test_exon_and_promoter_tracks_match_independent_beds(tracks):
+    exons = bed_track(ANNOTATION_BEDS / "hg19_chr22_refseq_exons_16-22Mb.bed", REGION, contig="chr22")
+    promoters = bed_track(
+        ANNOTATION_BEDS / "hg19_chr22_refseq_promoters_TSS-1000+500_16-22Mb.bed", REGION, contig="chr22"
+    )
     assert exons.values.sum() > 10_000
     np.testing.assert_array_equal(tracks["exon"], exons.values[0])
     np.testing.assert_array_equal(tracks["promoter"], promoters.values[0])

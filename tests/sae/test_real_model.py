@@ -47,10 +47,12 @@ def test_topk_sae_on_hyenadna_meets_quality_bar(hyena_store, tmp_path):
     assert sae.cfg.provenance.model_hash.startswith("sha256:") and "CharTokenizer" in sae.cfg.provenance.tokenizer
 
 
-def test_sae_refuses_another_model_or_layer(hyena_store, tmp_path):
+def test_sae_refuses_another_model_or_layer(hyena_store, tmp_path, capsys):
     sae_dir = tmp_path / "sae"
     assert run(["train-sae", "--store", str(hyena_store), "--layer", "2", "--k", "8", "--width", "256",
                 "--tokens", "20000", "--batch-size", "2048", "--out", str(sae_dir), "--no-progress"]) == 0
+    # a single SAE is the --out folder itself, and that is the path printed
+    assert f"saved topk_w256_k8_s0 to {sae_dir}\n" in capsys.readouterr().err
     sae = load_sae(sae_dir)
     with pytest.raises(ConfigError, match="layer: SAE has 2, input has 5"):
         check_compatible(sae, Provenance(model="hyenadna-tiny", layer=5))
@@ -95,11 +97,13 @@ def test_eval_sae_sequences_errors(tmp_path, capsys):
     assert "the store (format 0.1.0) keeps no bases: loss recovered needs --sequences FASTA" in capsys.readouterr().err
 
 
-def test_seed_sweep_reports_feature_stability(hyena_store, tmp_path):
+def test_seed_sweep_reports_feature_stability(hyena_store, tmp_path, capsys):
     out = tmp_path / "sweep"
     assert run(["train-sae", "--store", str(hyena_store), "--layer", "2", "--k", "16", "--width", "256",
                 "--seeds", "0,1", "--tokens", "100000", "--batch-size", "2048", "--lr", "5e-3", "--out", str(out),
                 "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert f"saved topk_w256_k16_s1 to {out / 'topk_w256_k16_s1'}\n" in err
     assert (out / "topk_w256_k16_s0" / "cfg.json").is_file() and (out / "topk_w256_k16_s1" / "cfg.json").is_file()
     (row,) = json.loads((out / "stability.json").read_text())
     assert {row["a"], row["b"]} == {"topk_w256_k16_s0", "topk_w256_k16_s1"}

@@ -1,6 +1,6 @@
 """Fixtures of the stats tests: real 1000 Genomes / GEUVADIS data, read once per session.
 
-The shared data live beside the project (``../shared``); the product never needs them.
+The data are bundled in the repository (``data/example``; see its SOURCES.md).
 """
 
 from __future__ import annotations
@@ -11,15 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from testpaths import EXPR_COVARIATES, EXPRESSION, PANEL, VCF
 from threadpoolctl import threadpool_limits
 
 from genolens.stats.ancestry import PCAConfig, genotype_pcs, read_dosages, read_panel
-
-KG = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "1kg_chr22"
-VCF = KG / "genotypes" / "1kg_phase1_v3_chr22_thinned19773_1092samples.vcf.gz"
-PANEL = KG / "genotypes" / "samples_1092_population_panel.tsv"
-EXPRESSION = KG / "expression_geuvadis" / "GEUVADIS_EUR373_chr22_gene_expression.bed.gz"
-EXPR_COVARIATES = KG / "expression_geuvadis" / "GEUVADIS_EUR373_covariates.txt.gz"
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -41,7 +41,7 @@ def train_sae(
     """Train one SAE, or a sweep of SAEs from one pass over the store; resumes an interrupted run."""
     from genolens.sae.config import SAEConfig, TrainConfig
     from genolens.sae.data import StoreSplit
-    from genolens.sae.trainer import train_saes
+    from genolens.sae.trainer import sae_dir, train_saes
     from genolens.store.reader import ActivationStore
 
     split = StoreSplit(ActivationStore(store), layer, heldout_fraction=heldout_fraction)
@@ -61,9 +61,10 @@ def train_sae(
         raise ConfigError("no training rows left after holding out sequences", hint="lower --heldout-fraction")
     typer.echo(f"{len(cfgs)} SAE(s) on layer {layer}: {n_train:,} training rows, {n_held:,} held out", err=True)
     batches = split.train_batches(batch_size=batch_size, seed=seed)
-    saes = train_saes(batches, cfgs, train, out, progress=progress, single=len(cfgs) == 1)
+    single = len(cfgs) == 1
+    saes = train_saes(batches, cfgs, train, out, progress=progress, single=single)
     for sae in saes:
-        typer.echo(f"saved {sae.cfg.name}", err=True)
+        typer.echo(f"saved {sae.cfg.name} to {sae_dir(out, sae.cfg.name, single=single)}", err=True)
     stability = _seed_stability(saes)
     if stability:
         (out / "stability.json").write_text(json.dumps(stability, indent=2))

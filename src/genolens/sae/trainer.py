@@ -141,8 +141,28 @@ def train_saes(
         sae.eval()
         sae.calibrate(calibration)
         extra = {"train": asdict(train), "tokens_trained": loop["tokens"]}
-        save_sae(sae, out if single else out / sae.cfg.name, extra=extra)
+        save_sae(sae, sae_dir(out, sae.cfg.name, single=single), extra=extra)
     return saes
+
+
+def sae_dir(out_dir: Path, name: str, *, single: bool) -> Path:
+    """The folder an SAE of a run is saved in: ``out_dir`` itself for a single SAE, else ``out_dir/name``.
+
+    Parameters
+    ----------
+    out_dir
+        The run's output folder (``train_saes(out_dir=...)``, ``genolens train-sae --out``).
+    name
+        The SAE's ``cfg.name`` (architecture, width, k and seed).
+    single
+        Whether the run trained one SAE (saved in ``out_dir``) or a sweep (one sub-folder each).
+
+    Returns
+    -------
+    Path
+        The folder holding ``sae_weights.safetensors`` and ``cfg.json``.
+    """
+    return Path(out_dir) if single else Path(out_dir) / name
 
 
 def _truncate_metrics(path: Path, step: int) -> None:

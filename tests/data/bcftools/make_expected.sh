@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Derive the expected personal haplotypes once with bcftools consensus (Debian bcftools 1.16,
-# samtools 1.16.1) from the shared 1000 Genomes example, for tests/io/test_haplotypes_bcftools.py.
-# Run from this folder: bash make_expected.sh ../../../../shared/data/1kg_chr22
+# samtools 1.16.1) from the 1000 Genomes example bundled in data/example (the same files as the team's
+# shared/data/1kg_chr22), for tests/io/test_haplotypes_bcftools.py.
+# Run from this folder: bash make_expected.sh [../../../data/example]
 set -euo pipefail
-D=${1:?path to shared/data/1kg_chr22}
+D=${1:-../../../data/example}
 REF=$D/reference/GRCh37_chr22_1-22000000.fa.gz
 VCF=$D/genotypes/1kg_phase1_v3_chr22_thinned19773_1092samples.vcf.gz
 out=expected_haplotypes.fa
