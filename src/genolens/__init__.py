@@ -1,10 +1,61 @@
-"""genolens: open up genomic and protein foundation models."""
+"""genolens: open up genomic and protein foundation models.
 
+``import genolens as gl``, then follow the data path:
+
+- ``gl.io``: sequences and variants in (FASTA, reference + VCF haplotypes, regions, annotations, sample sheets);
+- ``gl.models``: models by short name, hub id or folder;
+- ``gl.store``: the on-disk activation store;
+- ``gl.sae``: sparse autoencoders (train, load, evaluate);
+- ``gl.tl``: analysis steps on stores and AnnData (aggregate, ancestry, associate, audit, annotate, tracks);
+- ``gl.pl``: plots of their results (matplotlib, returning the axes);
+- ``gl.read_*``: every output folder back as a typed result object.
+
+Submodules load on first use, so ``import genolens`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("genolens")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+_SUBMODULES = ("io", "models", "store", "sae", "tl", "pl", "adapters", "features", "stats", "report", "errors")
+
+# name -> (module, attribute): readers of every artefact and output folder, writers of the run folders
+_READERS = {
+    "read_fasta": ("genolens.io.fasta", "read_fasta"),
+    "read_store": ("genolens.store.reader", "ActivationStore"),
+    "read_sae": ("genolens.sae.checkpoint", "load_sae"),
+    "read_features": ("genolens.stats.aggregate", "read_features"),
+    "write_features": ("genolens.stats.aggregate", "write_features"),
+    "read_eigenvec": ("genolens.stats.ancestry", "read_eigenvec"),
+    "write_eigenvec": ("genolens.stats.ancestry", "write_eigenvec"),
+    "read_association": ("genolens.stats.results", "read_association"),
+    "write_association": ("genolens.stats.results", "write_association"),
+    "read_audit": ("genolens.stats.results", "read_audit"),
+    "write_audit": ("genolens.stats.results", "write_audit"),
+    "read_annotation": ("genolens.report.results", "read_results"),
+}
+
+__all__ = ["__version__", *_SUBMODULES, *_READERS]
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time these load lazily
+    from genolens import adapters, errors, features, io, models, pl, report, sae, stats, store, tl  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"genolens.{name}")
+    if name in _READERS:
+        module, attribute = _READERS[name]
+        return getattr(importlib.import_module(module), attribute)
+    raise AttributeError(f"module 'genolens' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

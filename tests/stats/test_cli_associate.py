@@ -116,12 +116,12 @@ def test_associate_error_paths(cohort, tmp_path, capsys, stats_vcf):
     err = _error(capsys, ["associate", "--features", f, "--phenotype", "trait", "--pcs", "0", "--out", out])
     assert "no ancestry terms" in err and "--no-ancestry" in err
     err = _error(capsys, ["associate", "--features", f, "--phenotype", "trait", "--out", out])
-    assert "no obs column(s) ['PC1'" in err
+    assert "10 PCs asked for but obs has no column(s) ['PC1'" in err
     err = _error(capsys, ["associate", "--features", fp, "--phenotype", "trait", "--pcs", "5", "--out", out])
     assert "'PC5'" in err
     both = ["--eigenvec", str(cohort["eigenvec"]), "--vcf", str(stats_vcf)]
     err = _error(capsys, ["associate", "--features", f, "--phenotype", "trait", *both, "--out", out])
-    assert "either --eigenvec or --vcf" in err
+    assert "either an eigenvec file (--eigenvec) or a VCF (--vcf) for the PCs, not both" in err
     err = _error(
         capsys,
         ["associate", "--features", f, "--phenotype", "trait", "--no-ancestry", "--vcf", str(stats_vcf), "--out", out],
@@ -240,9 +240,9 @@ def test_negative_pcs_are_rejected(cohort, tmp_path, capsys):
             str(tmp_path),
         ],
     )
-    assert "--pcs must be >= 0" in err
+    assert "the number of PCs (--pcs) must be >= 0, got -1" in err
     assert (
         run(["audit", "--features", str(cohort["plain"]), "--labels", "sex", "--pcs", "-1", "--out", str(tmp_path)])
         == 2
     )
-    assert "--pcs must be >= 0" in capsys.readouterr().err
+    assert "the number of PCs (--pcs) must be >= 0, got -1" in capsys.readouterr().err

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from genolens.cli.app import app
-from genolens.errors import ConfigError
 
 
 @app.command("aggregate")
@@ -25,26 +24,13 @@ def aggregate(
     device: str = typer.Option("cpu", help="cpu | cuda (SAE encoding)."),
 ) -> None:
     """One row per sample: each feature's mean / max / fraction active over the input or per region."""
-    from genolens.io.regions import read_bed
-    from genolens.io.samplesheet import read_sample_sheet
-    from genolens.sae.checkpoint import load_sae
-    from genolens.stats.aggregate import AggregationConfig, write_features
-    from genolens.stats.store_features import store_features
-    from genolens.store.reader import ActivationStore
+    from genolens.stats.aggregate import write_features
+    from genolens.tl import aggregate as aggregate_store
 
-    config = AggregationConfig(
-        statistics=tuple(s.strip() for s in stat.split(",") if s.strip()), threshold=threshold, haplotypes=haplotypes
+    adata = aggregate_store(
+        store, sae=sae, layer=layer, sample_sheet=sample_sheet, id_column=id_column,
+        statistics=[s.strip() for s in stat.split(",") if s.strip()], threshold=threshold, haplotypes=haplotypes,
+        regions=regions, device=device,
     )
-    sheet = read_sample_sheet(sample_sheet, id_column=id_column) if sample_sheet else None
-    region_map = None
-    if regions is not None:
-        region_map = {}
-        for r in read_bed(regions):
-            if r.label in region_map:
-                raise ConfigError(f"region name {r.label!r} appears twice in {regions}")
-            region_map[r.label] = (r.start, r.end)
-    model = load_sae(sae, device=device) if sae else None
-    adata = store_features(ActivationStore(store), layer=layer, sae=model, sample_sheet=sheet,
-                           regions=region_map, config=config)
     write_features(adata, path=out)
     typer.echo(f"wrote {adata.n_obs} samples x {adata.n_vars} features to {out}", err=True)

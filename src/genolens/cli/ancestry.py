@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -22,21 +21,10 @@ def ancestry(
     seed: int = typer.Option(0, help="Seed (randomized PCA)."),
 ) -> None:
     """Biallelic SNVs, MAF filter, LD thinning, PCA; writes the PCs and a JSON of what was kept."""
-    from genolens.io.files import atomic_write
-    from genolens.io.samplesheet import match_samples, read_sample_sheet
-    from genolens.io.vcf import vcf_samples
-    from genolens.stats.ancestry import PCAConfig, vcf_pcs
+    from genolens.stats.ancestry import PCAConfig, write_eigenvec
+    from genolens.tl import ancestry as ancestry_pcs
 
-    samples = None
-    if sample_sheet is not None:
-        sheet = read_sample_sheet(sample_sheet, id_column=id_column)
-        samples = match_samples(sheet, vcf_samples(vcf), sheet_path=str(sample_sheet)).common
-    result = vcf_pcs(vcf, samples=samples, config=PCAConfig(n_pcs=pcs, maf=maf, ld_r2=ld_r2, seed=seed))
-    table = result.pcs.copy()
-    with atomic_write(out) as fh:
-        fh.write("#FID\tIID\t" + "\t".join(table.columns) + "\n")
-        for sample, row in table.iterrows():
-            fh.write(f"{sample}\t{sample}\t" + "\t".join(f"{v:.6g}" for v in row.to_numpy()) + "\n")
-    with atomic_write(out.with_suffix(".json")) as fh:
-        json.dump(result.to_dict(), fh, indent=2)
-    typer.echo(f"wrote {len(table)} samples x {table.shape[1]} PCs to {out}; {result.counts}", err=True)
+    result = ancestry_pcs(vcf, sample_sheet=sample_sheet, id_column=id_column,
+                          config=PCAConfig(n_pcs=pcs, maf=maf, ld_r2=ld_r2, seed=seed))
+    write_eigenvec(result, out)
+    typer.echo(f"wrote {len(result.pcs)} samples x {result.pcs.shape[1]} PCs to {out}; {result.counts}", err=True)

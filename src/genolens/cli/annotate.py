@@ -55,17 +55,11 @@ def annotate_command(
     seed: int = typer.Option(0, "--seed", help="Seed of the held-out split and the motif null."),
 ) -> None:
     """Per-feature statistics, top contexts, concept alignment (held-out F1) and JASPAR matches -> OUT."""
-    from genolens.features.annotate import AnnotateConfig, annotate_features
-    from genolens.features.concept_sets import read_concepts
+    from genolens.features.annotate import AnnotateConfig
     from genolens.features.concepts import AlignmentConfig
-    from genolens.features.contexts import check_sequences
-    from genolens.features.jaspar import EXAMPLE_JASPAR, read_jaspar
     from genolens.features.motifs import MotifConfig
-    from genolens.features.source import StoreSource
     from genolens.features.summary import SummaryConfig
-    from genolens.io.fasta import iter_fasta
-    from genolens.sae.checkpoint import check_compatible, load_sae
-    from genolens.sae.config import Provenance
+    from genolens.tl import annotate
 
     config = AnnotateConfig(
         summary=SummaryConfig(top_n=top_n, separation=flank),
@@ -73,29 +67,6 @@ def annotate_command(
         motif=MotifConfig(flank=flank, n_shuffles=shuffles, seed=seed),
         max_motif_features=max_motif_features,
     )
-    mapping = parse_contig_map(contig_map)
-    sae = load_sae(sae_path)
-    if layer is None and sae.cfg.provenance.layer >= 0:
-        layer = sae.cfg.provenance.layer
-    source = StoreSource(store_path, layer=layer)
-    check_compatible(sae, Provenance(model=source.model, layer=source.layer), what=f"store {store_path}")
-    seqs = None
-    if sequences is not None:
-        seqs = {r.id: r.sequence for r in iter_fasta(sequences)}
-        check_sequences(source, sequences=seqs, path=str(sequences))
-    elif not source.has_bases:
-        raise ConfigError(
-            f"the store (format {source.store.version}) keeps no bases, and no --sequences were given", path=store_path,
-            hint="pass --sequences FASTA (the input it was embedded from), or re-embed it with this genolens",
-        )
-    ids = set(source.sequences["id"])
-    extents = source.ref_extents() if any(
-        str(a).lower().removesuffix(".gz").endswith((".gff", ".gff3", ".gtf", ".bed")) for a in annotations
-    ) else {}
-    concepts = [read_concepts(a, sequence_ids=ids, extents=extents, contig_map=mapping) for a in annotations]
-    motifs = None if no_motifs else read_jaspar(jaspar or EXAMPLE_JASPAR)
-    inputs = {"sae": str(sae_path), "store": str(store_path), "sequences": str(sequences or "store"),
-              "annotations": ",".join(map(str, annotations)), "jaspar": "" if no_motifs else str(jaspar or "bundled")}
-    annotate_features(source, sae=sae, out=out, sequences=seqs, concepts=concepts, motifs=motifs, config=config,
-                      inputs=inputs)
-    typer.echo(f"annotated {sae.cfg.d_sae} features on {source.n_rows:,} rows -> {out}", err=True)
+    results = annotate(store_path, sae=sae_path, out=out, annotations=annotations, sequences=sequences, layer=layer,
+                       jaspar=jaspar, motifs=not no_motifs, contig_map=parse_contig_map(contig_map), config=config)
+    typer.echo(f"annotated {len(results.features)} features on {results.meta['n_rows']:,} rows -> {out}", err=True)

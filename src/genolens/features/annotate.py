@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 
 from genolens import __version__
-from genolens.errors import ConfigError, InputFileError
+from genolens.errors import ConfigError
 from genolens.features.concept_sets import ConceptSet
 from genolens.features.concepts import Alignment, AlignmentConfig, align_concepts
 from genolens.features.contexts import check_sequences, top_contexts, write_contexts
@@ -39,6 +39,7 @@ from genolens.features.logo import logo_png
 from genolens.features.motifs import MotifConfig, MotifDatabase, compare_pwm, feature_motif
 from genolens.features.source import StoreSource
 from genolens.features.summary import FeatureSummary, SummaryConfig, summarize_features
+from genolens.io.files import output_folder
 
 FORMAT = "genolens.feature-annotations"
 FORMAT_VERSION = "0.1.0"
@@ -57,15 +58,6 @@ class AnnotateConfig:
     def __post_init__(self) -> None:
         if self.max_motif_features < 0:
             raise ConfigError(f"max_motif_features must be >= 0, got {self.max_motif_features}")
-
-
-def output_folder(path: str | Path) -> Path:
-    """Create ``path`` (a file in its place is an error)."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise InputFileError("output path exists and is not a folder", path=out)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def _is_dna(sequences: Mapping[str, str] | None) -> bool:

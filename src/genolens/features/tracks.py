@@ -84,6 +84,8 @@ class ReferenceTracks:
     n_shared: int  # reference positions covered by more than one sequence
     max_depth: int  # most sequences covering one position
     config: TrackConfig = field(default_factory=TrackConfig)
+    name: str = ""  # what was drawn, e.g. "topk_w512_k16_s0 feature 7 (L2)"
+    model: str = ""  # the model the store was embedded with
 
     def summary(self) -> dict:
         return {"n_sequences": self.n_sequences, "n_positions": self.n_positions, "n_shared": self.n_shared,

@@ -1,0 +1,23 @@
+"""Sequences and variants in: FASTA, reference + VCF personal haplotypes, regions, variant windows,
+annotations (GFF3/GTF, BED) and sample sheets. Every reader raises typed errors naming file, line and record.
+"""
+
+from genolens.io.annotations import annotation_tracks, bed_track, gff_tracks, read_gff
+from genolens.io.coordmap import CoordinateMap
+from genolens.io.coordtable import read_coordinate_table, read_with_sidecar, write_with_sidecar
+from genolens.io.fasta import iter_fasta, read_fasta, write_fasta
+from genolens.io.haplotypes import BuildReport, HaplotypePolicy, build_haplotypes, reference_sequences
+from genolens.io.records import SequenceRecord
+from genolens.io.reference import Reference, contig_lengths
+from genolens.io.regions import Region, parse_region, read_bed, read_regions
+from genolens.io.samplesheet import SampleMatch, match_samples, read_sample_sheet
+from genolens.io.vcf import VariantFile, vcf_samples
+from genolens.io.windows import variant_windows
+
+__all__ = [
+    "BuildReport", "CoordinateMap", "HaplotypePolicy", "Reference", "Region", "SampleMatch", "SequenceRecord",
+    "VariantFile", "annotation_tracks", "bed_track", "build_haplotypes", "contig_lengths", "gff_tracks",
+    "iter_fasta", "match_samples", "parse_region", "read_bed", "read_coordinate_table", "read_fasta", "read_gff",
+    "read_regions", "read_sample_sheet", "read_with_sidecar", "reference_sequences", "variant_windows",
+    "vcf_samples", "write_fasta", "write_with_sidecar",
+]

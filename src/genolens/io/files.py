@@ -30,6 +30,26 @@ def require_file(path: str | os.PathLike[str], *, what: str = "file") -> Path:
     return p
 
 
+def output_folder(path: str | os.PathLike[str]) -> Path:
+    """Create an output folder (parents too) and return it; a file in its place is an error.
+
+    Parameters
+    ----------
+    path
+        The folder to create, or to reuse when it exists.
+
+    Returns
+    -------
+    Path
+        ``path`` as a Path.
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputFileError("output path exists and is not a folder", path=out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def is_gzipped(path: str | os.PathLike[str]) -> bool:
     """True if the file starts with the gzip magic bytes (gzip and bgzip alike)."""
     with open(path, "rb") as fh:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 
 from genolens.sae.base import SparseAutoencoder
 
@@ -82,27 +83,29 @@ def evaluate_sae(
     )
 
 
-def density_histogram(density: np.ndarray, path: str | Path, *, title: str = "") -> Path:
-    """PNG histogram of log10 firing frequency (dead latents counted in the leftmost bar)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def draw_density(density: np.ndarray, *, ax: Axes, title: str = "") -> Axes:
+    """Histogram of log10 firing frequency on ``ax`` (dead latents counted in the leftmost bar)."""
     floor = 1e-7
     values = np.log10(np.maximum(density, floor))
-    fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist(values, bins=60, color="#3b6ea8")
     ax.axvline(np.log10(0.1), color="#b33", ls="--", lw=1, label="dense (10%)")
     ax.set_xlabel("log10 firing frequency (dead at -7)")
     ax.set_ylabel("latents")
     ax.set_title(title or "feature density")
     ax.legend(frameon=False)
+    return ax
+
+
+def density_histogram(density: np.ndarray, path: str | Path, *, title: str = "") -> Path:
+    """PNG of :func:`draw_density` (drawn without pyplot, so a notebook's backend is left alone)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3.5))
+    draw_density(density, ax=fig.subplots(), title=title)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 

@@ -12,6 +12,7 @@ from a PLINK 1.9 / 2 ``.eigenvec`` file, and population labels from a panel TSV.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -317,3 +318,31 @@ def attach_pcs(obs: pd.DataFrame, *, pcs: pd.DataFrame, source: str) -> pd.DataF
         )
     out = obs.drop(columns=[c for c in pcs.columns if c in obs.columns])
     return out.join(pcs.loc[obs.index])
+
+
+def write_eigenvec(result: AncestryPCs, path: str | os.PathLike[str]) -> Path:
+    """Write PCs as a PLINK 2 ``.eigenvec`` (``#FID IID PC1..PCk``) and what was kept beside it (``.json``).
+
+    Parameters
+    ----------
+    result
+        PCs from :func:`vcf_pcs` or :func:`genolens.tl.ancestry`.
+    path
+        The ``.eigenvec`` to write (atomically); the JSON goes to the same path with suffix ``.json``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    from genolens.io.files import atomic_write
+
+    path = Path(path)
+    table = result.pcs
+    with atomic_write(path) as fh:
+        fh.write("#FID\tIID\t" + "\t".join(table.columns) + "\n")
+        for sample, row in table.iterrows():
+            fh.write(f"{sample}\t{sample}\t" + "\t".join(f"{v:.6g}" for v in row.to_numpy()) + "\n")
+    with atomic_write(path.with_suffix(".json")) as fh:
+        json.dump(result.to_dict(), fh, indent=2)
+    return path

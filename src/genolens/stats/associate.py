@@ -77,10 +77,16 @@ class AssociationConfig:
 
 @dataclass
 class AssociationResult:
-    """The per-feature table and a JSON-ready summary (sample counts, lambda GC, collinearity)."""
+    """The per-feature table and a JSON-ready summary (sample counts, lambda GC, collinearity).
+
+    ``per_stratum`` holds the per-population tests of a stratified run (else None); ``adata`` the tested
+    AnnData when the caller asked for a copy or read a folder back with its features.
+    """
 
     table: pd.DataFrame
     summary: dict[str, Any]
+    per_stratum: pd.DataFrame | None = None
+    adata: ad.AnnData | None = None
 
 
 def phenotype_values(obs: pd.DataFrame, *, column: str, binary: bool) -> np.ndarray:

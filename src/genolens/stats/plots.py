@@ -1,19 +1,22 @@
-"""QQ and volcano plots of association results (PNG, matplotlib's Agg backend: no display needed)."""
+"""QQ, volcano and category plots of association results.
+
+Each plot is drawn on a matplotlib ``Axes`` the caller gives (``gl.pl`` makes one when none is given);
+the ``*_plot(..., path=)`` writers draw on a figure of their own, made without pyplot, so writing a PNG
+never changes the backend a notebook shows its plots with.
+"""
 
 from __future__ import annotations
 
 import os
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from genolens.stats.multiple_testing import lambda_gc, neg_log10
 
-from genolens.stats.multiple_testing import lambda_gc, neg_log10  # noqa: E402
-
-_COLOURS = {
+CATEGORY_COLOURS = {
     "biomarker_candidate": "tab:red",
     "ancestry_confounded": "tab:blue",
     "both": "tab:purple",
@@ -25,9 +28,8 @@ def _expected(n: int) -> np.ndarray:
     return -np.log10((np.arange(1, n + 1) - 0.5) / n)
 
 
-def qq_plot(table: pd.DataFrame, *, path: str | os.PathLike[str]) -> None:
-    """QQ plot of ``pvalue`` (ancestry-adjusted) and ``pvalue_unadjusted``, lambda GC in the legend."""
-    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+def draw_qq(table: pd.DataFrame, *, ax: Axes) -> Axes:
+    """QQ plot of ``pvalue`` (ancestry-adjusted) and ``pvalue_unadjusted`` on ``ax``, lambda GC in the legend."""
     top = 1.0
     for column, label, colour in (
         ("pvalue_unadjusted", "without ancestry", "tab:blue"),
@@ -47,21 +49,46 @@ def qq_plot(table: pd.DataFrame, *, path: str | os.PathLike[str]) -> None:
     ax.set_xlabel("expected -log10(p)")
     ax.set_ylabel("observed -log10(p)")
     ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return ax
 
 
-def volcano_plot(table: pd.DataFrame, *, path: str | os.PathLike[str]) -> None:
-    """Effect size against -log10(p), coloured by confound category."""
-    fig, ax = plt.subplots(figsize=(6, 5), dpi=100)
-    for category, colour in _COLOURS.items():
+def draw_volcano(table: pd.DataFrame, *, ax: Axes) -> Axes:
+    """Effect size against -log10(p) on ``ax``, coloured by confound category."""
+    for category, colour in CATEGORY_COLOURS.items():
         part = table[table["category"] == category]
         if len(part):
             ax.scatter(part["beta"], part["neg_log10_p"], s=8, color=colour, label=f"{category} ({len(part)})")
     ax.set_xlabel("beta (ancestry-adjusted)")
     ax.set_ylabel("-log10(p)")
     ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+def draw_categories(table: pd.DataFrame, *, ax: Axes) -> Axes:
+    """How many features fell in each confound category, as horizontal bars on ``ax``."""
+    counts = table["category"].value_counts()
+    names = [c for c in CATEGORY_COLOURS if c in counts.index] + sorted(set(counts.index) - set(CATEGORY_COLOURS))
+    values = [int(counts[c]) for c in names]
+    ax.barh(names, values, color=[CATEGORY_COLOURS.get(c, "0.3") for c in names])
+    for y, v in enumerate(values):
+        ax.text(v, y, f" {v}", va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("features")
+    return ax
+
+
+def _save(draw, table: pd.DataFrame, path: str | os.PathLike[str], figsize: tuple[float, float]) -> None:
+    fig = Figure(figsize=figsize, dpi=100)
+    draw(table, ax=fig.subplots())
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
+
+
+def qq_plot(table: pd.DataFrame, *, path: str | os.PathLike[str]) -> None:
+    """Write :func:`draw_qq` as a PNG."""
+    _save(draw_qq, table, path, (5, 5))
+
+
+def volcano_plot(table: pd.DataFrame, *, path: str | os.PathLike[str]) -> None:
+    """Write :func:`draw_volcano` as a PNG."""
+    _save(draw_volcano, table, path, (6, 5))

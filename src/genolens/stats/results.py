@@ -1,0 +1,169 @@
+"""Output folders of the association and audit runs: written by one function each, read back as objects.
+
+``write_association`` / ``read_association``: ``associations.tsv`` (one row per feature, the columns of
+:data:`genolens.stats.associate.TABLE_COLUMNS` first), ``stratified.tsv`` (per population, when
+stratified), ``qq.png``, ``volcano.png``, ``features.h5ad`` (the tested AnnData with the results in
+``var``/``uns``) and ``associate.json`` (the summary). ``write_audit`` / ``read_audit``: ``audit.tsv`` and
+``audit.json``. A notebook reads a folder back into the same result object the run returned, never by
+parsing files by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import anndata as ad
+import pandas as pd
+
+from genolens import __version__
+from genolens.errors import InputFileError, InputFormatError
+from genolens.io.files import output_folder
+from genolens.stats.associate import TABLE_COLUMNS, AssociationResult, json_ready
+from genolens.stats.audit import AuditResult
+from genolens.stats.plots import qq_plot, volcano_plot
+
+ASSOCIATION_FORMAT = "genolens-association"
+AUDIT_FORMAT = "genolens-audit"
+FORMAT_VERSION = "0.1.0"
+# columns of an association table that hold text
+TEXT_COLUMNS = ("feature", "category", "method", "reason", "effect_pattern")
+
+
+def _write_json(path: Path, summary: dict, encoding: str) -> None:
+    data = {"encoding-type": encoding, "encoding-version": FORMAT_VERSION, "genolens_version": __version__,
+            **summary}
+    path.write_text(json.dumps(json_ready(data), indent=2) + "\n")
+
+
+def _read_json(path: Path, encoding: str, make: str) -> dict:
+    if not path.is_file():
+        raise InputFileError(f"not a genolens {make} folder (no {path.name})", path=path.parent,
+                             hint=f"make one with 'genolens {make}'")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputFormatError(f"{path.name} is not valid JSON: {exc}", path=path) from None
+    found = data.get("encoding-type", encoding)  # folders written before 0.1.0 of this format carry none
+    if found != encoding:
+        raise InputFormatError(f"expected encoding-type {encoding!r}, found {found!r}", path=path)
+    return data
+
+
+def _read_tsv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputFileError(f"{path.name} is missing", path=path)
+    try:
+        return pd.read_csv(path, sep="\t", keep_default_na=True, na_values=["NA"])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputFormatError(f"not a readable TSV: {exc}", path=path) from None
+
+
+def write_association(
+    result: AssociationResult, out: str | os.PathLike[str], *, adata: ad.AnnData | None = None
+) -> Path:
+    """Write an association run's folder.
+
+    Parameters
+    ----------
+    result
+        What :func:`genolens.tl.associate` returned.
+    out
+        Output folder (created).
+    adata
+        The tested AnnData, written as ``features.h5ad`` (default: ``result.adata`` when set).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    out = output_folder(out)
+    table = result.table
+    if list(table.columns[: len(TABLE_COLUMNS)]) != list(TABLE_COLUMNS):
+        raise InputFormatError(f"an association table starts with {list(TABLE_COLUMNS)}, found "
+                               f"{list(table.columns[: len(TABLE_COLUMNS)])}")
+    table.to_csv(out / "associations.tsv", sep="\t", index=False, na_rep="NA")
+    if result.per_stratum is not None:
+        result.per_stratum.to_csv(out / "stratified.tsv", sep="\t", index=False, na_rep="NA")
+    qq_plot(table, path=out / "qq.png")
+    volcano_plot(table, path=out / "volcano.png")
+    adata = adata if adata is not None else result.adata
+    if adata is not None:
+        adata.write_h5ad(out / "features.h5ad")
+    _write_json(out / "associate.json", result.summary, ASSOCIATION_FORMAT)
+    return out
+
+
+def read_association(path: str | os.PathLike[str], *, features: bool = False) -> AssociationResult:
+    """Read a folder written by ``genolens associate`` (or :func:`write_association`).
+
+    Parameters
+    ----------
+    path
+        The folder.
+    features
+        Also load ``features.h5ad`` into ``result.adata``.
+
+    Returns
+    -------
+    AssociationResult
+        ``table`` (one row per feature), ``summary`` (``associate.json``), ``per_stratum`` (or None) and
+        ``adata`` (when ``features``).
+    """
+    root = Path(path)
+    summary = _read_json(root / "associate.json", ASSOCIATION_FORMAT, "associate")
+    table = _read_tsv(root / "associations.tsv")
+    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputFormatError(f"associations.tsv lacks the columns {missing}", path=root / "associations.tsv")
+    for col in TEXT_COLUMNS:  # an empty text cell ("no reason") reads back as "", not as a float NaN
+        if col in table.columns:
+            table[col] = table[col].fillna("").astype(str)
+    strat = root / "stratified.tsv"
+    per_stratum = _read_tsv(strat) if strat.is_file() else None
+    adata = ad.read_h5ad(root / "features.h5ad") if features else None
+    return AssociationResult(table=table, summary=summary, per_stratum=per_stratum, adata=adata)
+
+
+def write_audit(result: AuditResult, out: str | os.PathLike[str]) -> Path:
+    """Write an audit run's folder (``audit.tsv``, ``audit.json`` with the table's rows too).
+
+    Parameters
+    ----------
+    result
+        What :func:`genolens.tl.audit` returned.
+    out
+        Output folder (created).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    out = output_folder(out)
+    result.table.to_csv(out / "audit.tsv", sep="\t", index=False, na_rep="NA")
+    summary = {**result.summary, "results": result.table.to_dict(orient="records")}
+    _write_json(out / "audit.json", summary, AUDIT_FORMAT)
+    return out
+
+
+def read_audit(path: str | os.PathLike[str]) -> AuditResult:
+    """Read a folder written by ``genolens audit`` (or :func:`write_audit`).
+
+    Parameters
+    ----------
+    path
+        The folder.
+
+    Returns
+    -------
+    AuditResult
+        ``table`` (one row per target and metric: score, confidence interval, chance, permutation p) and
+        ``summary`` (``audit.json`` without the rows).
+    """
+    root = Path(path)
+    summary = _read_json(root / "audit.json", AUDIT_FORMAT, "audit")
+    summary.pop("results", None)
+    return AuditResult(table=_read_tsv(root / "audit.tsv"), summary=summary)

@@ -1,0 +1,481 @@
+"""``gl.tl``: the analysis steps, in scanpy's style.
+
+Functions that act on an AnnData (samples × features) take it first and everything else by keyword,
+write their results into documented ``obs``/``var``/``uns`` keys (``key_added``), work in place by
+default (``copy=False``) and, with ``copy=True``, leave the input untouched and work on a copy. Each also
+returns a result object (a table and a summary), which ``gl.write_*`` saves and ``gl.read_*`` reads back.
+
+The command line calls exactly these functions: ``genolens aggregate`` -> :func:`aggregate`,
+``genolens ancestry`` -> :func:`ancestry`, ``genolens associate`` -> :func:`associate`, ``genolens audit``
+-> :func:`audit`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import anndata as ad
+import pandas as pd
+
+from genolens.errors import ConfigError
+from genolens.features.annotate import AnnotateConfig
+from genolens.features.concepts import align_concepts
+from genolens.features.motifs import feature_motif
+from genolens.features.tracks import ReferenceTracks
+from genolens.report.results import AnnotationResults
+from genolens.stats.ancestry import AncestryPCs, PCAConfig, vcf_pcs
+from genolens.stats.associate import AssociationConfig, AssociationResult, json_ready
+from genolens.stats.associate import associate as _associate
+from genolens.stats.audit import AuditConfig, AuditResult, embedding_audit
+from genolens.stats.confound import ConfoundThresholds
+from genolens.stats.design import CollinearityThresholds
+from genolens.stats.sample_table import ancestry_pcs_for, join_panel, pc_columns
+from genolens.stats.stratified import stratified_associations
+
+PathLike = str | os.PathLike[str]
+
+__all__ = [
+    "aggregate", "align_concepts", "ancestry", "annotate", "associate", "audit", "feature_motif", "feature_track",
+]
+
+
+def aggregate(
+    store: PathLike,
+    *,
+    sae: PathLike | None = None,
+    layer: int | None = None,
+    sample_sheet: PathLike | pd.DataFrame | None = None,
+    id_column: str = "sample",
+    statistics: Sequence[str] = ("mean",),
+    threshold: float = 0.0,
+    haplotypes: str = "mean",
+    regions: PathLike | None = None,
+    device: str = "cpu",
+) -> ad.AnnData:
+    """Per-sample features (samples × features) from an activation store, through an SAE or from a layer.
+
+    Parameters
+    ----------
+    store
+        Activation store folder (``genolens embed``).
+    sae
+        SAE folder: aggregate its features; without it, the raw activations of ``layer``.
+    layer
+        Store layer (default: the SAE's).
+    sample_sheet
+        CSV/TSV sample sheet (or a table indexed by sample) whose columns become ``obs``.
+    id_column
+        Sample ID column of the sheet.
+    statistics
+        Any of ``mean``, ``max``, ``frac_active`` (fraction of bases above ``threshold``).
+    threshold
+        Activation above which a token counts as active (``frac_active``).
+    haplotypes
+        Combine a sample's haplotypes by ``mean`` or ``sum``.
+    regions
+        BED of named regions (e.g. genes): each feature is aggregated over each region separately.
+    device
+        ``cpu`` or ``cuda`` for the SAE encoding.
+
+    Returns
+    -------
+    anndata.AnnData
+        ``obs``: samples (with the sheet's columns); ``var``: features (``f{i}`` for SAE features,
+        ``L{layer}.d{i}`` for raw units; with ``regions``, one per feature and region);
+        ``uns["aggregation"]`` the parameters and ``uns["source"]`` the store, layer, model and SAE.
+    """
+    from genolens.io.regions import read_bed
+    from genolens.io.samplesheet import read_sample_sheet
+    from genolens.sae.checkpoint import load_sae
+    from genolens.stats.aggregate import AggregationConfig
+    from genolens.stats.store_features import store_features
+    from genolens.store.reader import ActivationStore
+
+    config = AggregationConfig(statistics=tuple(statistics), threshold=threshold, haplotypes=haplotypes)
+    sheet = sample_sheet
+    if sheet is not None and not isinstance(sheet, pd.DataFrame):
+        sheet = read_sample_sheet(sheet, id_column=id_column)
+    region_map = None
+    if regions is not None:
+        region_map = {}
+        for r in read_bed(regions):
+            if r.label in region_map:
+                raise ConfigError(f"region name {r.label!r} appears twice in {regions}")
+            region_map[r.label] = (r.start, r.end)
+    model = load_sae(sae, device=device) if sae is not None else None
+    return store_features(ActivationStore(store), layer=layer, sae=model, sample_sheet=sheet,
+                          regions=region_map, config=config)
+
+
+def ancestry(
+    vcf: PathLike,
+    *,
+    samples: Sequence[str] | None = None,
+    sample_sheet: PathLike | None = None,
+    id_column: str = "sample",
+    config: PCAConfig = PCAConfig(),
+) -> AncestryPCs:
+    """Genotype PCs (biallelic SNVs, MAF filter, LD thinning, PCA) of the samples of a VCF.
+
+    Parameters
+    ----------
+    vcf
+        VCF (plain or bgzipped) with the samples' genotypes.
+    samples
+        Only these samples (default: all of the VCF, or the sheet's).
+    sample_sheet
+        Only the sheet's samples; every one must be in the VCF.
+    id_column
+        Sample ID column of the sheet.
+    config
+        Number of PCs, MAF and LD filters, PCA method and seed.
+
+    Returns
+    -------
+    AncestryPCs
+        ``pcs`` (samples × PC1..PCk), ``eigenvalues``, ``counts`` of the variants each filter kept;
+        :func:`genolens.stats.ancestry.write_eigenvec` saves it as a PLINK 2 ``.eigenvec``.
+    """
+    if samples is not None and sample_sheet is not None:
+        raise ConfigError("give samples or a sample sheet, not both")
+    if sample_sheet is not None:
+        from genolens.io.samplesheet import match_samples, read_sample_sheet
+        from genolens.io.vcf import vcf_samples
+
+        sheet = read_sample_sheet(sample_sheet, id_column=id_column)
+        samples = match_samples(sheet, vcf_samples(vcf), sheet_path=str(sample_sheet)).common
+    return vcf_pcs(vcf, samples=samples, config=config)
+
+
+def associate(
+    adata: ad.AnnData,
+    *,
+    phenotype: str,
+    covariates: Sequence[str] = (),
+    n_pcs: int = 10,
+    eigenvec: PathLike | None = None,
+    vcf: PathLike | None = None,
+    pca: PCAConfig | None = None,
+    panel: PathLike | None = None,
+    binary: bool = False,
+    stratify: str | None = None,
+    population: str | None = None,
+    no_ancestry: bool = False,
+    allow_collinear: bool = False,
+    collinearity: CollinearityThresholds = CollinearityThresholds(),
+    confound: ConfoundThresholds = ConfoundThresholds(),
+    layer: str | None = None,
+    key_added: str = "association",
+    copy: bool = False,
+) -> AssociationResult:
+    """Test every feature against a phenotype with and without ancestry PCs, and say what each result is.
+
+    Fits ``phenotype ~ covariates + PC1..PCk + feature`` (least squares, or logistic with Firth's
+    correction for a binary phenotype) for every feature at once, and the same without the PCs; adds
+    q-values, the variance of each feature that the PCs explain and a confound category
+    (:mod:`genolens.stats.confound`). With ``stratify``, also the test within each population and a
+    feature × population interaction test.
+
+    Parameters
+    ----------
+    adata
+        Samples × features; ``obs`` holds the phenotype and covariates.
+    phenotype
+        ``obs`` column to test (numeric; 0/1 when ``binary``).
+    covariates
+        ``obs`` columns adjusted for besides the PCs (categorical ones are one-hot encoded).
+    n_pcs
+        Ancestry PCs adjusted for (ignored with ``no_ancestry``).
+    eigenvec, vcf
+        Where the PCs come from: a PLINK ``.eigenvec``, or a VCF to compute them from (settings in
+        ``pca``); with neither, ``obs`` must hold ``PC1..PC{n_pcs}``.
+    pca
+        Variant filters and PCA settings for ``vcf``.
+    panel
+        Population panel TSV whose columns (``pop``, ``super_pop``, ...) are joined into ``obs``.
+    binary
+        Binary phenotype: logistic regression.
+    stratify
+        ``obs``/panel column: per-population tests and the interaction test.
+    population
+        Column for the variance of each feature explained by population labels (default: ``stratify``).
+    no_ancestry
+        Test without any ancestry term, on purpose.
+    allow_collinear
+        Fit even when covariates are collinear (PLINK 2's VIF and correlation rules).
+    collinearity, confound
+        Thresholds of the collinearity check and of the categories.
+    layer
+        AnnData layer to test instead of ``X``.
+    key_added
+        Prefix of the results in ``var`` and key of the summary in ``uns``.
+    copy
+        Work on a copy of ``adata`` (returned as ``result.adata``) and leave ``adata`` untouched.
+
+    Returns
+    -------
+    AssociationResult
+        ``table``: one row per feature (``feature, beta, se, stat, pvalue, neg_log10_p, qvalue, n,
+        ancestry_r2, pvalue_unadjusted, category``, then ``beta_unadjusted, qvalue_unadjusted, method,
+        reason`` and, when stratified, the interaction columns); ``summary``; ``per_stratum``.
+
+        Written into the AnnData: ``var["{key_added}_<column>"]`` for the table's columns,
+        ``uns[key_added]`` the summary, ``obs["PC1".."PCk"]`` the PCs used and the panel's columns.
+    """
+    target = adata.copy() if copy else adata
+    obs = target.obs
+    if panel is not None:
+        obs = join_panel(obs, panel=panel)
+    for name, column in (("stratify", stratify), ("population", population)):
+        if column is not None and column not in obs.columns:
+            raise ConfigError(f"{name} column {column!r} not found in the sample table",
+                              hint="add it to obs, or give a panel with population labels")
+    if no_ancestry and (eigenvec is not None or vcf is not None):
+        raise ConfigError("no_ancestry contradicts an eigenvec file or VCF for the PCs")
+    n_used = 0 if no_ancestry else n_pcs
+    obs, pc_info = ancestry_pcs_for(obs, n_pcs=n_used, eigenvec=eigenvec, vcf=vcf, pca=pca)
+    target.obs = obs
+    config = AssociationConfig(
+        phenotype=phenotype,
+        covariates=tuple(covariates),
+        pcs=tuple(f"PC{i + 1}" for i in range(n_used)),
+        binary=binary,
+        population=population or stratify,
+        no_ancestry=no_ancestry,
+        allow_collinear=allow_collinear,
+        collinearity=collinearity,
+        confound=confound,
+    )
+    result = _associate(target, config=config, layer=layer, key_added=key_added)
+    result.summary = {"pcs": pc_info, **result.summary}
+    if stratify is not None:
+        strat = stratified_associations(target, config=config, stratify=stratify, layer=layer)
+        extra = strat.interaction.drop(columns=["feature"])
+        result.table = pd.concat([result.table, extra.set_axis(result.table.index)], axis=1)
+        result.per_stratum = strat.per_stratum
+        result.summary["stratified"] = strat.summary
+        for col in ("interaction_pvalue", "interaction_qvalue", "effect_pattern"):
+            target.var[f"{key_added}_{col}"] = extra[col].to_numpy()
+    target.uns[key_added] = json_ready(result.summary)
+    if copy:
+        result.adata = target
+    return result
+
+
+def audit(
+    adata: ad.AnnData,
+    *,
+    labels: str | None = None,
+    pcs: int | Sequence[str] | None = None,
+    eigenvec: PathLike | None = None,
+    use_rep: str | None = None,
+    config: AuditConfig = AuditConfig(),
+    key_added: str = "audit",
+    copy: bool = False,
+) -> AuditResult:
+    """How much ancestry a cross-validated linear probe reads from per-sample features or embeddings.
+
+    Parameters
+    ----------
+    adata
+        Samples × features (or an embedding in ``obsm[use_rep]``).
+    labels
+        ``obs`` column with the population label (multinomial logistic probe: accuracy, balanced accuracy).
+    pcs
+        PCs to probe (ridge: R² each): a number k (``PC1..PCk``), column names, or None for every ``PC``
+        column present; 0 for none.
+    eigenvec
+        PLINK ``.eigenvec`` whose PCs are joined into ``obs`` first.
+    use_rep
+        ``obsm`` key of an embedding to probe instead of ``X``.
+    config
+        Folds, permutations, bootstrap resamples, confidence level and seed.
+    key_added
+        Key of the results in ``uns``.
+    copy
+        Join the PCs into a copy of ``adata`` and leave ``adata`` untouched.
+
+    Returns
+    -------
+    AuditResult
+        ``table``: one row per target and metric (score, bootstrap interval, chance, permutation-null mean
+        and p-value); ``summary``. Written into the AnnData: ``uns[key_added]`` (summary and rows) and,
+        with ``eigenvec``, ``obs["PC1".."PCk"]``.
+    """
+    from genolens.stats.ancestry import attach_pcs, read_eigenvec
+
+    target = adata.copy() if copy else adata
+    if eigenvec is not None:
+        target.obs = attach_pcs(target.obs, pcs=read_eigenvec(eigenvec), source=str(eigenvec))
+    if pcs is None:
+        names = pc_columns(target.obs)
+    elif isinstance(pcs, int):
+        if pcs < 0:
+            raise ConfigError(f"the number of PCs (--pcs) must be >= 0, got {pcs}")
+        names = [f"PC{i + 1}" for i in range(pcs)]
+        missing = [p for p in names if p not in target.obs.columns]
+        if missing:
+            raise ConfigError(f"{pcs} PCs asked for but obs lacks {missing[:5]}")
+    else:
+        names = list(pcs)
+    result = embedding_audit(target, labels=labels, pcs=names, use_rep=use_rep, config=config)
+    result.summary = {**result.summary, "pcs": names}
+    target.uns[key_added] = json_ready({**result.summary, "results": result.table.to_dict(orient="records")})
+    return result
+
+
+def annotate(
+    store: PathLike,
+    *,
+    sae: PathLike,
+    out: PathLike,
+    annotations: Sequence[PathLike] = (),
+    sequences: PathLike | None = None,
+    layer: int | None = None,
+    jaspar: PathLike | None = None,
+    motifs: bool = True,
+    contig_map: dict[str, str] | None = None,
+    config: AnnotateConfig | None = None,
+) -> AnnotationResults:
+    """Interpret an SAE's features on a store: statistics, top contexts, concept alignment, JASPAR motifs.
+
+    Parameters
+    ----------
+    store
+        Activation store holding the SAE's layer.
+    sae
+        SAE folder; its model and layer must match the store's.
+    out
+        Output folder (the input of ``genolens dashboard`` and :func:`genolens.read_annotation`).
+    annotations
+        Concept sources: BED, GFF3/GTF (per-base tracks) or a per-residue TSV (1-based inclusive).
+    sequences
+        FASTA the store was embedded from; needed only for stores older than format 0.3.0 (checked
+        against the store when given).
+    layer
+        Store layer (default: the SAE's).
+    jaspar
+        JASPAR matrices to compare feature PWMs with (default: the bundled JASPAR 2024 CORE vertebrates).
+    motifs
+        Compare DNA features with JASPAR.
+    contig_map
+        ``{store contig: annotation contig}``, e.g. ``{"22": "chr22"}``.
+    config
+        Top contexts, thresholds, held-out split, motif null (:class:`AnnotateConfig`).
+
+    Returns
+    -------
+    AnnotationResults
+        The folder read back: ``features`` (one row per feature), ``contexts``, ``alignment``,
+        ``best_features``, ``motifs``, histograms and logos.
+    """
+    from genolens.features.annotate import annotate_features
+    from genolens.features.concept_sets import read_concepts
+    from genolens.features.contexts import check_sequences
+    from genolens.features.jaspar import EXAMPLE_JASPAR, read_jaspar
+    from genolens.features.source import StoreSource
+    from genolens.io.fasta import iter_fasta
+    from genolens.report.results import read_results
+    from genolens.sae.checkpoint import check_compatible, load_sae
+    from genolens.sae.config import Provenance
+
+    model = load_sae(sae)
+    if layer is None and model.cfg.provenance.layer >= 0:
+        layer = model.cfg.provenance.layer
+    source = StoreSource(store, layer=layer)
+    check_compatible(model, Provenance(model=source.model, layer=source.layer), what=f"store {store}")
+    seqs = None
+    if sequences is not None:
+        seqs = {r.id: r.sequence for r in iter_fasta(sequences)}
+        check_sequences(source, sequences=seqs, path=str(sequences))
+    elif not source.has_bases:
+        raise ConfigError(
+            f"the store (format {source.store.version}) keeps no bases, and no --sequences were given", path=store,
+            hint="pass the FASTA it was embedded from (--sequences), or re-embed it with this genolens",
+        )
+    ids = set(source.sequences["id"])
+    genomic = any(str(a).lower().removesuffix(".gz").endswith((".gff", ".gff3", ".gtf", ".bed")) for a in annotations)
+    extents = source.ref_extents() if genomic else {}
+    concepts = [read_concepts(a, sequence_ids=ids, extents=extents, contig_map=contig_map or {})
+                for a in annotations]
+    database = read_jaspar(jaspar or EXAMPLE_JASPAR) if motifs else None
+    inputs = {"sae": str(sae), "store": str(store), "sequences": str(sequences or "store"),
+              "annotations": ",".join(map(str, annotations)), "jaspar": str(jaspar or "bundled") if motifs else ""}
+    folder = annotate_features(source, sae=model, out=out, sequences=seqs, concepts=concepts, motifs=database,
+                               config=config, inputs=inputs)
+    return read_results(folder)
+
+
+def feature_track(
+    store: PathLike,
+    *,
+    sae: PathLike | None = None,
+    feature: int | None = None,
+    layer: int | None = None,
+    unit: int | None = None,
+    sequences: Sequence[str] = (),
+    samples: Sequence[str] = (),
+    combine: str = "mean",
+) -> ReferenceTracks:
+    """Per-base values of one SAE feature, or one unit of a layer, over reference coordinates.
+
+    Each token's value is placed on every base it covers and mapped to the reference through the store's
+    per-base positions (inserted bases left out); where several selected sequences (haplotypes of many
+    samples) cover one position on a strand, their values are combined by ``combine``.
+
+    Parameters
+    ----------
+    store
+        Activation store of format 0.3.0 or later, embedded from a reference.
+    sae, feature
+        Draw this feature of this SAE (its layer by default).
+    layer, unit
+        Or draw this unit (dimension) of this layer.
+    sequences
+        Only these sequence IDs (default: all).
+    samples
+        Only these samples' sequences.
+    combine
+        ``mean``, ``max`` or ``first`` (in store order).
+
+    Returns
+    -------
+    ReferenceTracks
+        One track per contig and strand (values and coordinate map), with ``name``, the number of
+        sequences and of positions covered by several of them; ``gl.pl.feature_track`` draws it and
+        :func:`genolens.features.tracks.write_tracks` writes bedGraph/bigWig.
+    """
+    from dataclasses import replace
+
+    from genolens.features.source import StoreSource
+    from genolens.features.tracks import TrackConfig, feature_values, reference_tracks, select_sequences, unit_values
+
+    if (unit is None) == (sae is None):
+        raise ConfigError("say what to draw: --layer L --unit U, or --sae DIR --feature F (one of them)")
+    if (sae is None) != (feature is None):
+        raise ConfigError("--sae and --feature go together")
+    config = TrackConfig(combine=combine)
+    if sae is not None:
+        from genolens.sae.checkpoint import check_compatible, load_sae
+        from genolens.sae.config import Provenance
+
+        model = load_sae(sae)
+        if layer is None and model.cfg.provenance.layer >= 0:
+            layer = model.cfg.provenance.layer
+        source = StoreSource(store, layer=layer)
+        check_compatible(model, Provenance(model=source.model, layer=source.layer), what=f"store {store}")
+        if int(model.cfg.d_in) != source.hidden_size:
+            raise ConfigError(
+                f"the SAE reads {model.cfg.d_in}-dimensional activations, the store holds {source.hidden_size}",
+                path=store, hint="use the SAE trained on this model and layer",
+            )
+        values = feature_values(model, feature=feature)
+        name = f"{model.cfg.name} feature {feature} (L{source.layer})"
+    else:
+        source = StoreSource(store, layer=layer)
+        values = unit_values(unit, hidden_size=source.hidden_size)
+        name = f"L{source.layer} unit {unit}"
+    select = select_sequences(source, ids=list(sequences), samples=list(samples))
+    result = reference_tracks(source, values=values, select=select, config=config)
+    return replace(result, name=name, model=source.model)
