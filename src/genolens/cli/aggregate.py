@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from genolens.cli.app import app
+from genolens.cli.app import allow_partial_option, app
 from genolens.errors import ConfigError
 
 
@@ -23,6 +23,7 @@ def aggregate(
     haplotypes: str = typer.Option("mean", help="Combine a sample's haplotypes by mean or sum."),
     regions: Path | None = typer.Option(None, help="BED of named regions (e.g. genes) to aggregate over separately."),
     device: str = typer.Option("cpu", help="cpu | cuda (SAE encoding)."),
+    allow_partial: bool = allow_partial_option(),
 ) -> None:
     """One row per sample: each feature's mean / max / fraction active over the input or per region."""
     from genolens.io.regions import read_bed
@@ -44,7 +45,7 @@ def aggregate(
                 raise ConfigError(f"region name {r.label!r} appears twice in {regions}")
             region_map[r.label] = (r.start, r.end)
     model = load_sae(sae, device=device) if sae else None
-    adata = store_features(ActivationStore(store), layer=layer, sae=model, sample_sheet=sheet,
+    adata = store_features(ActivationStore(store, partial=allow_partial), layer=layer, sae=model, sample_sheet=sheet,
                            regions=region_map, config=config)
     write_features(adata, path=out)
     typer.echo(f"wrote {adata.n_obs} samples x {adata.n_vars} features to {out}", err=True)

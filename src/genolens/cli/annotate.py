@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from genolens.cli.app import app
+from genolens.cli.app import allow_partial_option, app
 from genolens.errors import ConfigError
 
 
@@ -53,6 +53,7 @@ def annotate_command(
     shuffles: int = typer.Option(100, "--shuffles", help="Column-shuffled PWMs in the motif null."),
     max_motif_features: int = typer.Option(256, "--max-motif-features", help="Features compared with JASPAR."),
     seed: int = typer.Option(0, "--seed", help="Seed of the held-out split and the motif null."),
+    allow_partial: bool = allow_partial_option(),
 ) -> None:
     """Per-feature statistics, top contexts, concept alignment (held-out F1) and JASPAR matches -> OUT."""
     from genolens.features.annotate import AnnotateConfig, annotate_features
@@ -77,7 +78,7 @@ def annotate_command(
     sae = load_sae(sae_path)
     if layer is None and sae.cfg.provenance.layer >= 0:
         layer = sae.cfg.provenance.layer
-    source = StoreSource(store_path, layer=layer)
+    source = StoreSource(store_path, layer=layer, partial=allow_partial)
     check_compatible(sae, Provenance(model=source.model, layer=source.layer), what=f"store {store_path}")
     seqs = None
     if sequences is not None:
@@ -94,7 +95,8 @@ def annotate_command(
     ) else {}
     concepts = [read_concepts(a, sequence_ids=ids, extents=extents, contig_map=mapping) for a in annotations]
     motifs = None if no_motifs else read_jaspar(jaspar or EXAMPLE_JASPAR)
-    inputs = {"sae": str(sae_path), "store": str(store_path), "sequences": str(sequences or "store"),
+    inputs = {"sae": str(sae_path), "store": str(store_path), "store_complete": source.store.complete,
+              "store_shards": source.store.n_shards, "sequences": str(sequences or "store"),
               "annotations": ",".join(map(str, annotations)), "jaspar": "" if no_motifs else str(jaspar or "bundled")}
     annotate_features(source, sae=sae, out=out, sequences=seqs, concepts=concepts, motifs=motifs, config=config,
                       inputs=inputs)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from genolens.cli.app import app
+from genolens.cli.app import allow_partial_option, app
 from genolens.errors import ConfigError
 
 
@@ -28,6 +28,7 @@ def track_command(
     reference: Path | None = typer.Option(
         None, "--reference", help="Reference FASTA or its .fai: contig lengths for bigWig (and a check of the store)."
     ),
+    allow_partial: bool = allow_partial_option(),
 ) -> None:
     """Per-base values of a unit or an SAE feature on the reference, one file per strand."""
     from genolens.features.source import StoreSource
@@ -57,7 +58,7 @@ def track_command(
         sae = load_sae(sae_path)
         if layer is None and sae.cfg.provenance.layer >= 0:
             layer = sae.cfg.provenance.layer
-        source = StoreSource(store_path, layer=layer)
+        source = StoreSource(store_path, layer=layer, partial=allow_partial)
         check_compatible(sae, Provenance(model=source.model, layer=source.layer), what=f"store {store_path}")
         if int(sae.cfg.d_in) != source.hidden_size:
             raise ConfigError(
@@ -67,7 +68,7 @@ def track_command(
         values = feature_values(sae, feature=feature)
         name = f"{sae.cfg.name} feature {feature} (L{source.layer})"
     else:
-        source = StoreSource(store_path, layer=layer)
+        source = StoreSource(store_path, layer=layer, partial=allow_partial)
         values = unit_values(unit, hidden_size=source.hidden_size)
         name = f"L{source.layer} unit {unit}"
     select = select_sequences(source, ids=sequence_ids, samples=samples)
@@ -76,7 +77,8 @@ def track_command(
         check_contigs(result, contig_lengths=lengths, path=reference)
     out.parent.mkdir(parents=True, exist_ok=True)
     description = f"{name}, {source.model}, {result.n_sequences} sequences, shared positions: {combine}"
-    inputs = {"store": str(store_path), "layer": source.layer, "unit": unit, "sae": str(sae_path or ""),
+    inputs = {"store": str(store_path), "store_complete": source.store.complete,
+              "store_shards": source.store.n_shards, "layer": source.layer, "unit": unit, "sae": str(sae_path or ""),
               "feature": feature, "sequences": list(sequence_ids), "samples": list(samples),
               "reference": str(reference or "")}
     paths = write_tracks(result, prefix=out, name=name, description=description, contig_lengths=lengths,

@@ -112,11 +112,11 @@ class StoreConfig:
     def from_json(cls, data: dict) -> StoreConfig:
         return cls(**data)
 
-    def differences(self, other: StoreConfig) -> str:
-        """The settings that differ, as ``key: this VALUE, other VALUE; ...`` ('' when equal)."""
+    def differences(self, other: StoreConfig, *, names: tuple[str, str]) -> str:
+        """The settings that differ, as ``key: NAME1 VALUE, NAME2 VALUE; ...`` ('' when equal)."""
         mine, theirs = self.to_json(), other.to_json()
         return "; ".join(
-            f"{key} {mine[key]!r} vs {theirs[key]!r}" for key in mine if mine[key] != theirs[key]
+            f"{key}: {names[0]} {mine[key]!r}, {names[1]} {theirs[key]!r}" for key in mine if mine[key] != theirs[key]
         )
 
 

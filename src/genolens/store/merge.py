@@ -43,8 +43,8 @@ def merge_stores(inputs: list[str | Path], out: str | Path) -> tuple[int, int]:
     for st in stores:
         if st.config != stores[0].config:
             raise ConfigError(
-                f"stores were made with different settings: {st.config.differences(stores[0].config)} "
-                f"(this store vs {stores[0].path})", path=st.path,
+                "stores were made with different settings: "
+                + st.config.differences(stores[0].config, names=("this store", str(stores[0].path))), path=st.path,
             )
         if st.version != stores[0].version:
             raise ConfigError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pandas as pd
 import torch
 from safetensors import SafetensorError, safe_open
 
-from genolens.errors import InputFileError, InputFormatError
+from genolens.errors import GenolensError, InputFileError, InputFormatError
 from genolens.io.tensorfile import read_header, verify_digest
 from genolens.store.format import (
     COMPLETE_JSON,
@@ -29,7 +30,22 @@ from genolens.store.format import (
     shard_name,
 )
 
+REPAIR_HINT = (
+    "delete this shard, the shards after it and complete.json, then run the same `genolens embed` again: "
+    "it rewrites them"
+)
 SHARD_NAME = re.compile(r"shard-\d{6}\.safetensors")
+
+
+@dataclass(frozen=True)
+class StoreCheck:
+    """What :meth:`ActivationStore.verify` checked: shards, sequences, rows, bytes, data checksums compared."""
+
+    shards: int
+    sequences: int
+    rows: int
+    bytes: int
+    checksums: int
 
 
 class ActivationStore:
@@ -119,15 +135,41 @@ class ActivationStore:
         """Where outputs made from this store came from: path, format, shards, finished or partial."""
         return {"path": str(self.path), "format": self.version, "shards": self.n_shards, "complete": self.complete}
 
-    def verify(self) -> int:
-        """Check every shard: header, size and, from format 0.4.0 on, the data checksum; returns bytes checked."""
-        total = 0
+    def verify(self) -> StoreCheck:
+        """Check every shard: header, size, tables (rows and bases add up) and data SHA-256 (format 0.4.0 on).
+
+        The first problem found is raised, naming the shard.
+
+        Returns
+        -------
+        StoreCheck
+            What was checked.
+        """
+        total = checksums = rows = sequences = 0
         for index in range(self.n_shards):
             path = self.shard_path(index)
-            verify_digest(path, what="shard")
-            self._open(index)
+            try:
+                checksums += verify_digest(path, what="shard")
+            except GenolensError as exc:
+                exc.hint = exc.hint or REPAIR_HINT
+                raise
+            seqs = self.shard_sequences(index)
+            n_rows, listed_rows = self.shard_rows(index), sum(int(s["rows"]) for s in seqs)
+            if n_rows != listed_rows:
+                raise InputFormatError(f"shard lists {listed_rows} rows, holds {n_rows}", path=path)
+            n_bases = self._open(index)[0].get_slice("base.seq").get_shape()[0] if self.has_bases else None
+            if n_bases is not None and n_bases != sum(int(s["length"]) for s in seqs):
+                raise InputFormatError("shard's bases do not add up to its sequences' lengths", path=path)
             total += path.stat().st_size
-        return total
+            rows += n_rows
+            sequences += len(seqs)
+        if self.complete:
+            listed = json.loads((self.path / COMPLETE_JSON).read_text()).get("sequences")
+            if listed is not None and listed != sequences:
+                raise InputFormatError(
+                    f"finished store holds {sequences} sequences, complete.json says {listed}", path=self.path
+                )
+        return StoreCheck(self.n_shards, sequences, rows, total, checksums)
 
     @property
     def complete(self) -> bool:
@@ -150,13 +192,17 @@ class ActivationStore:
 
     def _open(self, index: int):  # noqa: ANN202
         path = self.shard_path(index)
-        if index not in self._checked:
-            read_header(path, what="shard")  # cut short, grown or damaged: one clear error, not a SafetensorError
-            self._checked.add(index)
         try:
-            handle = safe_open(str(path), framework="pt")
-        except SafetensorError as exc:
-            raise InputFormatError(f"shard is damaged: {exc}", path=path) from None
+            if index not in self._checked:
+                read_header(path, what="shard")  # cut short, grown or damaged: one clear error, not a SafetensorError
+                self._checked.add(index)
+            try:
+                handle = safe_open(str(path), framework="pt")
+            except SafetensorError as exc:
+                raise InputFormatError(f"shard is damaged: {exc}", path=path) from None
+        except GenolensError as exc:
+            exc.hint = exc.hint or REPAIR_HINT
+            raise
         meta = handle.metadata() or {}
         if meta.get("encoding-type") != SHARD_TYPE or meta.get("encoding-version") not in SUPPORTED_VERSIONS:
             raise InputFormatError("not a genolens activation shard of a supported version", path=path)
@@ -165,7 +211,12 @@ class ActivationStore:
     def shard_sequences(self, index: int) -> list[dict]:
         """The sequences of shard ``index`` (id, length, rows, contig, strand, ...)."""
         _, meta = self._open(index)
-        return json.loads(meta["sequences"])
+        try:
+            seqs = json.loads(meta["sequences"])
+        except (KeyError, TypeError, json.JSONDecodeError):
+            raise InputFormatError("shard is damaged: its list of sequences is missing or not JSON",
+                                   path=self.shard_path(index)) from None
+        return seqs
 
     def shard_rows(self, index: int) -> int:
         handle, _ = self._open(index)

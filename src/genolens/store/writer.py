@@ -153,8 +153,11 @@ def write_shard(
     real = padded = 0
     with ShardFile(path, specs, meta, digest=version not in WITHOUT_DIGEST) as shard:
         if seqs:
-            for layer in cfg.layers:
-                shard.write(act_key(layer), 0, torch.cat([s.layers[layer] for s in seqs]))
+            row = 0
+            for s in seqs:  # one sequence at a time: no copy of the whole shard in memory
+                for layer in cfg.layers:
+                    shard.write(act_key(layer), row, s.layers[layer])
+                row += s.n_rows
             listed_spans = [(i, s.record, s.spans) for i, s in enumerate(seqs)]
             _write_columns(shard, 0, 0, seqs=listed_spans, with_bases=with_bases)
         if tail is not None:
@@ -233,7 +236,7 @@ def _prepare(out: Path, cfg: StoreConfig) -> _Existing:
         if store.n_shards == 0 and not store.complete:  # an earlier run failed before its first shard
             return _new_store(out, cfg)
         raise ConfigError(
-            f"the store was made with other settings: {store.config.differences(cfg)} (store vs this run)",
+            f"the store was made with other settings: {store.config.differences(cfg, names=('store', 'this run'))}",
             path=out,
             hint="use the same options to resume, or a new --out",
         )
