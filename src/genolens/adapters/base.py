@@ -116,6 +116,8 @@ class Adapter(ABC):
     alphabet: ClassVar[Literal["dna", "protein"]]
     #: whether padded positions can influence real ones only through the attention mask
     uses_attention_mask: ClassVar[bool] = True
+    #: whether the last layer index is the final layer norm's output rather than a block's (HyenaDNA)
+    final_norm_layer: ClassVar[bool] = False
 
     model: nn.Module
     tokenizer: Tokenizer
@@ -148,13 +150,32 @@ class Adapter(ABC):
         for layer in layers:
             norm = layer + self.num_layers + 1 if layer < 0 else layer
             if not 0 <= norm <= self.num_layers:
-                raise ConfigError(
-                    f"layer {layer} does not exist in {self.name} (layers 0..{self.num_layers}, 0 = embeddings)"
-                )
+                raise ConfigError(f"layer {layer} does not exist in {self.name}: {self.layer_map()}")
             out.add(norm)
         if not out:
             raise ConfigError("no layers requested")
         return sorted(out)
+
+    @property
+    def n_blocks(self) -> int:
+        """The model's blocks (transformer or Hyena layers)."""
+        return self.num_layers - 1 if self.final_norm_layer else self.num_layers
+
+    def layer_map(self) -> str:
+        """What each layer index is, e.g. ``layers 0..3: 0 = embeddings, 1..2 = blocks, 3 = final layer norm``."""
+        blocks = f"1..{self.n_blocks} = its {self.n_blocks} blocks" if self.n_blocks > 1 else "1 = its block"
+        norm = f", {self.num_layers} = the final layer norm after the last block" if self.final_norm_layer else ""
+        return f"layers 0..{self.num_layers}: 0 = embeddings, {blocks}{norm}; negative counts from the end"
+
+    def layer_notes(self, layers: Iterable[int]) -> list[str]:
+        """Notes on requested layers that are not what their number suggests (a final layer norm's output)."""
+        if not self.final_norm_layer:
+            return []
+        return [
+            f"layer {layer} of {self.name} is the final layer norm's output (after block {self.n_blocks}), "
+            f"not a block: the model has {self.n_blocks} blocks"
+            for layer in self.check_layers(layers) if layer == self.num_layers
+        ]
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.dtype == "bfloat16":
