@@ -222,3 +222,17 @@ def test_train_sae_says_how_many_passes_its_budget_means(good, tmp_path, capsys)
     assert run([*argv, "--tokens", "240", "--out", str(tmp_path / "sae_b")]) == 0
     err = capsys.readouterr().err
     assert "0.50 passes" in err and "warning" not in err
+
+
+def test_a_damaged_training_checkpoint_is_named_on_resume(good, tmp_path, capsys):
+    argv = ["train-sae", "--store", str(good / "store"), "--layer", "1", "--k", "2", "--width", "16",
+            "--batch-size", "64", "--tokens", "256", "--checkpoint-every", "2", "--out", str(tmp_path / "sae"),
+            "--no-progress"]
+    assert run(argv) == 0
+    capsys.readouterr()
+    _cut(tmp_path / "sae" / "checkpoint" / "sae0.safetensors")
+    assert run(argv) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("genolens: error:")]
+    assert len(errors) == 1 and "Traceback" not in err, err  # after the line saying what it will train on
+    assert "checkpoint/sae0.safetensors: training checkpoint is truncated" in errors[0]
