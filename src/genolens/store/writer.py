@@ -258,16 +258,17 @@ def _check_done(out: Path, rec: SequenceRecord, done: tuple[str, str | None] | N
     """A record of an already written shard must be the one on disk: same ID, same bases where the store knows."""
     if done is None and finished:
         _refuse_new_input(out, rec)
+    state = "finished" if finished else "interrupted"
     if done is None or done[0] != rec.id:
         raise ConfigError(
-            f"input differs from the {'finished' if finished else 'interrupted'} run's",
+            f"input differs from the {state} run's",
             path=out,
             record=rec.id,
             hint="resume with the same input, or write to a new store",
         )
     if done[1] is not None and done[1] != sequence_digest(rec.sequence):
         raise ConfigError(
-            "sequence changed since the interrupted run embedded it under this ID (its SHA-256 differs)",
+            f"sequence changed since the {state} run embedded it under this ID (its SHA-256 differs)",
             path=out,
             record=rec.id,
             hint="resume with the same input; for new input use a new --out, or delete this store and run again",
