@@ -52,6 +52,7 @@ def aggregate(
     haplotypes: str = "mean",
     regions: PathLike | None = None,
     device: str = "cpu",
+    allow_partial: bool = False,
 ) -> ad.AnnData:
     """Per-sample features (samples × features) from an activation store, through an SAE or from a layer.
 
@@ -77,6 +78,8 @@ def aggregate(
         BED of named regions (e.g. genes): each feature is aggregated over each region separately.
     device
         ``cpu`` or ``cuda`` for the SAE encoding.
+    allow_partial
+        Use an unfinished store (only the shards written so far); recorded in ``uns["source"]``.
 
     Returns
     -------
@@ -104,7 +107,7 @@ def aggregate(
                 raise ConfigError(f"region name {r.label!r} appears twice in {regions}")
             region_map[r.label] = (r.start, r.end)
     model = load_sae(sae, device=device) if sae is not None else None
-    return store_features(ActivationStore(store), layer=layer, sae=model, sample_sheet=sheet,
+    return store_features(ActivationStore(store, partial=allow_partial), layer=layer, sae=model, sample_sheet=sheet,
                           regions=region_map, config=config)
 
 
@@ -337,6 +340,7 @@ def annotate(
     motifs: bool = True,
     contig_map: dict[str, str] | None = None,
     config: AnnotateConfig | None = None,
+    allow_partial: bool = False,
 ) -> AnnotationResults:
     """Interpret an SAE's features on a store: statistics, top contexts, concept alignment, JASPAR motifs.
 
@@ -363,6 +367,8 @@ def annotate(
         ``{store contig: annotation contig}``, e.g. ``{"22": "chr22"}``.
     config
         Top contexts, thresholds, held-out split, motif null (:class:`AnnotateConfig`).
+    allow_partial
+        Use an unfinished store (only the shards written so far); recorded in ``annotate.json``.
 
     Returns
     -------
@@ -383,7 +389,7 @@ def annotate(
     model = load_sae(sae)
     if layer is None and model.cfg.provenance.layer >= 0:
         layer = model.cfg.provenance.layer
-    source = StoreSource(store, layer=layer)
+    source = StoreSource(store, layer=layer, partial=allow_partial)
     check_compatible(model, Provenance(model=source.model, layer=source.layer), what=f"store {store}")
     seqs = None
     if sequences is not None:
@@ -400,7 +406,8 @@ def annotate(
     concepts = [read_concepts(a, sequence_ids=ids, extents=extents, contig_map=contig_map or {})
                 for a in annotations]
     database = read_jaspar(jaspar or EXAMPLE_JASPAR) if motifs else None
-    inputs = {"sae": str(sae), "store": str(store), "sequences": str(sequences or "store"),
+    inputs = {"sae": str(sae), "store": str(store), "store_complete": source.store.complete,
+              "store_shards": source.store.n_shards, "sequences": str(sequences or "store"),
               "annotations": ",".join(map(str, annotations)), "jaspar": str(jaspar or "bundled") if motifs else ""}
     folder = annotate_features(source, sae=model, out=out, sequences=seqs, concepts=concepts, motifs=database,
                                config=config, inputs=inputs)
@@ -417,6 +424,7 @@ def feature_track(
     sequences: Sequence[str] = (),
     samples: Sequence[str] = (),
     combine: str = "mean",
+    allow_partial: bool = False,
 ) -> ReferenceTracks:
     """Per-base values of one SAE feature, or one unit of a layer, over reference coordinates.
 
@@ -438,6 +446,8 @@ def feature_track(
         Only these samples' sequences.
     combine
         ``mean``, ``max`` or ``first`` (in store order).
+    allow_partial
+        Use an unfinished store (only the shards written so far); recorded in the result.
 
     Returns
     -------
@@ -463,7 +473,7 @@ def feature_track(
         model = load_sae(sae)
         if layer is None and model.cfg.provenance.layer >= 0:
             layer = model.cfg.provenance.layer
-        source = StoreSource(store, layer=layer)
+        source = StoreSource(store, layer=layer, partial=allow_partial)
         check_compatible(model, Provenance(model=source.model, layer=source.layer), what=f"store {store}")
         if int(model.cfg.d_in) != source.hidden_size:
             raise ConfigError(
@@ -473,9 +483,10 @@ def feature_track(
         values = feature_values(model, feature=feature)
         name = f"{model.cfg.name} feature {feature} (L{source.layer})"
     else:
-        source = StoreSource(store, layer=layer)
+        source = StoreSource(store, layer=layer, partial=allow_partial)
         values = unit_values(unit, hidden_size=source.hidden_size)
         name = f"L{source.layer} unit {unit}"
     select = select_sequences(source, ids=list(sequences), samples=list(samples))
     result = reference_tracks(source, values=values, select=select, config=config)
-    return replace(result, name=name, model=source.model)
+    return replace(result, name=name, model=source.model, layer=source.layer, store_complete=source.store.complete,
+                   store_shards=source.store.n_shards)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 import torch
 
 from genolens.adapters import load_adapter
 from genolens.adapters.hyena import HyenaAdapter, HyenaDNA, hyena_tokenizer
+from genolens.errors import ConfigError
 from genolens.io.records import SequenceRecord
 
 SEQS = ["ACGTNACGTTGCAAGG" * 30, "ACGTAC", "GGGATTACA" * 11]
@@ -64,3 +66,15 @@ def test_real_hyena_lowercase_equals_uppercase(hyena_tiny_real):
         [SequenceRecord("u", "ACGTTGCA" * 10, "dna"), SequenceRecord("l", "acgttgca" * 10, "dna")], layers=[2]
     ).sequences
     assert torch.equal(a.layers[2], b.layers[2])
+
+
+def test_the_final_layer_norm_layer_is_named_and_out_of_range_layers_are_mapped(hyena_tiny_real):
+    adapter = HyenaAdapter.from_pretrained(hyena_tiny_real)
+    assert adapter.n_blocks == 2 and adapter.num_layers == 3
+    (note,) = adapter.layer_notes([1, 3])
+    assert note.startswith("layer 3 ")
+    assert "final layer norm's output (after block 2), not a block: the model has 2 blocks" in note
+    assert adapter.layer_notes([-1]) == [note] and adapter.layer_notes([0, 2]) == []
+    with pytest.raises(ConfigError, match=r"layer 4 does not exist in .*: layers 0..3: 0 = embeddings, "
+                                          r"1..2 = its 2 blocks, 3 = the final layer norm after the last block"):
+        adapter.check_layers([4])

@@ -160,7 +160,7 @@ def test_kill_and_rerun_gives_identical_store(tmp_path):
     assert proc.poll() is None, f"finished before it could be killed: {proc.stderr.read().decode()[-500:]}"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    partial = ActivationStore(killed)
+    partial = ActivationStore(killed, partial=True)
     assert not partial.complete and partial.n_shards >= 3
 
     assert run(_args(fasta, killed)) == 0
@@ -169,3 +169,46 @@ def test_kill_and_rerun_gives_identical_store(tmp_path):
     assert once.n_shards > partial.n_shards
     assert not list(killed.rglob("*.tmp"))
     assert _snapshot(killed) == _snapshot(tmp_path / "once")
+
+
+# Run the CLI in a process that SIGKILLs itself at one chosen moment: while the final shard is
+# written (its data in the temporary file, not yet moved into place), or while complete.json is.
+_KILL_AT = """
+import os, signal, sys
+from genolens.store import shardfile, writer
+target = sys.argv.pop(1)
+if target == "marker":
+    write_json = writer.write_json_atomic
+    def killing(path, data):
+        if path.name == "complete.json":
+            (path.parent / "complete.json.x.tmp").write_text("{")  # the marker half-written
+            os.kill(os.getpid(), signal.SIGKILL)
+        write_json(path, data)
+    writer.write_json_atomic = killing
+else:
+    finish = shardfile.ShardFile._finish
+    def killing(self):
+        if self.path.name == f"shard-{int(target):06d}.safetensors":
+            os.kill(os.getpid(), signal.SIGKILL)
+        finish(self)
+    shardfile.ShardFile._finish = killing
+from genolens.cli import main
+main()
+"""
+
+
+def test_kill_during_the_final_shard_or_the_marker_then_rerun_gives_identical_store(tmp_path):
+    fasta = _fasta(tmp_path / "in.fa", 12, seed=5)
+    assert run(_args(fasta, tmp_path / "once")) == 0
+    n = ActivationStore(tmp_path / "once").n_shards
+    assert n >= 2
+    for moment, shards_left in ((str(n - 1), n - 1), ("marker", n)):
+        killed = tmp_path / f"killed-{moment}"
+        proc = subprocess.run([sys.executable, "-c", _KILL_AT, moment, *_args(fasta, killed)], capture_output=True)
+        assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-500:]
+        assert list(killed.rglob("*.tmp"))  # what the kill left half-written
+        partial = ActivationStore(killed, partial=True)
+        assert not partial.complete and partial.n_shards == shards_left
+        assert run(_args(fasta, killed)) == 0
+        assert not list(killed.rglob("*.tmp"))
+        assert _snapshot(killed) == _snapshot(tmp_path / "once")

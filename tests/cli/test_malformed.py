@@ -66,6 +66,14 @@ CASES = {
     "no ID column": (
         ["check-samples", "--sheet", str(M / "sheet_no_id.tsv")], "sheet_no_id.tsv", "no sample ID column"
     ),
+    "decimal comma in a sheet": (
+        ["check-samples", "--sheet", str(M / "sheet_decimal_comma.tsv")], "sheet_decimal_comma.tsv",
+        "line 3: column 'bmi' holds numbers with a decimal comma ('23,5')",
+    ),
+    "decimal comma in a numeric column": (
+        ["check-samples", "--sheet", str(M / "sheet_decimal_comma.tsv"), "--numeric", "bmi"],
+        "sheet_decimal_comma.tsv", "line 3: column 'bmi' must be numeric, found '23,5' (a decimal comma",
+    ),
     "ragged CSV row": (["check-samples", "--sheet", str(M / "sheet_ragged.csv")], "sheet_ragged.csv", "line 3"),
     "bad policy value": (hap(GOOD_VCF, "chrT:1-60", "--missing", "maybe"), "--missing", "must be one of"),
 }

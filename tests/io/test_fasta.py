@@ -52,6 +52,13 @@ def test_gzip_and_round_trip(tmp_path):
     assert [(r.id, r.soft_masked()) for r in again] == [("a", "ACGTacgtNN"), ("b", "TTTT")]
 
 
+def test_a_byte_order_mark_is_read_past(tmp_path):
+    path = tmp_path / "bom.fa"
+    path.write_bytes("\ufeff>a\nACGT\n".encode())
+    recs = read_fasta(path)
+    assert recs[0].id == "a" and recs[0].sequence == "ACGT"
+
+
 def test_blank_lines_and_windows_newlines(tmp_path):
     recs = read_fasta(_fa(tmp_path, "\n>a\r\nACGT\r\n\r\nACGT\r\n"))
     assert recs[0].sequence == "ACGTACGT"

@@ -31,6 +31,21 @@ def test_csv_and_custom_id_column(tmp_path):
     assert df.loc["Y", "bmi"] == 30.0
 
 
+def test_a_byte_order_mark_is_read_past(tmp_path):
+    """Spreadsheets export 'UTF-8 with BOM': the first column must still be 'sample', not '\\ufeffsample'."""
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeffsample,bmi\nX,22.5\n".encode())
+    df = read_sample_sheet(path, numeric=["bmi"])
+    assert df.index.name == "sample" and df.loc["X", "bmi"] == 22.5
+
+
+def test_numbers_with_a_decimal_comma_are_an_error_not_text(tmp_path):
+    with pytest.raises(InputFormatError, match=r"line 4: column 'bmi' holds numbers with a decimal comma \('22,5'\)"):
+        read_sample_sheet(_sheet(tmp_path, "sample\tbmi\tnote\nX\t21\ta,b\nY\tNA\tc\nZ\t22,5\td\n"))
+    df = read_sample_sheet(_sheet(tmp_path, "sample\tnote\nX\t1,2\nY\tsee 3,4\n"))  # text with commas stays text
+    assert df["note"].tolist() == ["1,2", "see 3,4"]
+
+
 def test_binary_with_three_levels_rejected(tmp_path):
     with pytest.raises(InputFormatError, match="3 distinct values"):
         read_sample_sheet(_sheet(tmp_path, "sample\ty\nA\ta\nB\tb\nC\tc\n"), binary=["y"])

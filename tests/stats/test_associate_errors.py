@@ -50,6 +50,13 @@ def test_associate_input_errors(adata):
     sparse.obs.loc[sparse.obs_names[2:], "age"] = np.nan
     with pytest.raises(ConfigError, match="only 2 complete samples"):
         associate(sparse, config=AssociationConfig(phenotype="y", covariates=("age",), pcs=("PC1",)))
+    empty = adata.copy()
+    empty.obs["y"] = np.nan
+    with pytest.raises(ConfigError, match="phenotype 'y' is missing for all 30 samples"):
+        associate(empty, config=AssociationConfig(phenotype="y", covariates=("age",), pcs=("PC1",)))
+    empty.obs["y"], empty.obs["age"] = adata.obs["y"], np.nan
+    with pytest.raises(ConfigError, match="covariate 'age' is missing for all 30 samples"):
+        associate(empty, config=AssociationConfig(phenotype="y", covariates=("age",), pcs=("PC1",)))
     with pytest.raises(ConfigError, match="stratify column 'pop' not found"):
         stratified_associations(adata, config=AssociationConfig(phenotype="y", pcs=("PC1",)), stratify="pop")
 

@@ -17,7 +17,7 @@ from genolens.io.records import SequenceRecord
 from genolens.store import ActivationStore, write_store
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-V010, V020 = DATA / "store_v0_1_0", DATA / "store_v0_2_0"
+V010, V020, V030 = DATA / "store_v0_1_0", DATA / "store_v0_2_0", DATA / "store_v0_3_0"
 
 
 def _values_match_the_fixture_model(store: ActivationStore) -> None:
@@ -44,6 +44,16 @@ def test_reads_old_formats(root, version):
     assert not store.has_bases and store.bases_by_id() is None
     assert store.bases("a") is None and store.base_ref("a") is None
     assert "sha256" not in store.sequences.columns
+
+
+def test_reads_format_0_3_0_with_its_bases_and_no_checksums():
+    store = ActivationStore(V030 / "store")
+    assert store.version == "0.3.0" and store.complete and store.n_shards == 2 and store.has_bases
+    _values_match_the_fixture_model(store)
+    records = read_fasta(V010 / "input.fa")
+    assert [store.bases(r.id) for r in records] == [r.sequence for r in records]
+    done = store.verify()  # headers, sizes and tables checked; 0.3.0 shards record no data checksum
+    assert (done.shards, done.sequences, done.checksums) == (2, 3, 0)
 
 
 def test_an_old_store_resumes_in_its_own_format_on_ids(tmp_path):

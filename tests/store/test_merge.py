@@ -64,11 +64,11 @@ def test_merge_refuses_duplicates_and_existing_output(tmp_path):
 
 
 def test_merge_refuses_stores_of_different_formats(tmp_path):
-    """Same model and settings as the 0.2.0 fixture, written now (0.3.0): shards of both cannot share a store."""
+    """Same model and settings as the 0.2.0 fixture, written now: shards of both cannot share a store."""
     old = ActivationStore(V020 / "store")
     adapter = HyenaAdapter.from_pretrained(V020.parent / "store_v0_1_0" / "model")
     write_store([SequenceRecord("new", "ACGTTGCA", "dna")], adapter, tmp_path / "new", config=old.config)
-    with pytest.raises(ConfigError, match=r"store format 0\.3\.0 differs from .*'s 0\.2\.0"):
+    with pytest.raises(ConfigError, match=r"store format 0\.4\.0 differs from .*'s 0\.2\.0"):
         merge_stores([V020 / "store", tmp_path / "new"], tmp_path / "m")
     assert not (tmp_path / "m").exists()
 

@@ -78,7 +78,9 @@ def test_interrupted_run_resumes_to_identical_store(hyena, tmp_path):
 
     with pytest.raises(Stop):
         write_store(records, hyena, tmp_path / "twice", config=_config(hyena), on_group=stop_after_two)
-    partial = ActivationStore(tmp_path / "twice")
+    with pytest.raises(InputFileError, match="store is unfinished: 2 shard"):
+        ActivationStore(tmp_path / "twice")
+    partial = ActivationStore(tmp_path / "twice", partial=True)
     assert partial.n_shards == 2 and not partial.complete
     (tmp_path / "twice" / SHARD_DIR / "shard-000002.safetensors.x.tmp").write_bytes(b"half")  # a killed write
     summary = write_store(records, hyena, tmp_path / "twice", config=_config(hyena))
@@ -132,3 +134,31 @@ def test_reader_errors(tmp_path, hyena):
 def test_store_config_validation(hyena, field, value, message):
     with pytest.raises(ConfigError, match=message):
         _config(hyena, **{field: value})
+
+
+def test_a_sequence_longer_than_a_shard_streams_into_it_window_by_window(hyena, tmp_path):
+    """Its tiles are written as the model makes them (several pieces, one batch held at a time)."""
+    records = random_records(3, seed=4)
+    long = random_records(1, seed=5, lo=6000, hi=6000)[0]
+    long = type(long)("long", long.sequence, "dna", coords=long.coords)
+    pieces = list(hyena.embed_tiles(long, layers=[1, 3], batch_tokens=2048))
+    assert len(pieces) > 4 and max(p.end - p.start for p in pieces) < 1024  # bounded pieces, not the sequence
+    assert [p.start for p in pieces[1:]] == [p.end for p in pieces[:-1]] and pieces[-1].end == len(long)
+    in_memory = hyena.embed([long], layers=[1, 3], batch_tokens=2048).sequences[0]
+    torch.testing.assert_close(torch.cat([p.layers[3] for p in pieces]), in_memory.layers[3], atol=1e-4, rtol=0)
+
+    summary = write_store([*records, long], hyena, tmp_path / "st", config=_config(hyena, batch_tokens=2048))
+    store = ActivationStore(tmp_path / "st")
+    assert summary.rows == store.n_rows == sum(len(r) for r in records) + len(long)
+    acts, spans = store.sequence("long", 1)
+    torch.testing.assert_close(acts, in_memory.layers[1], atol=1e-4, rtol=0)
+    assert spans[:, 0].tolist() == list(range(len(long)))
+    assert store.bases("long") == long.sequence and np.array_equal(store.base_ref("long"), long.coords.ref_pos)
+    row = store.sequences.set_index("id").loc["long"]
+    ref = store.read(int(row.shard), "row.ref")[int(row.row_offset) :]
+    assert np.array_equal(ref[:, 0].numpy(), long.coords.ref_pos)
+    assert bool(row.per_base)
+    for rec in records:  # the short sequences before it in the same shard are untouched
+        torch.testing.assert_close(store.sequence(rec.id, 3)[0], hyena.embed([rec], layers=[3]).sequences[0].layers[3],
+                                   atol=1e-4, rtol=0)
+    assert store.verify().checksums == store.n_shards  # the checksum written after streaming matches

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, Protocol
 
@@ -86,6 +86,21 @@ class EmbedResult:
         return 1.0 - self.real_tokens / self.padded_tokens if self.padded_tokens else 0.0
 
 
+@dataclass(frozen=True, eq=False)
+class TilePiece:
+    """Per-base activations ``layers[l]`` ``[end - start, dim]`` of bases ``[start, end)`` of one sequence.
+
+    ``real_tokens`` / ``padded_tokens`` count the forward pass that made it, on the first piece of
+    each batch only (summing over pieces counts each pass once).
+    """
+
+    start: int
+    end: int
+    layers: dict[int, torch.Tensor]
+    real_tokens: int = 0
+    padded_tokens: int = 0
+
+
 @dataclass(frozen=True)
 class _Item:
     record: int
@@ -101,6 +116,8 @@ class Adapter(ABC):
     alphabet: ClassVar[Literal["dna", "protein"]]
     #: whether padded positions can influence real ones only through the attention mask
     uses_attention_mask: ClassVar[bool] = True
+    #: whether the last layer index is the final layer norm's output rather than a block's (HyenaDNA)
+    final_norm_layer: ClassVar[bool] = False
 
     model: nn.Module
     tokenizer: Tokenizer
@@ -133,13 +150,32 @@ class Adapter(ABC):
         for layer in layers:
             norm = layer + self.num_layers + 1 if layer < 0 else layer
             if not 0 <= norm <= self.num_layers:
-                raise ConfigError(
-                    f"layer {layer} does not exist in {self.name} (layers 0..{self.num_layers}, 0 = embeddings)"
-                )
+                raise ConfigError(f"layer {layer} does not exist in {self.name}: {self.layer_map()}")
             out.add(norm)
         if not out:
             raise ConfigError("no layers requested")
         return sorted(out)
+
+    @property
+    def n_blocks(self) -> int:
+        """The model's blocks (transformer or Hyena layers)."""
+        return self.num_layers - 1 if self.final_norm_layer else self.num_layers
+
+    def layer_map(self) -> str:
+        """What each layer index is, e.g. ``layers 0..3: 0 = embeddings, 1..2 = blocks, 3 = final layer norm``."""
+        blocks = f"1..{self.n_blocks} = its {self.n_blocks} blocks" if self.n_blocks > 1 else "1 = its block"
+        norm = f", {self.num_layers} = the final layer norm after the last block" if self.final_norm_layer else ""
+        return f"layers 0..{self.num_layers}: 0 = embeddings, {blocks}{norm}; negative counts from the end"
+
+    def layer_notes(self, layers: Iterable[int]) -> list[str]:
+        """Notes on requested layers that are not what their number suggests (a final layer norm's output)."""
+        if not self.final_norm_layer:
+            return []
+        return [
+            f"layer {layer} of {self.name} is the final layer norm's output (after block {self.n_blocks}), "
+            f"not a block: the model has {self.n_blocks} blocks"
+            for layer in self.check_layers(layers) if layer == self.num_layers
+        ]
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.dtype == "bfloat16":
@@ -164,35 +200,117 @@ class Adapter(ABC):
         """Bases per window when tiling (the longest sequence that is sure to fit the context)."""
         return self.tokenizer.max_bases(self.max_tokens)
 
+    def fits(self, sequence: str) -> bool:
+        """True when ``sequence`` goes through the model in one window (is not tiled).
+
+        A long sequence is judged on a prefix (twice a window, doubling while it fits), so
+        deciding never tokenises much more than the context.
+        """
+        probe = 2 * max(self.window_bases(), 1)
+        while True:
+            if len(self.tokenizer.encode(sequence[:probe])) > self.max_tokens:
+                return False
+            if probe >= len(sequence):
+                return True
+            probe *= 2
+
+    def _check_record(self, rec: SequenceRecord) -> None:
+        if rec.alphabet != self.alphabet:
+            raise SequenceError(
+                f"{self.name} reads {self.alphabet} sequences, got a {rec.alphabet} sequence", record=rec.id
+            )
+        if len(rec) == 0:
+            raise SequenceError("empty sequence", record=rec.id)
+
     def _items(self, records: Sequence[SequenceRecord], overlap: int | None) -> tuple[list[_Item], int]:
         items: list[_Item] = []
         tiled = 0
         for ri, rec in enumerate(records):
-            if rec.alphabet != self.alphabet:
-                raise SequenceError(
-                    f"{self.name} reads {self.alphabet} sequences, got a {rec.alphabet} sequence",
-                    record=rec.id,
-                )
-            if len(rec) == 0:
-                raise SequenceError("empty sequence", record=rec.id)
-            tok = self.tokenizer.encode(rec.sequence)
-            if len(tok) <= self.max_tokens:
-                items.append(_Item(ri, tok))
+            self._check_record(rec)
+            if self.fits(rec.sequence):
+                items.append(_Item(ri, self.tokenizer.encode(rec.sequence)))
                 continue
             tiled += 1
-            items.extend(self._tile(ri, rec.sequence, overlap))
+            items.extend(
+                _Item(ri, self.tokenizer.encode(rec.sequence[w.start : w.end]).shifted(w.start), w)
+                for w in self.plan_tiles(rec.sequence, overlap)
+            )
         return items, tiled
 
-    def _tile(self, ri: int, seq: str, overlap: int | None) -> list[_Item]:
+    def plan_tiles(self, seq: str, overlap: int | None) -> list[Window]:
+        """The windows a sequence longer than the context is tiled into (rule in :mod:`.tiling`)."""
         # k-mer tokenisers: a window with many N needs more tokens than window_bases() assumes;
         # then fall back to windows that fit even at one base per token.
         for attempt in (self.window_bases(), self.max_tokens - self.tokenizer.n_special):
             ov = attempt // 4 if overlap is None else min(overlap, attempt - 1)
             windows = plan_windows(len(seq), window=attempt, overlap=ov)
-            toks = [self.tokenizer.encode(seq[w.start : w.end]).shifted(w.start) for w in windows]
-            if all(len(t) <= self.max_tokens for t in toks):
-                return [_Item(ri, t, w) for t, w in zip(toks, windows, strict=True)]
+            if all(len(self.tokenizer.encode(seq[w.start : w.end])) <= self.max_tokens for w in windows):
+                return windows
         raise AssertionError("a window of max_tokens - specials bases always fits")  # pragma: no cover
+
+    def embed_tiles(
+        self,
+        record: SequenceRecord,
+        *,
+        layers: Sequence[int],
+        batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        overlap: int | None = None,
+    ) -> Iterator[TilePiece]:
+        """Per-base activations of a long sequence, streamed window by window in base order.
+
+        Each piece holds the bases one window owns (the stitching rule of :mod:`.tiling`, so
+        the pieces concatenate to what :meth:`embed` gives for a tiled sequence). Only one
+        batch of windows is held at a time: memory does not grow with the sequence.
+        Consecutive windows are batched up to ``batch_tokens`` padded tokens.
+
+        Parameters
+        ----------
+        record
+            The sequence (any length; one that fits the context is a single piece).
+        layers
+            Layers to return.
+        batch_tokens
+            Padded tokens per forward pass.
+        overlap
+            Tiling overlap in bases (default a quarter window).
+
+        Returns
+        -------
+        Iterator[TilePiece]
+            Pieces covering bases ``[0, len(record))`` in order.
+        """
+        if batch_tokens <= 0:
+            raise ConfigError(f"batch_tokens must be > 0, got {batch_tokens}")
+        layers = self.check_layers(layers)
+        self._check_record(record)
+        seq = record.sequence
+        windows = [Window(0, len(seq), 0, len(seq))] if self.fits(seq) else self.plan_tiles(seq, overlap)
+        pending: list[tuple[Window, Tokenized]] = []
+        for w in windows:
+            tok = self.tokenizer.encode(seq[w.start : w.end]).shifted(w.start)
+            width = max([len(tok), *(len(t) for _, t in pending)])
+            if pending and (len(pending) + 1) * width > batch_tokens:
+                yield from self._tile_batch(pending, layers)
+                pending = []
+            pending.append((w, tok))
+        if pending:
+            yield from self._tile_batch(pending, layers)
+
+    def _tile_batch(self, pending: list[tuple[Window, Tokenized]], layers: list[int]) -> Iterator[TilePiece]:
+        ids, mask = pad_batch([t.input_ids for _, t in pending], pad_id=self.tokenizer.pad_id)
+        acts = self.forward(ids, mask, layers=layers)
+        real_tokens = sum(len(t) for _, t in pending)
+        padded = int(ids.shape[0] * ids.shape[1])
+        for row, (w, tok) in enumerate(pending):
+            real = np.flatnonzero(tok.spans[:, 0] >= 0)
+            keep = torch.from_numpy(real)
+            own = slice(w.own_start - w.start, w.own_end - w.start)
+            values = {}
+            for layer, a in acts.items():
+                token_acts = a[row, : len(tok)].index_select(0, keep.to(a.device)).float().cpu()
+                values[layer] = per_base(token_acts, tok.spans[real] - w.start, w.end - w.start)[own]
+            first = row == 0  # the batch's counts go on its first piece only
+            yield TilePiece(w.own_start, w.own_end, values, real_tokens if first else 0, padded if first else 0)
 
     def embed(
         self,

@@ -309,6 +309,7 @@ class HyenaAdapter(Adapter):
     family = "hyenadna"
     alphabet = "dna"
     uses_attention_mask = False
+    final_norm_layer = True  # hidden_states ends with ln_f's output: layer n_layer + 1
 
     def __init__(self, model: HyenaDNA, *, name: str, **kw) -> None:
         cfg = model.config

@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "genolens.cli.annotate",
     "genolens.cli.dashboard",
     "genolens.cli.track",
+    "genolens.cli.check",
 ]
 
 EXIT_BAD_INPUT = 2

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from genolens.cli.app import app
+from genolens.cli.app import allow_partial_option, app
 
 
 @app.command("aggregate")
@@ -22,6 +22,7 @@ def aggregate(
     haplotypes: str = typer.Option("mean", help="Combine a sample's haplotypes by mean or sum."),
     regions: Path | None = typer.Option(None, help="BED of named regions (e.g. genes) to aggregate over separately."),
     device: str = typer.Option("cpu", help="cpu | cuda (SAE encoding)."),
+    allow_partial: bool = allow_partial_option(),
 ) -> None:
     """One row per sample: each feature's mean / max / fraction active over the input or per region."""
     from genolens.stats.aggregate import write_features
@@ -30,7 +31,7 @@ def aggregate(
     adata = aggregate_store(
         store, sae=sae, layer=layer, sample_sheet=sample_sheet, id_column=id_column,
         statistics=[s.strip() for s in stat.split(",") if s.strip()], threshold=threshold, haplotypes=haplotypes,
-        regions=regions, device=device,
+        regions=regions, device=device, allow_partial=allow_partial,
     )
     write_features(adata, path=out)
     typer.echo(f"wrote {adata.n_obs} samples x {adata.n_vars} features to {out}", err=True)

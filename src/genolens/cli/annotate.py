@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from genolens.cli.app import app
+from genolens.cli.app import allow_partial_option, app
 from genolens.errors import ConfigError
 
 
@@ -53,6 +53,7 @@ def annotate_command(
     shuffles: int = typer.Option(100, "--shuffles", help="Column-shuffled PWMs in the motif null."),
     max_motif_features: int = typer.Option(256, "--max-motif-features", help="Features compared with JASPAR."),
     seed: int = typer.Option(0, "--seed", help="Seed of the held-out split and the motif null."),
+    allow_partial: bool = allow_partial_option(),
 ) -> None:
     """Per-feature statistics, top contexts, concept alignment (held-out F1) and JASPAR matches -> OUT."""
     from genolens.features.annotate import AnnotateConfig
@@ -68,5 +69,6 @@ def annotate_command(
         max_motif_features=max_motif_features,
     )
     results = annotate(store_path, sae=sae_path, out=out, annotations=annotations, sequences=sequences, layer=layer,
-                       jaspar=jaspar, motifs=not no_motifs, contig_map=parse_contig_map(contig_map), config=config)
+                       jaspar=jaspar, motifs=not no_motifs, contig_map=parse_contig_map(contig_map), config=config,
+                       allow_partial=allow_partial)
     typer.echo(f"annotated {len(results.features)} features on {results.meta['n_rows']:,} rows -> {out}", err=True)

@@ -11,3 +11,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def allow_partial_option() -> bool:
+    """The ``--allow-partial`` option of every command that reads a store."""
+    return typer.Option(
+        False, "--allow-partial",
+        help="Use an unfinished store (only the shards written so far); recorded in the output's provenance.",
+    )

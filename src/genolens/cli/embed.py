@@ -108,6 +108,8 @@ def embed(
         tokenizer=tokenizer_fingerprint(adapter.tokenizer),
     )
     console = Console(stderr=True)
+    for note in [] if quiet else adapter.layer_notes(config.layers):
+        typer.echo(f"genolens: note: {note}", err=True)
     start = time.perf_counter()
     tokens = 0
     with Progress(

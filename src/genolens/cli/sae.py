@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from genolens.cli.app import app
+from genolens.cli.app import allow_partial_option, app
 from genolens.errors import ConfigError
 
 
@@ -37,14 +37,18 @@ def train_sae(
     device: str = typer.Option("cpu", help="cpu | cuda."),
     seed: int = typer.Option(0, help="Data-order seed."),
     progress: bool = typer.Option(True, help="Progress bar with live loss, L0 and dead fraction."),
+    warn_epochs: float = typer.Option(
+        10.0, "--warn-epochs", help="Warn when --tokens means more passes than this over the training rows."
+    ),
+    allow_partial: bool = allow_partial_option(),
 ) -> None:
     """Train one SAE, or a sweep of SAEs from one pass over the store; resumes an interrupted run."""
     from genolens.sae.config import SAEConfig, TrainConfig
-    from genolens.sae.data import StoreSplit
+    from genolens.sae.data import StoreSplit, TokenBudget
     from genolens.sae.trainer import sae_dir, train_saes
     from genolens.store.reader import ActivationStore
 
-    split = StoreSplit(ActivationStore(store), layer, heldout_fraction=heldout_fraction)
+    split = StoreSplit(ActivationStore(store, partial=allow_partial), layer, heldout_fraction=heldout_fraction)
     d_in = split.store.config.hidden_size
     prov = split.provenance()
     grid = itertools.product(
@@ -59,10 +63,16 @@ def train_sae(
     n_train, n_held = split.n_rows()
     if n_train == 0:
         raise ConfigError("no training rows left after holding out sequences", hint="lower --heldout-fraction")
-    typer.echo(f"{len(cfgs)} SAE(s) on layer {layer}: {n_train:,} training rows, {n_held:,} held out", err=True)
+    budget = TokenBudget(tokens, n_train)
+    typer.echo(f"{len(cfgs)} SAE(s) on layer {layer}: {n_train:,} training rows, {n_held:,} held out; "
+               f"{budget.describe()}", err=True)
+    warning = budget.warning(max_epochs=warn_epochs)
+    if warning:
+        typer.echo(f"genolens: warning: {warning}", err=True)
     batches = split.train_batches(batch_size=batch_size, seed=seed)
     single = len(cfgs) == 1
-    saes = train_saes(batches, cfgs, train, out, progress=progress, single=single)
+    record = {"epochs": budget.epochs, "train_rows": n_train, "store": split.store.provenance()}
+    saes = train_saes(batches, cfgs, train, out, progress=progress, single=single, record=record)
     for sae in saes:
         typer.echo(f"saved {sae.cfg.name} to {sae_dir(out, sae.cfg.name, single=single)}", err=True)
     stability = _seed_stability(saes)
@@ -105,6 +115,7 @@ def eval_sae(
     ),
     max_sequences: int = typer.Option(64, help="Sequences used for loss recovered."),
     device: str = typer.Option("cpu", help="cpu | cuda."),
+    allow_partial: bool = allow_partial_option(),
 ) -> None:
     """Held-out MSE, variance explained, L0, dead and dense latents, density histogram, loss recovered."""
     from genolens.sae.checkpoint import check_compatible, load_sae
@@ -119,7 +130,7 @@ def eval_sae(
         raise ConfigError("--sequences is for the loss-recovered check, which needs --model too")
     if model is not None:  # refuse a mismatched model before any work
         check_compatible(model_sae, Provenance(model=model, layer=layer), what=f"model {model}")
-    activations = ActivationStore(store)
+    activations = ActivationStore(store, partial=allow_partial)
     if model is not None and sequences is None and not activations.has_bases:
         raise ConfigError(
             f"the store (format {activations.version}) keeps no bases: loss recovered needs --sequences FASTA",
@@ -133,7 +144,8 @@ def eval_sae(
             hint="use the fraction given to train-sae; tiny stores need a larger fraction",
         )
     metrics = evaluate_sae(model_sae, split.heldout_batches(), device=device)
-    result = {"sae": str(sae), "store": str(store), "layer": layer, **metrics.to_dict()}
+    result = {"sae": str(sae), "store": str(store), "store_complete": activations.complete,
+              "store_shards": activations.n_shards, "layer": layer, **metrics.to_dict()}
     out = out or sae / "eval.json"
     density_histogram(metrics.density, out.with_suffix(".density.png"), title=model_sae.cfg.name)
     if model is not None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from genolens.cli.app import app
+from genolens.cli.app import allow_partial_option, app
 from genolens.errors import ConfigError
 
 
@@ -28,6 +28,7 @@ def track_command(
     reference: Path | None = typer.Option(
         None, "--reference", help="Reference FASTA or its .fai: contig lengths for bigWig (and a check of the store)."
     ),
+    allow_partial: bool = allow_partial_option(),
 ) -> None:
     """Per-base values of a unit or an SAE feature on the reference, one file per strand."""
     from genolens.features.tracks import check_contigs, write_tracks
@@ -38,11 +39,13 @@ def track_command(
         raise ConfigError("--bigwig needs --reference FASTA or FASTA.fai (the contig lengths)")
     lengths = contig_lengths(reference) if reference is not None else None
     result = feature_track(store_path, sae=sae_path, feature=feature, layer=layer, unit=unit,
-                           sequences=sequence_ids, samples=samples, combine=combine)
+                           sequences=sequence_ids, samples=samples, combine=combine,
+                           allow_partial=allow_partial)
     if lengths is not None:
         check_contigs(result, contig_lengths=lengths, path=reference)
     description = f"{result.name}, {result.model}, {result.n_sequences} sequences, shared positions: {combine}"
-    inputs = {"store": str(store_path), "layer": layer, "unit": unit, "sae": str(sae_path or ""),
+    inputs = {"store": str(store_path), "store_complete": result.store_complete, "store_shards": result.store_shards,
+              "layer": result.layer, "unit": unit, "sae": str(sae_path or ""),
               "feature": feature, "sequences": list(sequence_ids), "samples": list(samples),
               "reference": str(reference or "")}
     paths = write_tracks(result, prefix=out, name=result.name, description=description, contig_lengths=lengths,

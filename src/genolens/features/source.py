@@ -39,10 +39,10 @@ class Chunk:
 class StoreSource:
     """Rows of ``layer`` in a store, in store order, with global row and sequence indices."""
 
-    def __init__(self, path: str | Path, *, layer: int | None = None) -> None:
+    def __init__(self, path: str | Path, *, layer: int | None = None, partial: bool = False) -> None:
         from genolens.store.reader import ActivationStore
 
-        self.store = ActivationStore(path)
+        self.store = ActivationStore(path, partial=partial)
         self.path = Path(path)
         layers = list(self.store.layers)
         if layer is None or layer < 0:

@@ -86,6 +86,9 @@ class ReferenceTracks:
     config: TrackConfig = field(default_factory=TrackConfig)
     name: str = ""  # what was drawn, e.g. "topk_w512_k16_s0 feature 7 (L2)"
     model: str = ""  # the model the store was embedded with
+    layer: int = -1  # the store layer read
+    store_complete: bool = True  # False when an unfinished store was read on purpose
+    store_shards: int = 0
 
     def summary(self) -> dict:
         return {"n_sequences": self.n_sequences, "n_positions": self.n_positions, "n_shared": self.n_shared,

@@ -60,13 +60,14 @@ def is_gzipped(path: str | os.PathLike[str]) -> bool:
 def open_text(path: str | os.PathLike[str], *, what: str = "file") -> Iterator[IO[str]]:
     """Open a plain or gzip-compressed text file for reading.
 
+    A UTF-8 byte-order mark at the start (spreadsheet exports) is dropped.
     Decoding and decompression errors are re-raised as genolens errors naming
     the file: a truncated gzip stream is an :class:`InputFileError`, binary or
     non-UTF-8 content an :class:`InputFormatError`.
     """
     p = require_file(path, what=what)
     raw: IO[bytes] = gzip.open(p, "rb") if is_gzipped(p) else open(p, "rb")  # noqa: SIM115
-    text = io.TextIOWrapper(raw, encoding="utf-8", newline=None)
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline=None)  # -sig: a leading byte-order mark is dropped
     try:
         yield text
     except EOFError as exc:

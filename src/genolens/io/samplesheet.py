@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -96,8 +97,27 @@ def read_sample_sheet(
             df[column] = pd.Categorical(values)
         else:
             parsed = pd.to_numeric(values, errors="coerce")
-            df[column] = parsed if parsed.notna().sum() == values.notna().sum() else values
+            if parsed.notna().sum() == values.notna().sum():
+                df[column] = parsed
+            else:
+                _refuse_decimal_comma(values, column, spath, line_of)
+                df[column] = values
     return df.set_index(id_column)
+
+
+DECIMAL_COMMA = r"[+-]?\d+,\d+"
+
+
+def _refuse_decimal_comma(values: pd.Series, column: str, path: str, line_of: list[int]) -> None:
+    """A column of numbers written with a decimal comma would pass as text and fail only later: say so now."""
+    present = values.dropna()
+    comma = present.str.fullmatch(DECIMAL_COMMA)
+    if comma.any() and pd.to_numeric(present.str.replace(",", ".", regex=False), errors="coerce").notna().all():
+        i = int(np.flatnonzero(values.notna().to_numpy())[int(np.argmax(comma.to_numpy()))])
+        raise InputFormatError(
+            f"column {column!r} holds numbers with a decimal comma ({values.iloc[i]!r}): genolens reads '.' "
+            "as the decimal point", path=path, line=line_of[i], hint="write them with '.', e.g. 1.5",
+        )
 
 
 def _delimiter(path: str, header: str) -> str:
@@ -114,8 +134,10 @@ def _to_numeric(values: pd.Series, column: str, path: str, line_of: list[int]) -
     bad = parsed.isna() & values.notna()
     if bad.any():
         i = int(np.argmax(bad.to_numpy()))
+        comma = re.fullmatch(DECIMAL_COMMA, str(values.iloc[i])) is not None
         raise InputFormatError(
-            f"column {column!r} must be numeric, found {values.iloc[i]!r}", path=path, line=line_of[i]
+            f"column {column!r} must be numeric, found {values.iloc[i]!r}", path=path, line=line_of[i],
+            hint="a decimal comma: write '.' instead" if comma else None,
         )
     return parsed.astype(float)
 

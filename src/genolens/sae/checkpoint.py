@@ -29,10 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save, save_file
 
 from genolens import __version__
 from genolens.errors import ConfigError, InputFileError, InputFormatError
+from genolens.io.tensorfile import DIGEST_KEY, bytes_digest, verify_digest
 from genolens.sae.base import SparseAutoencoder
 from genolens.sae.config import Provenance, SAEConfig
 from genolens.sae.registry import build_sae
@@ -41,6 +43,7 @@ FORMAT = "genolens-sae"
 FORMAT_VERSION = "1"
 WEIGHTS = "sae_weights.safetensors"
 CFG = "cfg.json"
+THRESHOLD_ARCHS = ("jumprelu", "batchtopk", "matryoshka")  # architectures that save a threshold
 SAELENS_ARCH = {"topk": "topk", "relu": "standard", "jumprelu": "jumprelu", "batchtopk": "jumprelu",
                 "matryoshka": "jumprelu"}
 
@@ -93,8 +96,9 @@ def save_sae(sae: SparseAutoencoder, path: str | Path, *, extra: dict[str, Any] 
     target = Path(path)
     target.mkdir(parents=True, exist_ok=True)
     state = {k: v.float().cpu().contiguous() for k, v in sae.folded_state().items()}
+    digest = bytes_digest(save(state, metadata={"format": "pt"}))  # the data section does not depend on metadata
     tmp_w = target / f".{WEIGHTS}.tmp"
-    save_file(state, str(tmp_w), metadata={"format": "pt"})
+    save_file(state, str(tmp_w), metadata={"format": "pt", DIGEST_KEY: digest})
     os.replace(tmp_w, target / WEIGHTS)
     tmp_c = target / f".{CFG}.tmp"
     tmp_c.write_text(json.dumps(saelens_cfg(sae, extra), indent=2))
@@ -122,7 +126,11 @@ def load_sae(path: str | Path, *, device: str = "cpu") -> SparseAutoencoder:
         )
     cfg = SAEConfig.from_dict(section["config"])
     sae = build_sae(cfg)
-    state = load_file(str(w_path))
+    state = read_weights(w_path, what="SAE weights file")
+    needed = ["W_enc", "W_dec", "b_enc", "b_dec"] + (["threshold"] if cfg.architecture in THRESHOLD_ARCHS else [])
+    missing = [name for name in needed if name not in state]
+    if missing:
+        raise InputFormatError(f"SAE weights lack tensor(s) {', '.join(missing)}", path=w_path)
     with torch.no_grad():
         for name in ("W_enc", "W_dec", "b_enc", "b_dec"):
             if state[name].shape != getattr(sae, name).shape:
@@ -137,6 +145,18 @@ def load_sae(path: str | Path, *, device: str = "cpu") -> SparseAutoencoder:
             sae.threshold.copy_(state["threshold"][0])
     sae.eval()
     return sae.to(device)
+
+
+def read_weights(path: Path, *, what: str) -> dict[str, torch.Tensor]:
+    """All tensors of a safetensors file, after checking its size and (where recorded) its checksum.
+
+    A file cut short, grown or damaged is an error naming it, never a ``SafetensorError`` traceback.
+    """
+    verify_digest(path, what=what)
+    try:
+        return load_file(str(path))
+    except SafetensorError as exc:
+        raise InputFormatError(f"{what} is damaged: {exc}", path=path) from None
 
 
 def check_compatible(sae: SparseAutoencoder, provenance: Provenance, *, what: str = "input") -> None:
@@ -187,7 +207,7 @@ def load_training_state(
     root = Path(path)
     loop = json.loads((root / "trainer.json").read_text())
     for i, (sae, opt) in enumerate(zip(saes, optimizers, strict=True)):
-        tensors = load_file(str(root / f"sae{i}.safetensors"))
+        tensors = read_weights(root / f"sae{i}.safetensors", what="training checkpoint")
         sae.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         scalars = json.loads((root / f"sae{i}.optim.json").read_text())
         for n, p in sae.named_parameters():

@@ -21,6 +21,34 @@ from genolens.store.loader import ShuffledLoader
 from genolens.store.reader import ActivationStore
 
 
+@dataclass(frozen=True)
+class TokenBudget:
+    """What a training budget of ``tokens`` rows means for ``train_rows`` rows of data."""
+
+    tokens: int
+    train_rows: int
+
+    def __post_init__(self) -> None:
+        if self.tokens <= 0 or self.train_rows <= 0:
+            raise ConfigError(f"tokens and train_rows must be > 0, got {self.tokens} and {self.train_rows}")
+
+    @property
+    def epochs(self) -> float:
+        """Passes over the training rows (1.0 = each row seen once)."""
+        return self.tokens / self.train_rows
+
+    def describe(self) -> str:
+        return f"{self.tokens:,} tokens = {self.epochs:.2f} passes over the {self.train_rows:,} training rows"
+
+    def warning(self, *, max_epochs: float) -> str | None:
+        """A warning when the budget repeats the data more than ``max_epochs`` times, else None."""
+        if self.epochs <= max_epochs:
+            return None
+        return (f"--tokens {self.tokens:,} is {self.epochs:.1f} passes over the store's {self.train_rows:,} training "
+                f"rows (more than {max_epochs:g}): the SAE will see each row many times and may overfit; embed more "
+                "sequences or lower --tokens (--warn-epochs sets this threshold)")
+
+
 def is_heldout(sequence_id: str, fraction: float) -> bool:
     """Deterministic sequence-level split."""
     return zlib.crc32(sequence_id.encode()) < fraction * 2**32

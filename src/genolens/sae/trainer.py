@@ -68,10 +68,12 @@ def train_saes(
     *,
     progress: bool = True,
     single: bool = False,
+    record: dict | None = None,
 ) -> list[SparseAutoencoder]:
     """Train every SAE in ``sae_configs`` on the same stream; save each under ``out_dir/<name>``.
 
-    With ``single=True`` (one SAE) it is saved in ``out_dir`` itself.
+    With ``single=True`` (one SAE) it is saved in ``out_dir`` itself. ``record`` is added to each
+    saved ``cfg.json``'s genolens section (e.g. the data's provenance and the passes over it).
     """
     if not sae_configs:
         raise ConfigError("no SAE to train")
@@ -140,7 +142,7 @@ def train_saes(
     for sae in saes:
         sae.eval()
         sae.calibrate(calibration)
-        extra = {"train": asdict(train), "tokens_trained": loop["tokens"]}
+        extra = {"train": asdict(train), "tokens_trained": loop["tokens"], **(record or {})}
         save_sae(sae, sae_dir(out, sae.cfg.name, single=single), extra=extra)
     return saes
 

@@ -105,6 +105,11 @@ def phenotype_values(obs: pd.DataFrame, *, column: str, binary: bool) -> np.ndar
             hint="binary phenotypes must be coded 0/1" if binary else None,
         )
     y = series.to_numpy(dtype=float)
+    if not np.isfinite(y).any():
+        raise ConfigError(
+            f"phenotype {column!r} is missing for all {len(y)} samples",
+            hint="check that column of the sample sheet (NA everywhere? a join on the wrong sample IDs?)",
+        )
     if binary:
         levels = set(np.unique(y[np.isfinite(y)]).tolist())
         if not levels <= {0.0, 1.0}:
@@ -165,9 +170,10 @@ def associate(
     rows = adjusted.keep
     n_used = int(rows.sum())
     if n_used < adjusted.matrix.shape[1] + 2:
+        missing = {config.phenotype: int((~np.isfinite(y)).sum()), **adjusted.dropped_by_column}
         raise ConfigError(
             f"only {n_used} complete samples for {adjusted.matrix.shape[1]} covariate columns",
-            hint=f"missing values per column: {adjusted.dropped_by_column}",
+            hint=f"missing values per column: {missing}",
         )
     y_used = y[rows]
     if np.unique(y_used).size < 2:

@@ -86,6 +86,8 @@ def encode_columns(frame: pd.DataFrame, *, columns: Sequence[str]) -> tuple[np.n
     for col in columns:
         series = frame[col]
         present = series.notna().to_numpy()
+        if len(frame) and not present.any():
+            raise ConfigError(f"covariate {col!r} is missing for all {len(frame)} samples")
         complete &= present
         if pd.api.types.is_bool_dtype(series):
             series = series.astype(float)

@@ -71,5 +71,6 @@ def store_features(
     adata.uns["source"] = {
         "store": str(store.path), "layer": layer, "model": store.config.model,
         "sae": sae.cfg.name if sae is not None else "", "kind": "sae_features" if sae is not None else "embedding",
+        "store_complete": store.complete, "store_shards": store.n_shards,
     }
     return adata

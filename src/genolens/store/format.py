@@ -1,6 +1,9 @@
-"""The on-disk layout of an activation store, version 0.3.0.
+"""The on-disk layout of an activation store, version 0.4.0.
 
-0.3.0 added the bases (``base.seq``, ``base.ref``) and a per-sequence ``sha256``;
+0.4.0 added a SHA-256 of each shard's data section to its metadata (``data-sha256``),
+checked by ``genolens check``; shards are laid out by genolens' own writer so that a
+long sequence streams into its shard window by window. 0.3.0 added the bases
+(``base.seq``, ``base.ref``) and a per-sequence ``sha256``;
 0.2.0 added ``model_hash`` and ``tokenizer`` to the config; 0.1.0 was the first.
 
 ::
@@ -25,12 +28,15 @@ A shard is one safetensors file (written to a temporary name, then
   from the record's coordinate map, -1 for an inserted base or a record without coordinates;
 
 and, in the safetensors metadata, the encoding type/version, the shard index, the
+SHA-256 of the data section (since 0.4.0, ``data-sha256``), the
 global index of its first sequence and the JSON list of its sequences (id,
 length, rows, contig, strand, sample, haplotype, region, per_base and, since
 0.3.0, ``sha256``: the hex SHA-256 of the sequence's ASCII bases). A sequence's
 bases start in ``base.*`` at the sum of the lengths of the shard's sequences before it.
 
-Readers dispatch on ``encoding-version`` (like anndata's IO registry); a fixture
+Readers check every shard they open against its header (a file cut short or grown is an
+error naming it) and refuse an unfinished store (no ``complete.json``) unless asked to
+read it partially. Readers dispatch on ``encoding-version`` (like anndata's IO registry); a fixture
 store of every released version is kept under ``tests/data/`` and read in tests.
 """
 
@@ -47,9 +53,10 @@ from genolens.errors import ConfigError
 
 STORE_TYPE = "genolens.activation-store"
 SHARD_TYPE = "genolens.activation-shard"
-VERSION = "0.3.0"
-SUPPORTED_VERSIONS = ("0.1.0", "0.2.0", "0.3.0")
+VERSION = "0.4.0"
+SUPPORTED_VERSIONS = ("0.1.0", "0.2.0", "0.3.0", "0.4.0")
 WITHOUT_BASES = ("0.1.0", "0.2.0")  # versions that keep no base.* tensors and no sha256
+WITHOUT_DIGEST = ("0.1.0", "0.2.0", "0.3.0")  # versions whose shards record no data-sha256
 STORE_JSON = "store.json"
 COMPLETE_JSON = "complete.json"
 SHARD_DIR = "shards"
@@ -104,6 +111,13 @@ class StoreConfig:
     @classmethod
     def from_json(cls, data: dict) -> StoreConfig:
         return cls(**data)
+
+    def differences(self, other: StoreConfig, *, names: tuple[str, str]) -> str:
+        """The settings that differ, as ``key: NAME1 VALUE, NAME2 VALUE; ...`` ('' when equal)."""
+        mine, theirs = self.to_json(), other.to_json()
+        return "; ".join(
+            f"{key}: {names[0]} {mine[key]!r}, {names[1]} {theirs[key]!r}" for key in mine if mine[key] != theirs[key]
+        )
 
 
 def write_bytes_atomic(path: Path, blob: bytes) -> None:

@@ -11,39 +11,40 @@ across them.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import torch
 from safetensors import safe_open
-from safetensors.torch import save
 
 from genolens import __version__
-from genolens.errors import ConfigError, InputFileError
+from genolens.errors import ConfigError
+from genolens.io.tensorfile import DIGEST_KEY
 from genolens.store.format import (
     COMPLETE_JSON,
     SHARD_DIR,
     STORE_JSON,
     STORE_TYPE,
+    WITHOUT_DIGEST,
     shard_name,
-    write_bytes_atomic,
     write_json_atomic,
 )
 from genolens.store.reader import ActivationStore
-from genolens.store.writer import canonical_safetensors
+from genolens.store.shardfile import ShardFile, TensorSpec
+
+COPY_BYTES = 64 << 20  # bytes of one tensor copied at a time
+_DTYPES = {"F32": torch.float32, "BF16": torch.bfloat16, "I64": torch.int64, "U8": torch.uint8}
 
 
 def merge_stores(inputs: list[str | Path], out: str | Path) -> tuple[int, int]:
     """Write ``out`` from ``inputs``; returns (shards, sequences)."""
     if not inputs:
         raise ConfigError("no stores to merge")
-    stores = [ActivationStore(p) for p in inputs]
+    stores = [ActivationStore(p) for p in inputs]  # each must be finished
     for st in stores:
-        if not st.complete:
-            raise InputFileError("store is not finished (no complete.json): its embed was interrupted", path=st.path)
         if st.config != stores[0].config:
             raise ConfigError(
-                "stores were made with different settings", path=st.path,
-                hint=f"{stores[0].path} has {stores[0].config.to_json()}, this one {st.config.to_json()}",
+                "stores were made with different settings: "
+                + st.config.differences(stores[0].config, names=("this store", str(stores[0].path))), path=st.path,
             )
         if st.version != stores[0].version:
             raise ConfigError(
@@ -61,18 +62,29 @@ def merge_stores(inputs: list[str | Path], out: str | Path) -> tuple[int, int]:
     index = first = 0
     for st in stores:
         for shard in range(st.n_shards):
-            path = st.shard_path(shard)
-            with safe_open(str(path), framework="pt") as handle:
-                meta = dict(handle.metadata() or {})
-                tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
-            seqs = json.loads(meta["sequences"])
+            seqs = st.shard_sequences(shard)
             for s in seqs:
                 if s["id"] in seen:
                     raise ConfigError(f"sequence {s['id']!r} is in more than one store", path=st.path)
                 seen.add(s["id"])
-            meta.update({"shard": str(index), "first_record": str(first), "encoding-version": version})
-            write_bytes_atomic(out / SHARD_DIR / shard_name(index), canonical_safetensors(save(tensors, metadata=meta)))
+            changes = {"shard": str(index), "first_record": str(first)}
+            _copy_shard(st, shard, out / SHARD_DIR / shard_name(index), changes)
             index += 1
             first += len(seqs)
     write_json_atomic(out / COMPLETE_JSON, {"shards": index, "sequences": first})
     return index, first
+
+
+def _copy_shard(store: ActivationStore, index: int, target: Path, changes: dict[str, str]) -> None:
+    """Copy every tensor of a shard under new metadata, a bounded number of rows at a time."""
+    path = store.shard_path(index)
+    store.read(index, "row.seq")  # checks the shard before the copy
+    with safe_open(str(path), framework="pt") as handle:
+        meta = {k: v for k, v in (handle.metadata() or {}).items() if k != DIGEST_KEY}
+        slices = {k: handle.get_slice(k) for k in handle.keys()}  # noqa: SIM118 - safe_open is not a dict
+        specs = [TensorSpec(k, _DTYPES[sl.get_dtype()], tuple(sl.get_shape())) for k, sl in slices.items()]
+        with ShardFile(target, specs, {**meta, **changes}, digest=store.version not in WITHOUT_DIGEST) as shard:
+            for spec in specs:
+                step = max(1, COPY_BYTES // max(spec.row_bytes, 1))
+                for start in range(0, spec.shape[0], step):
+                    shard.write(spec.name, start, slices[spec.name][start : start + step])

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 
-from genolens.errors import InputFileError, InputFormatError
+from genolens.errors import GenolensError, InputFileError, InputFormatError
+from genolens.io.tensorfile import read_header, verify_digest
 from genolens.store.format import (
     COMPLETE_JSON,
     SHARD_DIR,
@@ -20,18 +23,52 @@ from genolens.store.format import (
     STORE_JSON,
     STORE_TYPE,
     SUPPORTED_VERSIONS,
+    TMP_SUFFIX,
     WITHOUT_BASES,
     StoreConfig,
     act_key,
     shard_name,
 )
 
+REPAIR_HINT = (
+    "delete this shard, the shards after it and complete.json, then run the same `genolens embed` again: "
+    "it rewrites them"
+)
+SHARD_NAME = re.compile(r"shard-\d{6}\.safetensors")
+
+
+@dataclass(frozen=True)
+class StoreCheck:
+    """What :meth:`ActivationStore.verify` checked: shards, sequences, rows, bytes, data checksums compared."""
+
+    shards: int
+    sequences: int
+    rows: int
+    bytes: int
+    checksums: int
+
 
 class ActivationStore:
-    """A store on disk. Shards are opened on demand; nothing but metadata is read up front."""
+    """A store on disk. Shards are opened on demand; nothing but metadata is read up front.
 
-    def __init__(self, path: str | Path) -> None:
+    Parameters
+    ----------
+    path
+        The store folder.
+    partial
+        Read a store whose embed has not finished (no ``complete.json``): only the shards
+        written so far. Off by default, so that no result is silently computed on part of
+        the data; :meth:`provenance` records it for the outputs made from such a store.
+
+    Every shard is checked against its header when first opened (a file cut short, grown,
+    or with a damaged header is an error naming it); :meth:`verify` also checks the data
+    checksums (``genolens check``).
+    """
+
+    def __init__(self, path: str | Path, *, partial: bool = False) -> None:
         self.path = Path(path)
+        self.partial = partial
+        self._checked: set[int] = set()
         meta_path = self.path / STORE_JSON
         if not meta_path.is_file():
             raise InputFileError("not an activation store (no store.json)", path=self.path)
@@ -55,18 +92,84 @@ class ActivationStore:
         self.config = StoreConfig.from_json(meta["config"])
         self.n_shards = self._count_shards()
         if self.complete:
-            expected = json.loads((self.path / COMPLETE_JSON).read_text()).get("shards")
+            try:
+                expected = json.loads((self.path / COMPLETE_JSON).read_text()).get("shards")
+            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+                raise InputFormatError(
+                    "complete.json is damaged (not a JSON object)", path=self.path / COMPLETE_JSON
+                ) from None
             if expected != self.n_shards:
                 raise InputFormatError(
-                    f"finished store has {self.n_shards} shards, complete.json says {expected}", path=self.path
+                    f"finished store has {self.n_shards} shards, complete.json says {expected}", path=self.path,
+                    hint="shards were removed or added after the store was finished",
                 )
+        elif not partial:
+            raise InputFileError(
+                f"store is unfinished: {self.n_shards} shard(s) written and no complete.json "
+                "(its embed was interrupted or is still running)",
+                path=self.path,
+                hint="finish it by running the same `genolens embed` command again (it resumes), "
+                "or pass --allow-partial to use only the shards written so far",
+            )
 
     def _count_shards(self) -> int:
-        names = sorted(p.name for p in (self.path / SHARD_DIR).glob("shard-*.safetensors"))
+        folder = self.path / SHARD_DIR
+        if not folder.is_dir():
+            raise InputFileError("store has no shards folder", path=self.path)
+        names = []
+        for p in sorted(folder.iterdir()):
+            if p.name.endswith(TMP_SUFFIX):
+                continue  # a shard being written (or left by a killed run): not part of the store
+            if not SHARD_NAME.fullmatch(p.name) or not p.is_file():
+                raise InputFormatError(
+                    "foreign file in the store's shards folder (only shard-NNNNNN.safetensors belong there)",
+                    path=p, hint="move it out of the store",
+                )
+            names.append(p.name)
         for i, name in enumerate(names):
             if name != shard_name(i):
                 raise InputFormatError(f"shard {shard_name(i)} is missing (found {name})", path=self.path)
         return len(names)
+
+    def provenance(self) -> dict:
+        """Where outputs made from this store came from: path, format, shards, finished or partial."""
+        return {"path": str(self.path), "format": self.version, "shards": self.n_shards, "complete": self.complete}
+
+    def verify(self) -> StoreCheck:
+        """Check every shard: header, size, tables (rows and bases add up) and data SHA-256 (format 0.4.0 on).
+
+        The first problem found is raised, naming the shard.
+
+        Returns
+        -------
+        StoreCheck
+            What was checked.
+        """
+        total = checksums = rows = sequences = 0
+        for index in range(self.n_shards):
+            path = self.shard_path(index)
+            try:
+                checksums += verify_digest(path, what="shard")
+            except GenolensError as exc:
+                exc.hint = exc.hint or REPAIR_HINT
+                raise
+            seqs = self.shard_sequences(index)
+            n_rows, listed_rows = self.shard_rows(index), sum(int(s["rows"]) for s in seqs)
+            if n_rows != listed_rows:
+                raise InputFormatError(f"shard lists {listed_rows} rows, holds {n_rows}", path=path)
+            n_bases = self._open(index)[0].get_slice("base.seq").get_shape()[0] if self.has_bases else None
+            if n_bases is not None and n_bases != sum(int(s["length"]) for s in seqs):
+                raise InputFormatError("shard's bases do not add up to its sequences' lengths", path=path)
+            total += path.stat().st_size
+            rows += n_rows
+            sequences += len(seqs)
+        if self.complete:
+            listed = json.loads((self.path / COMPLETE_JSON).read_text()).get("sequences")
+            if listed is not None and listed != sequences:
+                raise InputFormatError(
+                    f"finished store holds {sequences} sequences, complete.json says {listed}", path=self.path
+                )
+        return StoreCheck(self.n_shards, sequences, rows, total, checksums)
 
     @property
     def complete(self) -> bool:
@@ -89,7 +192,17 @@ class ActivationStore:
 
     def _open(self, index: int):  # noqa: ANN202
         path = self.shard_path(index)
-        handle = safe_open(str(path), framework="pt")
+        try:
+            if index not in self._checked:
+                read_header(path, what="shard")  # cut short, grown or damaged: one clear error, not a SafetensorError
+                self._checked.add(index)
+            try:
+                handle = safe_open(str(path), framework="pt")
+            except SafetensorError as exc:
+                raise InputFormatError(f"shard is damaged: {exc}", path=path) from None
+        except GenolensError as exc:
+            exc.hint = exc.hint or REPAIR_HINT
+            raise
         meta = handle.metadata() or {}
         if meta.get("encoding-type") != SHARD_TYPE or meta.get("encoding-version") not in SUPPORTED_VERSIONS:
             raise InputFormatError("not a genolens activation shard of a supported version", path=path)
@@ -98,7 +211,12 @@ class ActivationStore:
     def shard_sequences(self, index: int) -> list[dict]:
         """The sequences of shard ``index`` (id, length, rows, contig, strand, ...)."""
         _, meta = self._open(index)
-        return json.loads(meta["sequences"])
+        try:
+            seqs = json.loads(meta["sequences"])
+        except (KeyError, TypeError, json.JSONDecodeError):
+            raise InputFormatError("shard is damaged: its list of sequences is missing or not JSON",
+                                   path=self.shard_path(index)) from None
+        return seqs
 
     def shard_rows(self, index: int) -> int:
         handle, _ = self._open(index)

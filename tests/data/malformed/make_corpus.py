@@ -35,6 +35,7 @@ text = {
     "sheet_missing_sample.tsv": "sample\tage\nS1\t30\nS9\t40\n",
     "sheet_no_id.tsv": "id\tage\nS1\t30\n",
     "sheet_ragged.csv": "sample,age\nS1,30\nS2,40,extra\n",
+    "sheet_decimal_comma.tsv": "sample\tbmi\nS1\t21\nS2\t23,5\n",
 }
 for name, body in text.items():
     (here / name).write_text(body)
