@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from genolens.cli.app import app
 from genolens.errors import ConfigError
-from genolens.io.records import SequenceRecord
 
 
 def parse_layers(text: str) -> list[int]:
@@ -29,31 +25,6 @@ def parse_layers(text: str) -> list[int]:
         except ValueError:
             raise ConfigError(f"--layers expects integers like '4,8' or '2-6', got {text!r}") from None
     return layers
-
-
-def input_records(
-    fasta: Path | None, reference: Path | None, vcf: Path | None, regions: list[str], samples: list[str]
-) -> Iterator[SequenceRecord]:
-    """Records from a FASTA, or from reference regions (personal haplotypes when a VCF is given)."""
-    if (fasta is None) == (reference is None):
-        raise ConfigError("give either --input FASTA or --reference (with --regions, optionally --vcf)")
-    if fasta is not None:
-        if vcf is not None or regions:
-            raise ConfigError("--vcf and --regions go with --reference, not with --input")
-        from genolens.io.coordtable import read_with_sidecar
-
-        return read_with_sidecar(fasta)
-    if not regions:
-        raise ConfigError("--reference needs --regions (a BED file or chr:start-end)")
-    from genolens.io.haplotypes import build_haplotypes, reference_sequences
-    from genolens.io.reference import Reference
-    from genolens.io.regions import read_regions
-
-    ref = Reference(reference)
-    region_list = read_regions(regions, contig_lengths=ref.contig_lengths)
-    if vcf is None:
-        return reference_sequences(ref, region_list)
-    return build_haplotypes(ref, vcf, region_list, samples=samples or None)
 
 
 @app.command("embed")
@@ -84,59 +55,30 @@ def embed(
     import torch
 
     from genolens.adapters import load_adapter
-    from genolens.adapters.fingerprint import tokenizer_fingerprint, weights_fingerprint
-    from genolens.store import StoreConfig, write_store
+    from genolens.io.inputs import input_records
+    from genolens.store.embed import DEVICES, DTYPES, embed_records
 
-    if device not in ("cpu", "cuda"):
+    if device not in DEVICES:
         raise ConfigError(f"--device must be cpu or cuda, got {device!r}")
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda: no CUDA device is available")
-    if dtype not in ("float32", "bfloat16"):
+    if dtype not in DTYPES:
         raise ConfigError(f"--dtype must be float32 or bfloat16, got {dtype!r}")
-    records = input_records(fasta, reference, vcf, regions, samples)
+    records = input_records(fasta=fasta, reference=reference, vcf=vcf, regions=regions, samples=samples)
     adapter = load_adapter(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
-    config = StoreConfig(
-        model=model,
-        family=adapter.family,
-        layers=tuple(adapter.check_layers(parse_layers(layers))),
-        hidden_size=adapter.hidden_size,
-        dtype=dtype,
-        shard_size=shard_size,
-        batch_tokens=batch_tokens,
-        overlap=overlap,
-        model_hash=weights_fingerprint(adapter.model),
-        tokenizer=tokenizer_fingerprint(adapter.tokenizer),
-    )
-    console = Console(stderr=True)
-    for note in [] if quiet else adapter.layer_notes(config.layers):
+    layer_list = parse_layers(layers)
+    for note in [] if quiet else adapter.layer_notes(adapter.check_layers(layer_list)):
         typer.echo(f"genolens: note: {note}", err=True)
     start = time.perf_counter()
-    tokens = 0
-    with Progress(
-        TextColumn("[bold]embed"),
-        BarColumn(),
-        TextColumn("{task.completed:,} sequences"),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=quiet,
-    ) as progress:
-        task = progress.add_task("embed", total=None, rate="")
-
-        def on_group(n_seq: int, n_tok: int) -> None:
-            nonlocal tokens
-            tokens += n_tok
-            rate = tokens / max(time.perf_counter() - start, 1e-9)
-            progress.update(task, advance=n_seq, rate=f"{rate:,.0f} tokens/s")
-
-        summary = write_store(records, adapter, out, config=config, on_group=on_group)
+    summary = embed_records(records, model=adapter, model_name=model, layers=layer_list, out=out, dtype=dtype,
+                            batch_tokens=batch_tokens, shard_size=shard_size, overlap=overlap, progress=not quiet)
     elapsed = time.perf_counter() - start
     if not quiet:
-        console.print(
+        typer.echo(
             f"{summary.sequences:,} sequences ({summary.shards_written} shards written, "
             f"{summary.shards_skipped} already done), {summary.real_tokens:,} tokens in {elapsed:.1f} s "
             f"({summary.real_tokens / max(elapsed, 1e-9):,.0f} tokens/s), padding waste "
-            f"{summary.padding_waste:.1%} -> {out}"
+            f"{summary.padding_waste:.1%} -> {out}", err=True,
         )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 
@@ -43,63 +42,20 @@ def train_sae(
     allow_partial: bool = allow_partial_option(),
 ) -> None:
     """Train one SAE, or a sweep of SAEs from one pass over the store; resumes an interrupted run."""
-    from genolens.sae.config import SAEConfig, TrainConfig
-    from genolens.sae.data import StoreSplit, TokenBudget
-    from genolens.sae.trainer import sae_dir, train_saes
-    from genolens.store.reader import ActivationStore
+    from genolens.sae.sweep import train
 
-    split = StoreSplit(ActivationStore(store, partial=allow_partial), layer, heldout_fraction=heldout_fraction)
-    d_in = split.store.config.hidden_size
-    prov = split.provenance()
-    grid = itertools.product(
-        arch.split(","), _list(k, int, "--k"), _list(width, int, "--width"), _list(seeds, int, "--seeds")
+    result = train(
+        store, layer=layer, out=out, tokens=tokens, architecture=[a.strip() for a in arch.split(",") if a.strip()],
+        k=_list(k, int, "--k"), width=_list(width, int, "--width"), seed=_list(seeds, int, "--seeds"),
+        batch_size=batch_size, lr=lr, l1_coeff=l1_coeff, heldout_fraction=heldout_fraction,
+        checkpoint_every=checkpoint_every, device=device, data_seed=seed, warn_epochs=warn_epochs,
+        allow_partial=allow_partial, progress=progress, report=lambda line: typer.echo(line, err=True),
     )
-    cfgs = [
-        SAEConfig(architecture=a.strip(), d_in=d_in, d_sae=w, k=kk, seed=s, l1_coeff=l1_coeff, provenance=prov)
-        for a, kk, w, s in grid
-    ]
-    train = TrainConfig(total_tokens=tokens, batch_size=batch_size, lr=lr, seed=seed, device=device,
-                        checkpoint_every=checkpoint_every)
-    n_train, n_held = split.n_rows()
-    if n_train == 0:
-        raise ConfigError("no training rows left after holding out sequences", hint="lower --heldout-fraction")
-    budget = TokenBudget(tokens, n_train)
-    typer.echo(f"{len(cfgs)} SAE(s) on layer {layer}: {n_train:,} training rows, {n_held:,} held out; "
-               f"{budget.describe()}", err=True)
-    warning = budget.warning(max_epochs=warn_epochs)
-    if warning:
-        typer.echo(f"genolens: warning: {warning}", err=True)
-    batches = split.train_batches(batch_size=batch_size, seed=seed)
-    single = len(cfgs) == 1
-    record = {"epochs": budget.epochs, "train_rows": n_train, "store": split.store.provenance()}
-    saes = train_saes(batches, cfgs, train, out, progress=progress, single=single, record=record)
-    for sae in saes:
-        typer.echo(f"saved {sae.cfg.name} to {sae_dir(out, sae.cfg.name, single=single)}", err=True)
-    stability = _seed_stability(saes)
-    if stability:
-        (out / "stability.json").write_text(json.dumps(stability, indent=2))
-        for row in stability:
-            typer.echo(f"stability {row['a']} vs {row['b']}: {row['matched_fraction']:.1%} of latents matched "
-                       f"(decoder cosine > {row['threshold']})", err=True)
-
-
-def _seed_stability(saes: list) -> list[dict]:
-    """For SAEs that differ only in seed: fraction of latents with a match (cosine > 0.9) in the other run."""
-    from dataclasses import replace
-
-    from genolens.sae.evaluate import feature_stability
-
-    groups: dict[tuple, list] = {}
-    for sae in saes:
-        key = tuple(sorted(replace(sae.cfg, seed=0, name="").to_dict().items(), key=lambda kv: kv[0]))
-        groups.setdefault(repr(key), []).append(sae)
-    rows = []
-    for members in groups.values():
-        for a, b in itertools.combinations(members, 2):
-            rows.append({"a": a.cfg.name, "b": b.cfg.name, "threshold": 0.9,
-                         "matched_fraction": feature_stability(a, b),
-                         "matched_fraction_reverse": feature_stability(b, a)})
-    return rows
+    for sae, path in zip(result.saes, result.paths, strict=True):
+        typer.echo(f"saved {sae.cfg.name} to {path}", err=True)
+    for row in result.stability:
+        typer.echo(f"stability {row['a']} vs {row['b']}: {row['matched_fraction']:.1%} of latents matched "
+                   f"(decoder cosine > {row['threshold']})", err=True)
 
 
 @app.command("eval-sae")
@@ -118,44 +74,8 @@ def eval_sae(
     allow_partial: bool = allow_partial_option(),
 ) -> None:
     """Held-out MSE, variance explained, L0, dead and dense latents, density histogram, loss recovered."""
-    from genolens.sae.checkpoint import check_compatible, load_sae
-    from genolens.sae.config import Provenance
-    from genolens.sae.data import StoreSplit
-    from genolens.sae.evaluate import density_histogram, evaluate_sae
-    from genolens.store.reader import ActivationStore
+    from genolens.sae.sweep import evaluate_on_store
 
-    model_sae = load_sae(sae, device=device)
-    layer = model_sae.cfg.provenance.layer
-    if sequences is not None and model is None:
-        raise ConfigError("--sequences is for the loss-recovered check, which needs --model too")
-    if model is not None:  # refuse a mismatched model before any work
-        check_compatible(model_sae, Provenance(model=model, layer=layer), what=f"model {model}")
-    activations = ActivationStore(store, partial=allow_partial)
-    if model is not None and sequences is None and not activations.has_bases:
-        raise ConfigError(
-            f"the store (format {activations.version}) keeps no bases: loss recovered needs --sequences FASTA",
-            path=store, hint="pass the FASTA the store was embedded from, or re-embed it with this genolens",
-        )
-    split = StoreSplit(activations, layer, heldout_fraction=heldout_fraction)
-    check_compatible(model_sae, split.provenance(), what=f"store {store}")
-    if split.n_rows()[1] == 0:
-        raise ConfigError(
-            f"no held-out sequences in {store} at --heldout-fraction {heldout_fraction}",
-            hint="use the fraction given to train-sae; tiny stores need a larger fraction",
-        )
-    metrics = evaluate_sae(model_sae, split.heldout_batches(), device=device)
-    result = {"sae": str(sae), "store": str(store), "store_complete": activations.complete,
-              "store_shards": activations.n_shards, "layer": layer, **metrics.to_dict()}
-    out = out or sae / "eval.json"
-    density_histogram(metrics.density, out.with_suffix(".density.png"), title=model_sae.cfg.name)
-    if model is not None:
-        from genolens.sae.splice import loss_recovered
-
-        result["loss_recovered"] = loss_recovered(
-            model_sae, model=model, fasta=sequences,
-            sequences=activations.bases_by_id() if sequences is None else None, max_sequences=max_sequences,
-            device=device, heldout_fraction=heldout_fraction,
-        ).to_dict()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    result = evaluate_on_store(sae, store, heldout_fraction=heldout_fraction, model=model, sequences=sequences,
+                               max_sequences=max_sequences, device=device, out=out, allow_partial=allow_partial)
     typer.echo(json.dumps(result, indent=2))

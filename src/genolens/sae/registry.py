@@ -23,3 +23,7 @@ def build_sae(cfg: SAEConfig) -> SparseAutoencoder:
     except KeyError:
         raise ConfigError(f"unknown SAE architecture {cfg.architecture!r}; known: {sorted(REGISTRY)}") from None
     return cls(cfg)
+
+
+ARCHITECTURES: tuple[str, ...] = tuple(REGISTRY)
+"""The architecture names, in registry order (the one list configs, checkpoints and help read)."""

@@ -1,0 +1,150 @@
+"""Embed sequences into a store: one call from Python or ``genolens embed``, with full provenance.
+
+:func:`store_config` builds a store's settings from the adapter itself (family, width, checked layers and
+the fingerprints of its weights and tokeniser), so a store written from a notebook carries the same
+provenance as one written by the CLI and an SAE trained on it keeps its guard rail.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from tqdm import tqdm
+
+from genolens.adapters import Adapter, load_adapter
+from genolens.adapters.fingerprint import tokenizer_fingerprint, weights_fingerprint
+from genolens.errors import ConfigError
+from genolens.io.records import SequenceRecord
+from genolens.store.format import StoreConfig
+from genolens.store.writer import WriteSummary, write_store
+
+DEVICES = ("cpu", "cuda")
+DTYPES = ("float32", "bfloat16")
+
+
+def store_config(
+    adapter: Adapter,
+    *,
+    model: str,
+    layers: Sequence[int],
+    dtype: str = "float32",
+    shard_size: int = 100_000,
+    batch_tokens: int = 8192,
+    overlap: int | None = None,
+) -> StoreConfig:
+    """The settings of a store of ``adapter``'s activations, with the model's provenance filled in.
+
+    Parameters
+    ----------
+    adapter
+        The loaded model.
+    model
+        The name it was loaded by (short name, hub id or folder), recorded as given.
+    layers
+        Layers to store (negative counts from the last; checked against the model).
+    dtype, shard_size, batch_tokens, overlap
+        As :class:`~genolens.store.format.StoreConfig`.
+
+    Returns
+    -------
+    StoreConfig
+        With ``family``, ``hidden_size``, ``model_hash`` and ``tokenizer`` taken from the adapter.
+    """
+    return StoreConfig(
+        model=model,
+        family=adapter.family,
+        layers=tuple(adapter.check_layers(list(layers))),
+        hidden_size=adapter.hidden_size,
+        dtype=dtype,
+        shard_size=shard_size,
+        batch_tokens=batch_tokens,
+        overlap=overlap,
+        model_hash=weights_fingerprint(adapter.model),
+        tokenizer=tokenizer_fingerprint(adapter.tokenizer),
+    )
+
+
+def embed_records(
+    records: Iterable[SequenceRecord],
+    *,
+    model: str | Adapter,
+    layers: Sequence[int],
+    out: str | os.PathLike[str],
+    device: str = "cpu",
+    dtype: str = "float32",
+    batch_tokens: int = 8192,
+    shard_size: int = 100_000,
+    overlap: int | None = None,
+    trust_remote_code: bool = False,
+    model_name: str | None = None,
+    progress: bool | Callable[[int, int], None] = False,
+) -> WriteSummary:
+    """Run a model over sequences and write per-token activations of ``layers`` to a store.
+
+    Resumes an interrupted run into the same ``out``; a finished store is never extended.
+
+    Parameters
+    ----------
+    records
+        The sequences (``gl.io.read_fasta``, ``gl.io.build_haplotypes``, :func:`genolens.io.inputs.input_records`).
+    model
+        A short name (``antiberty``, ``hyenadna-tiny``, ...), hub id or folder, or an adapter already loaded.
+    layers
+        Layers to store (``0`` = embeddings; negative counts from the last).
+    out
+        Store folder.
+    device
+        ``cpu`` or ``cuda``.
+    dtype
+        ``float32``, or ``bfloat16`` (autocast; stored as bfloat16).
+    batch_tokens
+        Padded tokens per forward pass.
+    shard_size
+        Bases (residues) per shard: memory is about shard size × width × layers.
+    overlap
+        Tiling overlap in bases for sequences longer than the context (default a quarter window).
+    trust_remote_code
+        Allow model code from the checkpoint (only the optional families need it).
+    model_name
+        Name recorded for an adapter passed in (default: its checkpoint path).
+    progress
+        A progress bar on stderr (``True``), or ``callback(n_sequences, n_tokens)`` after each shard.
+
+    Returns
+    -------
+    WriteSummary
+        Shards written and skipped, sequences, rows, real and padded tokens of this run.
+    """
+    if device not in DEVICES:
+        raise ConfigError(f"device must be cpu or cuda, got {device!r}")
+    if dtype not in DTYPES:
+        raise ConfigError(f"dtype must be float32 or bfloat16, got {dtype!r}")
+    if isinstance(model, Adapter):
+        adapter, name = model, model_name or str(getattr(model, "name", "") or type(model).__name__)
+    else:
+        import torch
+
+        if device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("device cuda: no CUDA device is available")
+        adapter = load_adapter(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
+        name = model
+    config = store_config(adapter, model=name, layers=layers, dtype=dtype, shard_size=shard_size,
+                          batch_tokens=batch_tokens, overlap=overlap)
+    if callable(progress):
+        return write_store(records, adapter, out, config=config, on_group=progress)
+    bar = tqdm(unit="seq", desc="embed", disable=not progress, mininterval=0.5 if sys.stderr.isatty() else 30.0)
+    start, tokens = time.perf_counter(), 0
+
+    def on_group(n_seq: int, n_tok: int) -> None:
+        nonlocal tokens
+        tokens += n_tok
+        bar.set_postfix_str(f"{tokens / max(time.perf_counter() - start, 1e-9):,.0f} tokens/s")
+        bar.update(n_seq)
+
+    try:
+        return write_store(records, adapter, out, config=config, on_group=on_group)
+    finally:
+        bar.close()
