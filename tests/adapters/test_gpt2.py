@@ -113,3 +113,18 @@ def test_iglm_matches_package_runner(name, runner_name, layers, width):
         acts = adapter.embed([rec], layers=list(range(layers + 1))).sequences[0]
         for layer in range(layers + 1):
             torch.testing.assert_close(acts.layers[layer], hidden[layer][0, 2:], atol=1e-5, rtol=0)
+
+
+def test_language_model_head_is_gpt2s_tied_head(gpt2_dir):
+    """Loss recovered scores next tokens with GPT2LMHeadModel's own (tied) head."""
+    from genolens.adapters.heads import language_model_head
+
+    adapter = load_adapter(gpt2_dir)
+    head = language_model_head(adapter)
+    assert head.objective == "clm"
+    ids = adapter.tokenizer.encode(PROTEINS[0]).input_ids
+    hidden = adapter.forward(torch.from_numpy(ids)[None], torch.ones(1, len(ids)), layers=[3])[3]
+    _, logp = _lm_outputs(gpt2_dir, ids)
+    with torch.inference_mode():
+        got = torch.log_softmax(head.logits(hidden[0]), -1)
+    torch.testing.assert_close(got, logp, atol=1e-5, rtol=0)
