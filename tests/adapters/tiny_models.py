@@ -154,3 +154,113 @@ def make_hyena(folder: Path, *, layers: int = 2, max_seq_len: int = 66) -> Path:
                 p.add_(0.1 * torch.randn_like(p))
     model.save_pretrained(folder)
     return folder
+
+
+IGLM_VOCAB = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    *"ACDEFGHIKLMNPQRSTVWY",
+    "[CAMEL]",
+    "[HUMAN]",
+    "[MOUSE]",
+    "[RABBIT]",
+    "[RAT]",
+    "[RHESUS]",
+    "[HEAVY]",
+    "[LIGHT]",
+]
+
+
+def make_gpt2(folder: Path, *, layers: int = 3) -> Path:
+    """IgLM-style GPT-2: one token per residue, chain and species tags in the vocabulary."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(6)
+    cfg = GPT2Config(
+        vocab_size=len(IGLM_VOCAB),
+        n_embd=32,
+        n_layer=layers,
+        n_head=4,
+        n_inner=64,
+        n_positions=48,
+        activation_function="gelu_new",
+        architectures=["GPT2LMHeadModel"],
+    )
+    GPT2LMHeadModel(cfg).save_pretrained(folder)
+    _write_vocab(folder, IGLM_VOCAB)
+    return folder
+
+
+SAPIENS_SYMBOLS = list("ACDEFGHIKLMNPQRSTVWY")
+
+
+def make_fairseq_roberta(folder: Path, *, layers: int = 2, hidden: int = 16, positions: int = 40) -> Path:
+    """A Sapiens-style fairseq RoBERTa checkpoint (``checkpoint.pt`` + ``dict.txt``) with random weights."""
+    import argparse
+
+    torch.manual_seed(7)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dict.txt").write_text("".join(f"{s} 1\n" for s in SAPIENS_SYMBOLS))
+    n_vocab = 4 + len(SAPIENS_SYMBOLS) + 1
+    p = "decoder.sentence_encoder."
+    state = {
+        p + "embed_tokens.weight": torch.randn(n_vocab, hidden),
+        p + "embed_positions.weight": torch.randn(positions + 2, hidden),
+        p + "emb_layer_norm.weight": 1 + 0.1 * torch.randn(hidden),
+        p + "emb_layer_norm.bias": 0.1 * torch.randn(hidden),
+        "decoder.lm_head.weight": torch.randn(n_vocab, hidden),
+    }
+    shapes = {
+        "q_proj": (hidden, hidden),
+        "k_proj": (hidden, hidden),
+        "v_proj": (hidden, hidden),
+        "out_proj": (hidden, hidden),
+    }
+    for i in range(layers):
+        lp = f"{p}layers.{i}."
+        for name, shape in shapes.items():
+            state[f"{lp}self_attn.{name}.weight"] = torch.randn(shape) / hidden**0.5
+            state[f"{lp}self_attn.{name}.bias"] = 0.1 * torch.randn(shape[0])
+        for name, shape in {"fc1": (2 * hidden, hidden), "fc2": (hidden, 2 * hidden)}.items():
+            state[f"{lp}{name}.weight"] = torch.randn(shape) / shape[1] ** 0.5
+            state[f"{lp}{name}.bias"] = 0.1 * torch.randn(shape[0])
+        for name in ("self_attn_layer_norm", "final_layer_norm"):
+            state[f"{lp}{name}.weight"] = 1 + 0.1 * torch.randn(hidden)
+            state[f"{lp}{name}.bias"] = 0.1 * torch.randn(hidden)
+    args = argparse.Namespace(
+        arch="roberta_small",
+        encoder_layers=layers,
+        encoder_embed_dim=hidden,
+        encoder_ffn_embed_dim=2 * hidden,
+        encoder_attention_heads=4,
+        max_positions=positions,
+        activation_fn="gelu",
+        encoder_normalize_before=False,
+    )
+    torch.save({"args": args, "model": state, "extra_state": {}}, folder / "checkpoint.pt")
+    return folder
+
+
+def make_roberta(folder: Path, *, layers: int = 2) -> Path:
+    """A transformers RoBERTa folder with a one-residue-per-token vocab.txt (fairseq's token order)."""
+    from transformers import RobertaConfig, RobertaForMaskedLM
+
+    torch.manual_seed(8)
+    vocab = ["<s>", "<pad>", "</s>", "<unk>", *SAPIENS_SYMBOLS, "<mask>"]
+    cfg = RobertaConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=42,
+        pad_token_id=1,
+        type_vocab_size=1,
+        architectures=["RobertaForMaskedLM"],
+    )
+    RobertaForMaskedLM(cfg).save_pretrained(folder)
+    _write_vocab(folder, vocab)
+    return folder

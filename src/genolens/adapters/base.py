@@ -127,6 +127,8 @@ class Adapter(ABC):
     max_tokens: int
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     dtype: DType = "float32"
+    #: a task head the checkpoint had and the backbone left out (see ``checkpoint.Backbone``)
+    dropped_head: str | None = None
 
     def __post_init__(self) -> None:
         if self.dtype not in ("float32", "bfloat16"):

@@ -66,7 +66,8 @@ class BertAdapter(Adapter):
     ) -> BertAdapter:
         from transformers import BertModel
 
-        model = load_base_model(BertModel, name_or_path)
+        backbone = load_base_model(BertModel, name_or_path, add_pooling_layer=False)
+        model = backbone.model
         tok_json = find_file(name_or_path, "tokenizer.json", required=False) if tokenizer_path is None else None
         if tok_json is not None or (tokenizer_path is not None and str(tokenizer_path).endswith(".json")):
             tok = BPETokenizer.from_file(tok_json or tokenizer_path)
@@ -82,7 +83,15 @@ class BertAdapter(Adapter):
             tok = bert_char_tokenizer(vocab)
             letters = {t for t in vocab if len(t) == 1}
             alphabet = "dna" if letters <= ACGTN else "protein"
-        return cls(model, tok, name=str(name_or_path), alphabet=alphabet, device=device, dtype=dtype)
+        return cls(
+            model,
+            tok,
+            name=str(name_or_path),
+            alphabet=alphabet,
+            device=device,
+            dtype=dtype,
+            dropped_head=backbone.dropped_head,
+        )
 
     def hook_module(self, layer: int) -> nn.Module:
         if layer == 0:

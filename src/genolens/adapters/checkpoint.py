@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from genolens.errors import ConfigError, InputFileError
@@ -98,7 +99,7 @@ def family_of(config: dict) -> str:
         family = str(model_type).lower()
         return "dnabert2" if family == "bert" and is_mosaic_bert(config) else family
     archs = " ".join(config.get("architectures") or []).lower()
-    for family in ("esm", "bert", "hyena", "caduceus"):
+    for family in ("esm", "roberta", "bert", "gpt2", "hyena", "caduceus"):
         if family in archs:
             return "hyenadna" if family == "hyena" else family
     raise ConfigError("config.json names no model_type or known architecture", hint="is this a model folder?")
@@ -125,18 +126,64 @@ def quiet_loading() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def load_base_model(model_cls: type, name_or_path: str | Path):  # noqa: ANN201 - a transformers PreTrainedModel
-    """``model_cls.from_pretrained`` (no pooler, float32), refusing checkpoints whose weights do not all load.
+#: Architectures that put a task head (fine-tuned with the backbone) on top; LM and pretraining heads
+#: (AntiBERTy's species/chain heads too) are dropped without a word, as documented.
+TASK_HEAD_SUFFIXES = (
+    "ForSequenceClassification",
+    "ForTokenClassification",
+    "ForQuestionAnswering",
+    "ForMultipleChoice",
+    "ForRegression",
+)
+
+#: Checkpoint entries that are buffers of older transformers versions, not weights (GPT-2's causal mask).
+IGNORED_UNUSED = ("attn.masked_bias", "attn.bias", "position_ids")
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """A base model loaded from a checkpoint, and what of the checkpoint it left out.
+
+    ``dropped_head`` names a task head (classification, regression) that was in the
+    checkpoint but is not part of the backbone, e.g. ``"EsmForSequenceClassification
+    head: classifier.dense, classifier.out_proj"``; ``None`` when the checkpoint's extra
+    weights (if any) are a language-model head, which adapters never use.
+    """
+
+    model: object
+    architecture: str
+    unused: tuple[str, ...] = ()
+    dropped_head: str | None = None
+
+
+def unused_modules(keys: list[str]) -> tuple[str, ...]:
+    """Checkpoint entries the model did not take, grouped by module (``classifier.dense.weight``: its module)."""
+    modules = {k.rsplit(".", 1)[0] for k in keys if not any(k.endswith(b) or b + "." in k for b in IGNORED_UNUSED)}
+    return tuple(sorted(modules))
+
+
+def describe_dropped(architecture: str, unused: tuple[str, ...]) -> str | None:
+    """Name a task head that loading a backbone drops, or ``None`` when it is an LM head or nothing."""
+    if not unused or not architecture.endswith(TASK_HEAD_SUFFIXES):
+        return None
+    return f"{architecture} head: {', '.join(unused)}"
+
+
+def load_base_model(model_cls: type, name_or_path: str | Path, **kwargs) -> Backbone:  # noqa: ANN003
+    """``model_cls.from_pretrained`` (float32), refusing checkpoints whose weights do not all load.
 
     transformers silently initialises missing weights at random; a checkpoint of another
     architecture under the same ``model_type`` (DNABERT-2's own BERT variant, say) would
-    then run as a random model. Unused extra weights (LM heads) are fine.
+    then run as a random model. Unused extra weights are fine, but a task head (a
+    checkpoint saved as ``*ForSequenceClassification``) is named: the backbone it leaves
+    is task-tuned, and the log says so (``Backbone.dropped_head``, a logged warning).
+    ``kwargs`` go to ``from_pretrained`` (``add_pooling_layer=False`` for BERT-like models).
     """
     import torch
 
     with quiet_loading():
         model, info = model_cls.from_pretrained(
-            str(name_or_path), add_pooling_layer=False, dtype=torch.float32, output_loading_info=True
+            str(name_or_path), dtype=torch.float32, output_loading_info=True, **kwargs
         )
     missing = [k for k in info.get("missing_keys", []) if "position_ids" not in k]
     if missing:
@@ -146,4 +193,14 @@ def load_base_model(model_cls: type, name_or_path: str | Path):  # noqa: ANN201 
             path=name_or_path,
             hint="a different architecture under the same model_type?",
         )
-    return model
+    archs = read_config(name_or_path).get("architectures") or []
+    architecture = str(archs[0]) if archs else ""
+    unused = unused_modules(list(info.get("unexpected_keys", [])))
+    dropped = describe_dropped(architecture, unused)
+    if dropped is not None:
+        logging.getLogger("genolens").warning(
+            "%s: loading the backbone only; the checkpoint's %s is dropped (its backbone weights are task-tuned)",
+            name_or_path,
+            dropped,
+        )
+    return Backbone(model, architecture, unused, dropped)

@@ -83,11 +83,20 @@ class EsmAdapter(Adapter):
     ) -> EsmAdapter:
         from transformers import EsmModel
 
-        model = load_base_model(EsmModel, name_or_path)
+        backbone = load_base_model(EsmModel, name_or_path, add_pooling_layer=False)
+        model = backbone.model
         vocab_path = tokenizer_path or find_file(name_or_path, "vocab.txt")
         tok = esm_tokenizer(read_vocab(vocab_path), add_eos=_adds_eos(name_or_path))
         alphabet = "dna" if isinstance(tok, KmerTokenizer) else "protein"
-        return cls(model, tok, name=str(name_or_path), alphabet=alphabet, device=device, dtype=dtype)
+        return cls(
+            model,
+            tok,
+            name=str(name_or_path),
+            alphabet=alphabet,
+            device=device,
+            dtype=dtype,
+            dropped_head=backbone.dropped_head,
+        )
 
     def hook_module(self, layer: int) -> nn.Module:
         m = self.model

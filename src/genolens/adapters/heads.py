@@ -11,6 +11,7 @@ that belongs to the checkpoint:
   decoder tied to the token embeddings; masked-token objective, ``[MASK]``.
 * ``hyenadna``: next-token objective with the output projection tied to the token
   embeddings, as in the original HyenaDNA language model (``HyenaDNAForCausalLM``).
+* ``gpt2``: next-token objective; ``GPT2LMHeadModel``'s head is the token embeddings (tied).
 
 A checkpoint without trained head weights is an error, not a random head.
 """
@@ -76,6 +77,9 @@ def language_model_head(adapter: Adapter) -> LMHead:
     if family == "hyenadna":
         weight = adapter.model.backbone.embeddings.word_embeddings.weight
         return LMHead("clm", lambda h: h @ weight.T)
+    if family == "gpt2":
+        wte = adapter.model.wte.weight
+        return LMHead("clm", lambda h: h @ wte.T)
     raise ConfigError(f"no language-model head for the {family!r} family yet")
 
 

@@ -9,6 +9,7 @@ only when used.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from genolens.adapters.base import Adapter, DType
@@ -19,6 +20,8 @@ from genolens.errors import ConfigError
 FAMILIES: dict[str, str] = {
     "esm": "genolens.adapters.esm:EsmAdapter",
     "bert": "genolens.adapters.bert:BertAdapter",
+    "roberta": "genolens.adapters.roberta:RobertaAdapter",
+    "gpt2": "genolens.adapters.gpt2:Gpt2Adapter",
     "dnabert2": "genolens.adapters.dnabert2:DnaBert2Adapter",
     "hyenadna": "genolens.adapters.hyena:HyenaAdapter",
     "caduceus": "genolens.adapters.caduceus:CaduceusAdapter",
@@ -44,16 +47,46 @@ def load_adapter(
     device: str = "cpu",
     dtype: DType = "float32",
     trust_remote_code: bool = False,
+    condition: Sequence[str] | None = None,
 ) -> Adapter:
-    """Load a model by short name (:mod:`genolens.models`), hub id or local folder."""
+    """Load a model by short name (:mod:`genolens.models`), hub id or local folder.
+
+    Parameters
+    ----------
+    name_or_path
+        Short name, hub id or checkpoint folder.
+    device, dtype
+        Where and in what precision the model runs.
+    trust_remote_code
+        Allow the checkpoint's own code (optional families only).
+    condition
+        Conditioning tags placed before every sequence, for models trained with them
+        (IgLM: a chain and a species tag, default ``("[HEAVY]", "[HUMAN]")``); an error
+        for any other model.
+
+    Returns
+    -------
+    Adapter
+        The model behind one interface.
+    """
     from genolens.models import resolve
 
     spec = resolve(str(name_or_path))
-    family = "evo2" if spec.family == "evo2" else family_of(read_config(spec.path))
+    # packaged checkpoints know their family; a single ``.pt`` file is a fairseq RoBERTa checkpoint (Sapiens)
+    if spec.family:
+        family = spec.family
+    elif Path(spec.path).suffix == ".pt" and Path(spec.path).is_file():
+        family = "roberta"
+    else:
+        family = family_of(read_config(spec.path))
     cls = adapter_class(family)
     kwargs = {"device": device, "dtype": dtype, "tokenizer_path": spec.tokenizer}
     if getattr(cls, "needs_remote_code", False):
         kwargs["trust_remote_code"] = trust_remote_code
+    if condition is not None:
+        if family != "gpt2":
+            raise ConfigError(f"{spec.name} ({family}) takes no conditioning tags")
+        kwargs["condition"] = tuple(condition)
     adapter = cls.from_pretrained(spec.path, **kwargs)
     adapter.name = spec.name
     return adapter

@@ -22,6 +22,7 @@ from genolens.features.motifs import (
     trim,
     windows_pwm,
 )
+from genolens.features.neurons import NeuronBasis, compare_with_neurons, count_matched
 from genolens.features.source import StoreSource
 from genolens.features.summary import FeatureSummary, SummaryConfig, summarize_features
 from genolens.features.tracks import (
@@ -37,9 +38,10 @@ from genolens.features.tracks import (
 
 __all__ = [
     "Alignment", "AlignmentConfig", "AnnotateConfig", "ConceptSet", "FeatureSummary", "Motif", "MotifConfig",
-    "MotifDatabase", "ReferenceTracks", "StoreSource", "SummaryConfig", "TrackConfig", "align_concepts",
-    "annotate_features", "check_contigs", "check_sequences", "compare_pwm", "concept_set", "feature_motif",
-    "feature_values", "information_content", "logo_png", "probabilities", "read_concepts", "read_contexts",
+    "MotifDatabase", "NeuronBasis", "ReferenceTracks", "StoreSource", "SummaryConfig", "TrackConfig", "align_concepts",
+    "annotate_features", "check_contigs", "check_sequences", "compare_pwm", "compare_with_neurons", "concept_set",
+    "count_matched", "feature_motif", "feature_values", "information_content", "logo_png", "probabilities",
+    "read_concepts", "read_contexts",
     "read_jaspar", "read_tsv_concepts", "reference_tracks", "reverse_complement", "select_sequences",
     "split_sequences", "summarize_features", "top_contexts", "trim", "unit_values", "windows_pwm",
     "write_contexts", "write_tracks",
