@@ -273,7 +273,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"fp32 matmul rate now: {matmul_rate()[0]:,.1f} GFLOP/s")
 
-    from genolens.models import resolve
+    from genolens.adapters.packaged import resolve
 
     recs = antibody_records(args.n)
     mean_len = sum(len(r) + 2 for r in recs) / len(recs)
@@ -299,7 +299,7 @@ def main() -> None:
 
 
 def bench_antiberty(recs, mean_len, args) -> None:  # noqa: ANN001
-    from genolens.models import resolve
+    from genolens.adapters.packaged import resolve
 
     ab = load_adapter("antiberty")
     spec = resolve("antiberty")

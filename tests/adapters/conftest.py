@@ -55,6 +55,6 @@ def fairseq_roberta_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def hyena_tiny_real() -> Path:
-    from genolens.models import resolve
+    from genolens.adapters.packaged import resolve
 
     return Path(resolve("hyenadna-tiny").path)

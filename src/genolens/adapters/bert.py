@@ -4,7 +4,7 @@ Both load into ``transformers.BertModel`` without its pooler (AntiBERTy's extra
 heads ``cls.species``/``cls.chain``/``cls.graft`` and the pooler are not used).
 Tokeniser: a ``tokenizer.json`` (BPE) when the checkpoint has one,
 else the one-token-per-residue ``vocab.txt`` (``[CLS] E V Q ... [SEP]``, AntiBERTy;
-its vocabulary sits beside the checkpoint folder, :mod:`genolens.models` finds it).
+its vocabulary sits beside the checkpoint folder, :mod:`genolens.adapters.packaged` finds it).
 
 Deviation from AntiBERTy's runner: it tokenises ``" ".join(residues)`` with
 ``BertTokenizer``; we map residues to ids directly (same ids, tested), which also
@@ -77,7 +77,7 @@ class BertAdapter(Adapter):
             if vocab_path is None:
                 raise ConfigError(
                     f"{name_or_path} has neither tokenizer.json nor vocab.txt",
-                    hint="pass the tokenizer file, or use a short name from genolens.models",
+                    hint="pass the tokenizer file, or use a short name from genolens.models.short_names()",
                 )
             vocab = read_vocab(vocab_path)
             tok = bert_char_tokenizer(vocab)

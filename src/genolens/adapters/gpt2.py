@@ -114,7 +114,7 @@ class Gpt2Adapter(Adapter):
         if vocab_path is None:
             raise ConfigError(
                 f"{name_or_path} has no vocab.txt (one token per residue)",
-                hint="pass the tokenizer file, or use a short name from genolens.models (iglm, iglm-s)",
+                hint="pass the tokenizer file, or use a short name from genolens.models.short_names() (iglm, iglm-s)",
             )
         vocab = read_vocab(vocab_path)
         prefix = condition_ids(vocab, condition)

@@ -59,7 +59,7 @@ def _masked_lm(cls_name: str, attr: str, path: str, device: torch.device) -> tor
 
 def language_model_head(adapter: Adapter) -> LMHead:
     """The head of ``adapter``'s checkpoint (see the module docstring)."""
-    from genolens.models import resolve
+    from genolens.adapters.packaged import resolve
 
     path = resolve(adapter.name).path
     family = adapter.family

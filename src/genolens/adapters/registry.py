@@ -49,7 +49,7 @@ def load_adapter(
     trust_remote_code: bool = False,
     condition: Sequence[str] | None = None,
 ) -> Adapter:
-    """Load a model by short name (:mod:`genolens.models`), hub id or local folder.
+    """Load a model by short name (:mod:`genolens.adapters.packaged`), hub id or local folder.
 
     Parameters
     ----------
@@ -69,7 +69,7 @@ def load_adapter(
     Adapter
         The model behind one interface.
     """
-    from genolens.models import resolve
+    from genolens.adapters.packaged import resolve
 
     spec = resolve(str(name_or_path))
     # packaged checkpoints know their family; a single ``.pt`` file is a fairseq RoBERTa checkpoint (Sapiens)

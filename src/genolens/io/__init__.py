@@ -7,6 +7,7 @@ from genolens.io.coordmap import CoordinateMap
 from genolens.io.coordtable import read_coordinate_table, read_with_sidecar, write_with_sidecar
 from genolens.io.fasta import iter_fasta, read_fasta, write_fasta
 from genolens.io.haplotypes import BuildReport, HaplotypePolicy, build_haplotypes, reference_sequences
+from genolens.io.inputs import input_records
 from genolens.io.records import SequenceRecord
 from genolens.io.reference import Reference, contig_lengths
 from genolens.io.regions import Region, parse_region, read_bed, read_regions
@@ -17,7 +18,7 @@ from genolens.io.windows import variant_windows
 __all__ = [
     "BuildReport", "CoordinateMap", "HaplotypePolicy", "Reference", "Region", "SampleMatch", "SequenceRecord",
     "VariantFile", "annotation_tracks", "bed_track", "build_haplotypes", "contig_lengths", "gff_tracks",
-    "iter_fasta", "match_samples", "parse_region", "read_bed", "read_coordinate_table", "read_fasta", "read_gff",
-    "read_regions", "read_sample_sheet", "read_with_sidecar", "reference_sequences", "variant_windows",
-    "vcf_samples", "write_fasta", "write_with_sidecar",
+    "input_records", "iter_fasta", "match_samples", "parse_region", "read_bed", "read_coordinate_table",
+    "read_fasta", "read_gff", "read_regions", "read_sample_sheet", "read_with_sidecar", "reference_sequences",
+    "variant_windows", "vcf_samples", "write_fasta", "write_with_sidecar",
 ]
