@@ -63,3 +63,22 @@ def test_sweep_records_stability_and_warns_on_many_passes(stores, tmp_path):
     (row,) = result.stability
     assert json.loads((tmp_path / "sweep" / "stability.json").read_text()) == [row]
     assert 0.0 <= row["matched_fraction"] <= 1.0
+
+
+def test_conditioning_tags_are_part_of_a_stores_provenance():
+    """IgLM reads its chain and species tags before every sequence: stores made with other tags must differ."""
+    heavy = gl.models.load("iglm-s")
+    light = gl.models.load("iglm-s", condition=["[LIGHT]", "[HUMAN]"])
+    a = gl.models.store_config(heavy, model="iglm-s", layers=[1])
+    b = gl.models.store_config(light, model="iglm-s", layers=[1])
+    assert a.model_hash == b.model_hash
+    assert a.tokenizer.endswith("|condition=[HEAVY] [HUMAN]") and b.tokenizer.endswith("|condition=[LIGHT] [HUMAN]")
+    assert "tokenizer" in a.differences(b, names=("store", "this run"))
+
+
+def test_embed_records_the_tags_it_was_given(tmp_path):
+    fasta = tmp_path / "vl.fa"
+    fasta.write_text(">a\nDIQMTQSPSSLSASVGDRVTITC\n>b\nEIVLTQSPGTLSLSPGERATLSC\n")
+    assert run(["embed", "--model", "iglm-s", "--layers", "1", "--input", str(fasta), "--out", str(tmp_path / "s"),
+                "--condition", "[LIGHT],[HUMAN]", "--quiet"]) == 0
+    assert gl.read_store(tmp_path / "s").config.tokenizer.endswith("|condition=[LIGHT] [HUMAN]")

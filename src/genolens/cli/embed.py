@@ -49,6 +49,9 @@ def embed(
     trust_remote_code: bool = typer.Option(
         False, "--trust-remote-code", help="Allow running model code from the checkpoint (optional families)."
     ),
+    condition: str | None = typer.Option(
+        None, "--condition", help="Conditioning tags before every sequence, e.g. '[LIGHT],[HUMAN]' (IgLM)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Embed sequences with a model and write per-token activations to a sharded store."""
@@ -65,7 +68,8 @@ def embed(
     if dtype not in DTYPES:
         raise ConfigError(f"--dtype must be float32 or bfloat16, got {dtype!r}")
     records = input_records(fasta=fasta, reference=reference, vcf=vcf, regions=regions, samples=samples)
-    adapter = load_adapter(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
+    tags = {} if condition is None else {"condition": [t.strip() for t in condition.split(",") if t.strip()]}
+    adapter = load_adapter(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code, **tags)
     layer_list = parse_layers(layers)
     for note in [] if quiet else adapter.layer_notes(adapter.check_layers(layer_list)):
         typer.echo(f"genolens: note: {note}", err=True)

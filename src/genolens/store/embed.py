@@ -51,8 +51,13 @@ def store_config(
     Returns
     -------
     StoreConfig
-        With ``family``, ``hidden_size``, ``model_hash`` and ``tokenizer`` taken from the adapter.
+        With ``family``, ``hidden_size``, ``model_hash`` and ``tokenizer`` taken from the adapter; a conditioned
+        model's tags (IgLM's chain and species) are part of ``tokenizer``: they change what it reads.
     """
+    tokenizer = tokenizer_fingerprint(adapter.tokenizer)
+    condition = tuple(getattr(adapter, "condition", ()) or ())
+    if condition:
+        tokenizer += "|condition=" + " ".join(condition)
     return StoreConfig(
         model=model,
         family=adapter.family,
@@ -63,7 +68,7 @@ def store_config(
         batch_tokens=batch_tokens,
         overlap=overlap,
         model_hash=weights_fingerprint(adapter.model),
-        tokenizer=tokenizer_fingerprint(adapter.tokenizer),
+        tokenizer=tokenizer,
     )
 
 
@@ -79,6 +84,7 @@ def embed_records(
     shard_size: int = 100_000,
     overlap: int | None = None,
     trust_remote_code: bool = False,
+    condition: Sequence[str] | None = None,
     model_name: str | None = None,
     progress: bool | Callable[[int, int], None] = False,
 ) -> WriteSummary:
@@ -108,6 +114,9 @@ def embed_records(
         Tiling overlap in bases for sequences longer than the context (default a quarter window).
     trust_remote_code
         Allow model code from the checkpoint (only the optional families need it).
+    condition
+        Conditioning tags read before every sequence (IgLM: chain and species, default ``[HEAVY] [HUMAN]``);
+        recorded in the store's tokeniser fingerprint.
     model_name
         Name recorded for an adapter passed in (default: its checkpoint path).
     progress
@@ -129,7 +138,8 @@ def embed_records(
 
         if device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("device cuda: no CUDA device is available")
-        adapter = load_adapter(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
+        extra = {} if condition is None else {"condition": condition}
+        adapter = load_adapter(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code, **extra)
         name = model
     config = store_config(adapter, model=name, layers=layers, dtype=dtype, shard_size=shard_size,
                           batch_tokens=batch_tokens, overlap=overlap)
