@@ -4,7 +4,7 @@ The corpus is made here from one small store and one SAE (the 0.1.0 fixture's ti
 8 dimensions) by damaging copies of them: a shard or the SAE weights cut short, grown, with a
 flipped byte or a broken header; a missing completion marker; foreign files; shards missing.
 Every consumer that reads the artefact (``check``, ``embed`` resuming, ``train-sae``,
-``aggregate``, ``annotate``) must say what is wrong, never show a traceback or exit 0.
+``aggregate``, ``annotate``, ``merge-stores``) must say what is wrong, never show a traceback or exit 0.
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ STORE_COMMANDS = {
     "aggregate": lambda r: ["aggregate", "--store", str(r / "store"), "--layer", "1", "--out", str(r / "x.h5ad")],
     "annotate": lambda r: ["annotate", "--sae", str(r / "sae"), "--store", str(r / "store"), "--out", str(r / "ann"),
                            "--no-motifs"],
+    "merge-stores": lambda r: ["merge-stores", str(r / "store"), "--out", str(r / "merged")],
 }
 SAE_COMMANDS = {
     "check": lambda r: ["check", str(r / "sae")],
@@ -122,8 +123,8 @@ CASES = {
     "truncated shard": (shard(_cut), STORE_COMMANDS, SHARD, "shard is truncated"),
     "shard with bytes appended": (shard(_grow), STORE_COMMANDS, SHARD, "shard has the wrong size"),
     "shard with a broken header": (shard(_break_header), STORE_COMMANDS, SHARD, "header is not valid JSON"),
-    "shard with a flipped byte": (shard(_flip_last_byte), {"check": STORE_COMMANDS["check"]}, SHARD,
-                                  "shard checksum mismatch"),
+    "shard with a flipped byte": (shard(_flip_last_byte), {k: STORE_COMMANDS[k] for k in ("check", "merge-stores")},
+                                  SHARD, "shard checksum mismatch"),
     "truncated SAE weights": (weights(_cut), SAE_COMMANDS, "sae_weights.safetensors", "is truncated"),
     "SAE weights with a flipped byte": (weights(_flip_last_byte), SAE_COMMANDS, "sae_weights.safetensors",
                                         "checksum mismatch"),
@@ -157,6 +158,7 @@ def test_damaged_artefact_exits_2_with_one_line(case, command, good, tmp_path, c
     line = _one_error_line(commands[command](tmp_path), capsys)
     assert named in line and words in line, line
     assert not (tmp_path / "x.h5ad").exists() and not (tmp_path / "sae2" / "cfg.json").exists()
+    assert not (tmp_path / "merged").exists()  # a failed merge leaves nothing behind
 
 
 def test_the_good_artefacts_pass_check(good, capsys):

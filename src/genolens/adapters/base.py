@@ -203,17 +203,22 @@ class Adapter(ABC):
         return self.tokenizer.max_bases(self.max_tokens)
 
     def fits(self, sequence: str) -> bool:
-        """True when ``sequence`` goes through the model in one window (is not tiled).
+        """True when ``sequence`` goes through the model in one window (is not tiled)."""
+        return self._whole_tokens(sequence) is not None
+
+    def _whole_tokens(self, sequence: str) -> Tokenized | None:
+        """The tokens of ``sequence`` when it fits the context, else None.
 
         A long sequence is judged on a prefix (twice a window, doubling while it fits), so
         deciding never tokenises much more than the context.
         """
         probe = 2 * max(self.window_bases(), 1)
         while True:
-            if len(self.tokenizer.encode(sequence[:probe])) > self.max_tokens:
-                return False
+            tok = self.tokenizer.encode(sequence[:probe])
+            if len(tok) > self.max_tokens:
+                return None
             if probe >= len(sequence):
-                return True
+                return tok
             probe *= 2
 
     def _check_record(self, rec: SequenceRecord) -> None:
@@ -229,8 +234,9 @@ class Adapter(ABC):
         tiled = 0
         for ri, rec in enumerate(records):
             self._check_record(rec)
-            if self.fits(rec.sequence):
-                items.append(_Item(ri, self.tokenizer.encode(rec.sequence)))
+            whole = self._whole_tokens(rec.sequence)
+            if whole is not None:
+                items.append(_Item(ri, whole))
                 continue
             tiled += 1
             items.extend(

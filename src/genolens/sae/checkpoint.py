@@ -5,7 +5,8 @@ An SAE directory holds
 * ``sae_weights.safetensors``: ``W_enc [d_in, d_sae]``, ``W_dec [d_sae, d_in]``, ``b_enc``,
   ``b_dec`` (and ``threshold [d_sae]`` for JumpReLU and BatchTopK) for raw, unscaled
   activations: genolens' input scaling is folded into the weights, so SAELens sees
-  ``normalize_activations: "none"``;
+  ``normalize_activations: "none"``; its metadata records the SHA-256 of its data
+  (``data-sha256``), checked with its size when it is loaded;
 * ``cfg.json``: SAELens' keys (``d_in``, ``d_sae``, ``architecture``, ``k``, ``dtype``,
   ``device``, ``apply_b_dec_to_input``, ``normalize_activations``, ``metadata``) plus a
   ``genolens`` section with the full config, the training config, the input scale, the

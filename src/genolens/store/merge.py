@@ -11,6 +11,7 @@ across them.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import torch
@@ -18,7 +19,7 @@ from safetensors import safe_open
 
 from genolens import __version__
 from genolens.errors import ConfigError
-from genolens.io.tensorfile import DIGEST_KEY
+from genolens.io.tensorfile import DIGEST_KEY, verify_digest
 from genolens.store.format import (
     COMPLETE_JSON,
     SHARD_DIR,
@@ -55,6 +56,18 @@ def merge_stores(inputs: list[str | Path], out: str | Path) -> tuple[int, int]:
     out = Path(out)
     if (out / STORE_JSON).exists() or ((out / SHARD_DIR).exists() and any((out / SHARD_DIR).iterdir())):
         raise ConfigError("output store already exists; merge into a new folder", path=out)
+    created = not out.exists()
+    try:
+        return _merge(stores, out, version)
+    except BaseException:  # a failed merge leaves no half store behind (a retry would find "already exists")
+        shutil.rmtree(out / SHARD_DIR, ignore_errors=True)
+        (out / STORE_JSON).unlink(missing_ok=True)
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _merge(stores: list[ActivationStore], out: Path, version: str) -> tuple[int, int]:
     (out / SHARD_DIR).mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / STORE_JSON, {"encoding-type": STORE_TYPE, "encoding-version": version,
                                          "genolens": __version__, "config": stores[0].config.to_json()})
@@ -78,7 +91,8 @@ def merge_stores(inputs: list[str | Path], out: str | Path) -> tuple[int, int]:
 def _copy_shard(store: ActivationStore, index: int, target: Path, changes: dict[str, str]) -> None:
     """Copy every tensor of a shard under new metadata, a bounded number of rows at a time."""
     path = store.shard_path(index)
-    store.read(index, "row.seq")  # checks the shard before the copy
+    store.read(index, "row.seq")  # checks the shard's header and size
+    verify_digest(path, what="shard")  # and its data, so that a damaged shard is never re-hashed as whole
     with safe_open(str(path), framework="pt") as handle:
         meta = {k: v for k, v in (handle.metadata() or {}).items() if k != DIGEST_KEY}
         slices = {k: handle.get_slice(k) for k in handle.keys()}  # noqa: SIM118 - safe_open is not a dict

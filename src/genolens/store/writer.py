@@ -83,10 +83,12 @@ def _ref_columns(rec: SequenceRecord, spans: np.ndarray) -> np.ndarray:
     return np.stack([pos[spans[:, 0]], pos[spans[:, 1] - 1]], axis=1).astype(np.int64)
 
 
-def _base_ref(rec: SequenceRecord) -> np.ndarray:
+def _base_ref(rec: SequenceRecord, lo: int = 0, hi: int | None = None) -> np.ndarray:
+    """Reference positions of bases ``[lo, hi)`` (-1: inserted, or no coordinates)."""
+    hi = len(rec) if hi is None else hi
     if rec.coords is None:
-        return np.full(len(rec), -1, dtype=np.int64)
-    return rec.coords.ref_pos.astype(np.int64)
+        return np.full(hi - lo, -1, dtype=np.int64)
+    return rec.coords.ref_pos[lo:hi].astype(np.int64)
 
 
 def _seq_meta(rec: SequenceRecord, rows: int, *, per_base: bool, digest: bool) -> dict:
@@ -196,7 +198,7 @@ def _write_columns(
         lo, hi = base_range if base_range is not None else (0, None)
         chars = "".join(rec.sequence[lo:hi] for _, rec, _ in seqs).encode("ascii")
         shard.write("base.seq", base, torch.frombuffer(bytearray(chars), dtype=torch.uint8))
-        shard.write("base.ref", base, torch.from_numpy(np.concatenate([_base_ref(rec)[lo:hi] for _, rec, _ in seqs])))
+        shard.write("base.ref", base, torch.from_numpy(np.concatenate([_base_ref(rec, lo, hi) for _, rec, _ in seqs])))
 
 
 @dataclass(frozen=True)
