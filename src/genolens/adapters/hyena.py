@@ -9,6 +9,9 @@ outputs to agree within 1e-4 (float32).
 Deviations from the original code, each on purpose:
 
 * No dropout modules: this is an inference implementation (they are identities in eval mode).
+* The depthwise short convolution is computed as ``kernel`` multiply-adds over shifted
+  views (:meth:`HyenaOperator.short_conv`) instead of calling the ``Conv1d``: the
+  same sum, about 3x faster on CPU (the module stays for its weights).
 * Batches are padded on the *right* (the original tokeniser pads on the left).
   HyenaDNA is causal (the short convolution and the FFT long convolution only
   look backwards), so right padding never changes a real token's activation,
@@ -244,6 +247,18 @@ class HyenaOperator(nn.Module):
         self.filter_fn = HyenaFilter(cfg)
         self.filter_cache: FilterCache | None = FilterCache()  # None: always recompute (the reference path)
 
+    def short_conv(self, u: torch.Tensor, length: int) -> torch.Tensor:
+        """``short_filter(u)[..., :length]`` as a few multiply-adds (3x faster than the depthwise Conv1d on CPU)."""
+        conv = self.short_filter
+        taps = conv.weight[:, 0, :]  # [channels, kernel]
+        pad_left = conv.padding[0]
+        kernel = taps.shape[1]
+        padded = F.pad(u, (pad_left, max(0, length + kernel - 1 - pad_left - u.shape[-1])))
+        out = conv.bias[:, None].expand(-1, length) if conv.bias is not None else u.new_zeros(u.shape[1], length)
+        for j in range(kernel):
+            out = torch.addcmul(out, padded[..., j : j + length], taps[:, j : j + 1])
+        return out
+
     def long_filter_spectra(self, length: int) -> torch.Tensor:
         """``[order - 1, d_model, n // 2 + 1]``: spectra of the implicit filters for sequences of ``length``."""
 
@@ -260,8 +275,8 @@ class HyenaOperator(nn.Module):
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         length = u.size(-2)
         l_filter = min(length, self.l_max)
-        u = self.in_proj(u).transpose(1, 2)
-        uc = self.short_filter(u)[..., :l_filter]
+        u = self.in_proj(u).transpose(1, 2).contiguous()
+        uc = self.short_conv(u, l_filter)
         *x, v = uc.split(self.d_model, dim=1)
         k_f = self.long_filter_spectra(l_filter)
         bias = self.filter_fn.bias.reshape(self.order - 1, self.d_model)

@@ -1,11 +1,12 @@
-"""HyenaDNA's cached filter spectra: bit-identical to recomputing them, and never stale."""
+"""HyenaDNA's fast paths: cached filter spectra (bit-identical to recomputing them, never stale), the short
+convolution as multiply-adds (equal to the Conv1d), smooth FFT sizes."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from genolens.adapters.hyena import HyenaConfig, HyenaDNA, fft_size
+from genolens.adapters.hyena import HyenaConfig, HyenaDNA, HyenaOperator, fft_size
 
 CFG = HyenaConfig(d_model=32, d_inner=64, n_layer=2, max_seq_len=300, filter_order=16)
 
@@ -100,3 +101,13 @@ def test_fft_size_is_the_smallest_smooth_size_without_wraparound(n):
     size = fft_size(n)
     assert size >= 2 * n and smooth(size)
     assert not any(smooth(m) for m in range(2 * n, size))
+
+
+@pytest.mark.parametrize("kernel", [3, 4])
+@pytest.mark.parametrize("length", [1, 37, 300])
+def test_short_conv_equals_the_conv1d(kernel, length):
+    torch.manual_seed(kernel)
+    op = HyenaOperator(HyenaConfig(d_model=16, short_filter_order=kernel, max_seq_len=300))
+    u = torch.randn(2, 3 * 16, length)
+    with torch.no_grad():
+        torch.testing.assert_close(op.short_conv(u, length), op.short_filter(u)[..., :length], rtol=1e-6, atol=1e-6)
