@@ -14,10 +14,12 @@ from __future__ import annotations
 import torch
 
 from genolens.sae.base import SparseAutoencoder, aux_k_loss
+from genolens.sae.sparse import SparseCodes, codes_from_flat
 
 
 class BatchTopKSAE(SparseAutoencoder):
     architecture = "batchtopk"
+    sparse_training = True
 
     def __init__(self, cfg) -> None:  # noqa: ANN001
         super().__init__(cfg)
@@ -30,13 +32,19 @@ class BatchTopKSAE(SparseAutoencoder):
         return pre_BF * (pre_BF > self.threshold)
 
     def train_activate(self, pre_BF: torch.Tensor) -> torch.Tensor:
-        acts = torch.relu(pre_BF)
-        flat = acts.flatten()
-        n_keep = min(self.cfg.k * pre_BF.shape[0], flat.numel())
-        vals, idx = flat.topk(n_keep)
-        f = torch.zeros_like(flat).scatter(0, idx, vals).view_as(pre_BF)
-        self._update_threshold(vals)
-        return f
+        vals, idx = self._batch_topk(pre_BF)
+        return torch.zeros_like(pre_BF.flatten()).scatter(0, idx, vals).view_as(pre_BF)
+
+    def train_select(self, pre_BF: torch.Tensor) -> SparseCodes:
+        _, idx = self._batch_topk(pre_BF)
+        return codes_from_flat(idx, pre_BF.flatten()[idx], pre_BF.shape[0], self.cfg.d_sae)
+
+    def _batch_topk(self, pre_BF: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ``k * batch`` largest activations of the batch (values, flat indices); updates the threshold."""
+        flat = torch.relu(pre_BF).flatten()
+        vals, idx = flat.topk(min(self.cfg.k * pre_BF.shape[0], flat.numel()))
+        self._update_threshold(vals.detach())
+        return vals, idx
 
     @torch.no_grad()
     def _update_threshold(self, kept: torch.Tensor) -> None:
@@ -65,8 +73,10 @@ class BatchTopKSAE(SparseAutoencoder):
         if mins:
             self.threshold.copy_(torch.stack(mins).mean())
 
-    def aux_loss(self, pre_BF: torch.Tensor, err_BD: torch.Tensor) -> torch.Tensor | None:
-        return aux_k_loss(self, pre_BF, err_BD)
+    def aux_loss(
+        self, pre_BF: torch.Tensor, err_BD: torch.Tensor, *, x_in: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
+        return aux_k_loss(self, pre_BF, err_BD, x_in=x_in)
 
     def folded_state(self) -> dict[str, torch.Tensor]:
         state = super().folded_state()

@@ -118,7 +118,7 @@ def train_saes(
                 result.loss.backward()
                 sae.before_step()
                 opt.step()
-                sae.after_step(result.feats.detach())
+                sae.after_step(result.fired, tokens=x.shape[0])
                 records.append(result.metrics)
             loop.update(step=step + 1, tokens=loop["tokens"] + x.shape[0], epoch=epoch, next_batch=index + 1)
             if loop["step"] % train.log_every == 0 or loop["step"] == total:
