@@ -55,11 +55,24 @@ def test_sparse_step_has_the_dense_loss_and_gradients(arch, dead):
 def test_batchtopk_threshold_moves_the_same_on_both_paths():
     a, b = _trained_like("batchtopk", dead=False), _trained_like("batchtopk", dead=False)
     x = torch.randn(B, D, generator=torch.Generator().manual_seed(5))
-    for _ in range(3):
-        a.training_step(x, progress=0.1, dense=True)
-        b.training_step(x, progress=0.1)
+    for _ in range(3):  # from the second step on, the selection is narrowed by the threshold
+        ref = a.training_step(x, progress=0.1, dense=True)
+        got = b.training_step(x, progress=0.1)
+        torch.testing.assert_close(got.loss, ref.loss, rtol=1e-5, atol=1e-5)
     assert float(a.threshold) > 0
     torch.testing.assert_close(a.threshold, b.threshold)
+
+
+@pytest.mark.parametrize("threshold", [-1.0, 0.0, 0.5, 1.5, 50.0])
+def test_batchtopk_selection_is_the_exact_top_of_the_batch(threshold):
+    """With or without a running threshold to narrow the search (too high: the whole batch is searched)."""
+    sae = _trained_like("batchtopk", dead=False)
+    sae.threshold.fill_(threshold)
+    pre = torch.randn(B, F, generator=torch.Generator().manual_seed(9))
+    n_keep = K * B
+    got = sae._select(pre.flatten(), n_keep)
+    want = torch.relu(pre).flatten().topk(n_keep).indices
+    assert torch.equal(got.sort().values, want.sort().values)
 
 
 @pytest.mark.parametrize("arch", ["topk", "batchtopk", "jumprelu", "relu"])

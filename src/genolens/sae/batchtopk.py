@@ -41,10 +41,28 @@ class BatchTopKSAE(SparseAutoencoder):
 
     def _batch_topk(self, pre_BF: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The ``k * batch`` largest activations of the batch (values, flat indices); updates the threshold."""
-        flat = torch.relu(pre_BF).flatten()
-        vals, idx = flat.topk(min(self.cfg.k * pre_BF.shape[0], flat.numel()))
+        flat = pre_BF.flatten()
+        idx = self._select(flat.detach(), min(self.cfg.k * pre_BF.shape[0], flat.numel()))
+        vals = torch.relu(flat[idx])
         self._update_threshold(vals.detach())
         return vals, idx
+
+    @torch.no_grad()
+    def _select(self, flat: torch.Tensor, n_keep: int) -> torch.Tensor:
+        """Flat indices of the ``n_keep`` largest ``relu(flat)``, exactly.
+
+        A top-k over the whole batch (millions of entries) dominated a training step. Once
+        the running threshold exists, only entries at or above 0.8 times it are candidates;
+        when there are at least ``n_keep`` of them, the largest ``n_keep`` candidates are the
+        largest of the batch (every other entry is smaller than every candidate). Otherwise
+        the whole batch is searched, as before.
+        """
+        guess = 0.8 * float(self.threshold)
+        if guess > 0:
+            candidates = (flat >= guess).nonzero().squeeze(1)
+            if candidates.numel() >= n_keep:
+                return candidates[flat[candidates].topk(n_keep, sorted=False).indices]
+        return torch.relu(flat).topk(n_keep, sorted=False).indices
 
     @torch.no_grad()
     def _update_threshold(self, kept: torch.Tensor) -> None:
@@ -66,7 +84,7 @@ class BatchTopKSAE(SparseAutoencoder):
         mins = []
         for x in batches_BD:
             acts = torch.relu(self.pre_acts(x)).flatten()
-            kept = acts.topk(min(self.cfg.k * x.shape[0], acts.numel())).values
+            kept = acts[self._select(acts, min(self.cfg.k * x.shape[0], acts.numel()))]
             kept = kept[kept > 0]
             if kept.numel():
                 mins.append(kept.min())
