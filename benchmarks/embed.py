@@ -120,6 +120,22 @@ def hyena_flops_per_token(cfg, layers: int) -> float:
     return layers * 2 * (d * 3 * d + d * d + 2 * d * inner)
 
 
+def fft_seconds_per_token(cfg, records, tokenizer, seconds: float = 1.0) -> float:
+    """Measured seconds per token of one layer's long convolutions: rfft + irfft of ``hyena_order - 1`` signals
+    of ``d_model`` channels at the FFT size genolens uses, for the sequences' mean token length."""
+    from genolens.adapters.hyena import fft_size
+
+    length = round(sum(len(tokenizer.encode(r.sequence)) for r in records) / len(records))
+    n = fft_size(length)
+    u = torch.randn(8, cfg.d_model, length)
+    torch.fft.irfft(torch.fft.rfft(u, n=n), n=n)
+    reps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        torch.fft.irfft(torch.fft.rfft(u, n=n), n=n)
+        reps += 1
+    return (cfg.hyena_order - 1) * (time.perf_counter() - start) / (reps * 8 * length)
+
+
 def antibody_records(n: int) -> list[SequenceRecord]:
     with ANTIBODIES.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -212,16 +228,27 @@ def report(name: str, tokens: int, rows: list[tuple[str, Timing, float]]) -> Non
         )
 
 
-def bench(name, adapter, records, plain, flops_full, flops_mid, mid, repeat, batch_tokens) -> None:  # noqa: ANN001
-    """Time the plain loop and genolens (full depth, middle layer, into a store) on ``records``."""
+def bench(name, adapter, records, plain, flops_full, flops_mid, mid, repeat, batch_tokens, cold=None) -> None:  # noqa: ANN001
+    """Time the plain loop and genolens (full depth, middle layer, into a store) on ``records``.
+
+    ``cold()``, if given, runs before every genolens call (HyenaDNA: empty filter caches, so that
+    nothing computed in an earlier repeat is reused).
+    """
     n_tokens = sum(len(adapter.tokenizer.encode(r.sequence)) for r in records)
     full = adapter.num_layers
+    cold = cold or (lambda: None)
+
+    def embed(layer: int):  # noqa: ANN202
+        cold()
+        return adapter.embed(records, layers=[layer], batch_tokens=batch_tokens)
+
     t_plain = timed(plain, repeat)
-    t_full = timed(lambda: adapter.embed(records, layers=[full], batch_tokens=batch_tokens), repeat)
-    t_mid = timed(lambda: adapter.embed(records, layers=[mid], batch_tokens=batch_tokens), repeat)
-    waste = adapter.embed(records, layers=[mid], batch_tokens=batch_tokens).padding_waste
+    t_full = timed(lambda: embed(full), repeat)
+    t_mid = timed(lambda: embed(mid), repeat)
+    waste = embed(mid).padding_waste
 
     def store_run() -> None:
+        cold()
         with tempfile.TemporaryDirectory() as tmp:
             cfg = StoreConfig(
                 model=name,
@@ -248,10 +275,20 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=120, help="sequences per model")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--batch-tokens", type=int, default=8192)
+    parser.add_argument("--models", default="antiberty,hyenadna,dnabert2", help="comma-separated subset")
     args = parser.parse_args()
+    models = set(args.models.split(","))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"fp32 matmul rate now: {matmul_rate()[0]:,.1f} GFLOP/s")
+    if "antiberty" in models:
+        bench_antiberty(args)
+    if "hyenadna" in models:
+        bench_hyena(args)
+    if "dnabert2" in models:
+        bench_dnabert2(args)
 
+
+def bench_antiberty(args: argparse.Namespace) -> None:
     ab = load_adapter("antiberty")
     from genolens.models import resolve
 
@@ -271,22 +308,34 @@ def main() -> None:
         args.batch_tokens,
     )
 
+
+def bench_hyena(args: argparse.Namespace) -> None:
+    from genolens.adapters.hyena import FilterCache
+
     hy = load_adapter("hyenadna-tiny")
     drecs = dna_records(max(20, args.n // 4))
     hcfg = hy.model.config
+    # The FFTs are not matmuls: their measured time per token is turned into matmul-equivalent FLOPs at the
+    # rate measured now, so the floor is the time of the matmuls plus the FFTs alone.
+    fft_s = fft_seconds_per_token(hcfg, drecs, hy.tokenizer)
+    fft_flops = fft_s * matmul_rate(1.0)[0] * 1e9
     bench(
         "HyenaDNA-tiny (436k, 2 layers)",
         hy,
         drecs,
         plain_loop_hyena(drecs, hy),
-        hyena_flops_per_token(hcfg, 2),
-        hyena_flops_per_token(hcfg, 1),
+        hyena_flops_per_token(hcfg, 2) + 2 * fft_flops,
+        hyena_flops_per_token(hcfg, 1) + fft_flops,
         1,
         args.repeat,
         args.batch_tokens,
+        cold=lambda: [setattr(layer.mixer, "filter_cache", FilterCache()) for layer in hy.model.backbone.layers],
     )
-    print("\nHyenaDNA-tiny's floor counts only its matmuls; its FFT convolutions dominate at d_model 128.")
+    print(f"\nHyenaDNA-tiny's floor counts its matmuls and its FFT convolutions ({fft_s * 1e6:.2f} us per token and "
+          "layer, measured at the FFT size genolens uses).")
 
+
+def bench_dnabert2(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = load_adapter(dnabert2_checkpoint(Path(tmp) / "dnabert2"))
     brecs = dna_records(max(16, args.n // 5), seed=1)
