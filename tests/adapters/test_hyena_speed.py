@@ -1,12 +1,12 @@
 """HyenaDNA's fast paths: cached filter spectra (bit-identical to recomputing them, never stale), the short
-convolution as multiply-adds (equal to the Conv1d), smooth FFT sizes."""
+convolution as multiply-adds (equal to the Conv1d)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from genolens.adapters.hyena import HyenaConfig, HyenaDNA, HyenaOperator, fft_size
+from genolens.adapters.hyena import HyenaConfig, HyenaDNA, HyenaOperator
 
 CFG = HyenaConfig(d_model=32, d_inner=64, n_layer=2, max_seq_len=300, filter_order=16)
 
@@ -88,19 +88,6 @@ def test_cache_holds_a_bounded_number_of_lengths():
         _states(model, _ids(length, batch=1), cached=True)
     cache = model.backbone.layers[0].mixer.filter_cache
     assert list(cache._spectra) == list(range(20 + 12 - cache.max_lengths, 20 + 12))
-
-
-@pytest.mark.parametrize("n", [1, 2, 7, 157, 743, 1026, 32_768])
-def test_fft_size_is_the_smallest_smooth_size_without_wraparound(n):
-    def smooth(m):
-        for p in (2, 3, 5):
-            while m % p == 0:
-                m //= p
-        return m == 1
-
-    size = fft_size(n)
-    assert size >= 2 * n and smooth(size)
-    assert not any(smooth(m) for m in range(2 * n, size))
 
 
 @pytest.mark.parametrize("kernel", [3, 4])

@@ -19,10 +19,6 @@ Deviations from the original code, each on purpose:
 * Lowercase bases are upper-cased before tokenising: the original tokeniser turns
   them into ``[UNK]``, which would silently erase every soft-masked repeat.
 * The unused ``torch.jit`` helper ``mul_sum`` is left out.
-* The FFT convolution uses the smallest 2·3·5-smooth FFT size >= ``2 * seqlen``
-  instead of ``2 * seqlen`` itself: the causal convolution is the same (any size
-  >= 2 * seqlen avoids wrap-around), and pocketfft is 2-4x slower on sizes with a
-  large prime factor (2 * 743 = 1486 took 51 ms where 1500 took 23 ms).
 * In inference (no gradient), each layer keeps the spectrum of its implicit filter per
   sequence length (:class:`FilterCache`), since the filter depends only on the
   length and the weights; it is recomputed whenever a parameter or buffer of the
@@ -169,19 +165,8 @@ class HyenaFilter(nn.Module):
 
 
 def fft_size(seqlen: int) -> int:
-    """The smallest 2·3·5-smooth number >= ``2 * seqlen`` (a fast FFT length with no wrap-around)."""
-    target, best = 2 * seqlen, None
-    p5 = 1
-    while p5 < 2 * target:
-        p35 = p5
-        while p35 < 2 * target:
-            n = p35
-            while n < target:
-                n *= 2
-            best = n if best is None else min(best, n)
-            p35 *= 3
-        p5 *= 5
-    return best
+    """FFT length of the long convolution: ``2 * seqlen``, as the original code (no wrap-around)."""
+    return 2 * seqlen
 
 
 def filter_spectrum(k: torch.Tensor, seqlen: int) -> torch.Tensor:
