@@ -10,6 +10,13 @@ Training practice built in: decoder rows at unit norm (except ReLU-L1, which
 puts the norm in its penalty), encoder initialised as the decoder's
 transpose, decoder bias at the geometric median (or mean) of the data, an
 auxiliary-k loss that gives dead latents a gradient (TopK family).
+
+Architectures whose codes are sparse by construction (``sparse_training``:
+TopK, BatchTopK, Matryoshka) train through :mod:`genolens.sae.sparse`: only the
+encoder's forward is a dense product, the decoder and every gradient touch the
+active latents alone. ``training_step(..., dense=True)`` runs the dense
+reference path, which gives the same loss and gradients. Inference decodes
+sparsely for every architecture but ReLU (``sparse_inference``).
 """
 
 from __future__ import annotations
@@ -20,14 +27,15 @@ import torch
 from torch import nn
 
 from genolens.sae.config import SAEConfig
+from genolens.sae.sparse import SparseCodes, codes_from_dense, codes_from_topk, encode_at, sparse_decode
 
 
 @dataclass
 class StepOutput:
-    """What one training forward pass returns."""
+    """What one training forward pass returns: the loss, which latents fired, scalar metrics."""
 
     loss: torch.Tensor
-    feats: torch.Tensor
+    fired: torch.Tensor
     metrics: dict[str, float]
 
 
@@ -36,6 +44,8 @@ class SparseAutoencoder(nn.Module):
 
     architecture: str = ""
     unit_norm_decoder: bool = True
+    sparse_training: bool = False
+    sparse_inference: bool = True
 
     def __init__(self, cfg: SAEConfig) -> None:
         super().__init__()
@@ -70,8 +80,14 @@ class SparseAutoencoder(nn.Module):
         """Reconstruction in the raw input space."""
         return (f_BF @ self.W_dec + self.b_dec) / self.input_scale
 
+    def decode_codes(self, codes: SparseCodes) -> torch.Tensor:
+        """Reconstruction in the raw input space from sparse codes (same as :meth:`decode` of the dense codes)."""
+        return (sparse_decode(codes, self.W_dec) + self.b_dec) / self.input_scale
+
     def forward(self, x_BD: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         f_BF = self.encode(x_BD)
+        if self.sparse_inference and f_BF.dim() == 2:
+            return self.decode_codes(codes_from_dense(f_BF)), f_BF
         return self.decode(f_BF), f_BF
 
     # -- initialisation --------------------------------------------------------------------------
@@ -91,8 +107,25 @@ class SparseAutoencoder(nn.Module):
         """Post-training estimates from data with the final weights (BatchTopK's threshold)."""
 
     # -- training --------------------------------------------------------------------------------
-    def training_step(self, x_BD: torch.Tensor, *, progress: float) -> StepOutput:
-        """Loss on a batch in the scaled space; ``progress`` is the fraction of training done."""
+    def training_step(self, x_BD: torch.Tensor, *, progress: float, dense: bool = False) -> StepOutput:
+        """Loss on a batch in the scaled space; ``progress`` is the fraction of training done.
+
+        Parameters
+        ----------
+        x_BD
+            Raw activations ``[batch, d_in]``.
+        progress
+            Fraction of training done (penalty warm-ups).
+        dense
+            Use the dense products even where the architecture trains sparsely (the reference path).
+
+        Returns
+        -------
+        StepOutput
+            The loss (to back-propagate), the latents that fired and scalar metrics.
+        """
+        if self.sparse_training and not dense:
+            return self._sparse_step(x_BD)
         xs_BD = x_BD * self.input_scale
         pre_BF = (xs_BD - self.b_dec) @ self.W_enc + self.b_enc
         f_BF = self.train_activate(pre_BF)
@@ -110,7 +143,36 @@ class SparseAutoencoder(nn.Module):
             metrics["aux"] = float(aux.detach())
         metrics["l0"] = float((f_BF > 0).sum(-1).float().mean())
         metrics["loss"] = float(loss.detach())
-        return StepOutput(loss, f_BF, metrics)
+        return StepOutput(loss, (f_BF.detach() > 0).any(0), metrics)
+
+    def _sparse_step(self, x_BD: torch.Tensor) -> StepOutput:
+        """:meth:`training_step` through sparse codes: same loss and gradients, products over active latents."""
+        xs_BD = x_BD * self.input_scale
+        with torch.no_grad():  # the one dense product; its backward is encode_at's
+            x_in = xs_BD - self.b_dec
+            pre_BF = torch.addmm(self.b_enc, x_in, self.W_enc)  # the bias added inside the product
+        chosen = self.train_select(pre_BF)
+        pre_val = encode_at(chosen, x_in=x_in, w_enc=self.W_enc, b_enc=self.b_enc, b_dec=self.b_dec)
+        codes = chosen.with_values(torch.relu(pre_val))
+        err_BD = sparse_decode(codes, self.W_dec) + self.b_dec - xs_BD
+        mse = err_BD.pow(2).sum(-1).mean()
+        loss = self.sparse_reconstruction_loss(codes, xs_BD, mse)
+        metrics = {"mse": float(mse.detach())}
+        aux = self.aux_loss(pre_BF, err_BD, x_in=x_in)
+        if aux is not None:
+            loss = loss + aux
+            metrics["aux"] = float(aux.detach())
+        metrics["l0"] = codes.l0()
+        metrics["loss"] = float(loss.detach())
+        return StepOutput(loss, codes.fired(), metrics)
+
+    def train_select(self, pre_BF: torch.Tensor) -> SparseCodes:
+        """The entries active in training, holding their (detached) pre-activations (sparse architectures)."""
+        raise NotImplementedError
+
+    def sparse_reconstruction_loss(self, codes: SparseCodes, xs_BD: torch.Tensor, mse: torch.Tensor) -> torch.Tensor:
+        """:meth:`reconstruction_loss` from sparse codes."""
+        return mse
 
     def train_activate(self, pre_BF: torch.Tensor) -> torch.Tensor:
         """Activation used in training (BatchTopK differs from its inference rule)."""
@@ -124,24 +186,27 @@ class SparseAutoencoder(nn.Module):
     ) -> torch.Tensor | None:
         return None
 
-    def aux_loss(self, pre_BF: torch.Tensor, err_BD: torch.Tensor) -> torch.Tensor | None:
+    def aux_loss(
+        self, pre_BF: torch.Tensor, err_BD: torch.Tensor, *, x_in: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
+        """Auxiliary loss; ``x_in`` (the encoder input) is given on the sparse path, where ``pre_BF`` is detached."""
         return None
 
     def dead_mask(self) -> torch.Tensor:
         return self.tokens_since_fired >= self.cfg.dead_after_tokens
 
     @torch.no_grad()
-    def record_firing(self, f_BF: torch.Tensor) -> None:
-        fired = (f_BF > 0).any(0)
-        self.tokens_since_fired += f_BF.shape[0]
-        self.tokens_since_fired[fired] = 0
+    def record_firing(self, fired_F: torch.Tensor, *, tokens: int) -> None:
+        """Count ``tokens`` more since each latent fired; reset the latents in ``fired_F`` [d_sae] bool."""
+        self.tokens_since_fired += tokens
+        self.tokens_since_fired[fired_F] = 0
 
     @torch.no_grad()
-    def after_step(self, f_BF: torch.Tensor) -> None:
+    def after_step(self, fired_F: torch.Tensor, *, tokens: int) -> None:
         """Bookkeeping after the optimiser step: decoder norms, firing counters."""
         if self.unit_norm_decoder:
             self.W_dec.div_(self.W_dec.norm(dim=1, keepdim=True).clamp_min(1e-8))
-        self.record_firing(f_BF)
+        self.record_firing(fired_F, tokens=tokens)
 
     @torch.no_grad()
     def before_step(self) -> None:
@@ -163,9 +228,13 @@ class SparseAutoencoder(nn.Module):
 
 
 def aux_k_loss(
-    sae: SparseAutoencoder, pre_BF: torch.Tensor, err_BD: torch.Tensor
+    sae: SparseAutoencoder, pre_BF: torch.Tensor, err_BD: torch.Tensor, *, x_in: torch.Tensor | None = None
 ) -> torch.Tensor | None:
-    """Auxiliary-k loss (Gao et al. 2024): dead latents learn to predict the residual error."""
+    """Auxiliary-k loss (Gao et al. 2024): dead latents learn to predict the residual error.
+
+    With ``x_in`` (the sparse path: ``pre_BF`` detached) the dead latents' values and
+    the decoding go through :mod:`genolens.sae.sparse`; the result is the same.
+    """
     dead = sae.dead_mask()
     n_dead = int(dead.sum())
     if n_dead == 0:
@@ -173,8 +242,15 @@ def aux_k_loss(
     k_aux = min(sae.cfg.aux_k, n_dead)
     masked = torch.where(dead, torch.relu(pre_BF), torch.zeros_like(pre_BF))
     vals, idx = masked.topk(k_aux, dim=-1)
-    f_aux = torch.zeros_like(pre_BF).scatter(-1, idx, vals)
-    recon_aux = f_aux @ sae.W_dec
+    if x_in is None:
+        f_aux = torch.zeros_like(pre_BF).scatter(-1, idx, vals)
+        recon_aux = f_aux @ sae.W_dec
+    else:
+        chosen = codes_from_topk(pre_BF.gather(-1, idx), idx, sae.cfg.d_sae)
+        pre_val = encode_at(chosen, x_in=x_in, w_enc=sae.W_enc, b_enc=sae.b_enc, b_dec=sae.b_dec)
+        # as the dense path: a live latent picked by topk (all dead ones <= 0) contributes 0
+        val = torch.relu(pre_val) * dead[chosen.col].to(pre_val.dtype)
+        recon_aux = sparse_decode(chosen.with_values(val), sae.W_dec)
     residual = -err_BD.detach()  # target: x - recon
     denom = residual.pow(2).sum(-1).mean().clamp_min(1e-8)
     scale = min(n_dead / sae.cfg.aux_k, 1.0)

@@ -14,10 +14,12 @@ from __future__ import annotations
 import torch
 
 from genolens.sae.base import SparseAutoencoder, aux_k_loss
+from genolens.sae.sparse import SparseCodes, codes_from_flat
 
 
 class BatchTopKSAE(SparseAutoencoder):
     architecture = "batchtopk"
+    sparse_training = True
 
     def __init__(self, cfg) -> None:  # noqa: ANN001
         super().__init__(cfg)
@@ -30,13 +32,37 @@ class BatchTopKSAE(SparseAutoencoder):
         return pre_BF * (pre_BF > self.threshold)
 
     def train_activate(self, pre_BF: torch.Tensor) -> torch.Tensor:
-        acts = torch.relu(pre_BF)
-        flat = acts.flatten()
-        n_keep = min(self.cfg.k * pre_BF.shape[0], flat.numel())
-        vals, idx = flat.topk(n_keep)
-        f = torch.zeros_like(flat).scatter(0, idx, vals).view_as(pre_BF)
-        self._update_threshold(vals)
-        return f
+        vals, idx = self._batch_topk(pre_BF)
+        return torch.zeros_like(pre_BF.flatten()).scatter(0, idx, vals).view_as(pre_BF)
+
+    def train_select(self, pre_BF: torch.Tensor) -> SparseCodes:
+        _, idx = self._batch_topk(pre_BF)
+        return codes_from_flat(idx, pre_BF.flatten()[idx], pre_BF.shape[0], self.cfg.d_sae)
+
+    def _batch_topk(self, pre_BF: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ``k * batch`` largest activations of the batch (values, flat indices); updates the threshold."""
+        flat = pre_BF.flatten()
+        idx = self._select(flat.detach(), min(self.cfg.k * pre_BF.shape[0], flat.numel()))
+        vals = torch.relu(flat[idx])
+        self._update_threshold(vals.detach())
+        return vals, idx
+
+    @torch.no_grad()
+    def _select(self, flat: torch.Tensor, n_keep: int) -> torch.Tensor:
+        """Flat indices of the ``n_keep`` largest ``relu(flat)``, exactly.
+
+        A top-k over the whole batch (millions of entries) dominated a training step. Once
+        the running threshold exists, only entries at or above 0.8 times it are candidates;
+        when there are at least ``n_keep`` of them, the largest ``n_keep`` candidates are the
+        largest of the batch (every other entry is smaller than every candidate). Otherwise
+        the whole batch is searched, as before.
+        """
+        guess = 0.8 * float(self.threshold)
+        if guess > 0:
+            candidates = (flat >= guess).nonzero().squeeze(1)
+            if candidates.numel() >= n_keep:
+                return candidates[flat[candidates].topk(n_keep, sorted=False).indices]
+        return torch.relu(flat).topk(n_keep, sorted=False).indices
 
     @torch.no_grad()
     def _update_threshold(self, kept: torch.Tensor) -> None:
@@ -58,15 +84,17 @@ class BatchTopKSAE(SparseAutoencoder):
         mins = []
         for x in batches_BD:
             acts = torch.relu(self.pre_acts(x)).flatten()
-            kept = acts.topk(min(self.cfg.k * x.shape[0], acts.numel())).values
+            kept = acts[self._select(acts, min(self.cfg.k * x.shape[0], acts.numel()))]
             kept = kept[kept > 0]
             if kept.numel():
                 mins.append(kept.min())
         if mins:
             self.threshold.copy_(torch.stack(mins).mean())
 
-    def aux_loss(self, pre_BF: torch.Tensor, err_BD: torch.Tensor) -> torch.Tensor | None:
-        return aux_k_loss(self, pre_BF, err_BD)
+    def aux_loss(
+        self, pre_BF: torch.Tensor, err_BD: torch.Tensor, *, x_in: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
+        return aux_k_loss(self, pre_BF, err_BD, x_in=x_in)
 
     def folded_state(self) -> dict[str, torch.Tensor]:
         state = super().folded_state()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from genolens.sae.batchtopk import BatchTopKSAE
+from genolens.sae.sparse import SparseCodes, sparse_decode
 
 
 class MatryoshkaSAE(BatchTopKSAE):
@@ -22,6 +23,17 @@ class MatryoshkaSAE(BatchTopKSAE):
         start = 0
         for end in self.cfg.prefixes:
             recon = recon + f_BF[:, start:end] @ self.W_dec[start:end]
+            losses.append((recon - xs_BD).pow(2).sum(-1).mean())
+            start = end
+        return torch.stack(losses).mean()
+
+    def sparse_reconstruction_loss(self, codes: SparseCodes, xs_BD: torch.Tensor, mse: torch.Tensor) -> torch.Tensor:
+        losses = []
+        recon = self.b_dec.expand_as(xs_BD)
+        start = 0
+        for end in self.cfg.prefixes:
+            part = codes.select((codes.col >= start) & (codes.col < end))
+            recon = recon + sparse_decode(part, self.W_dec)
             losses.append((recon - xs_BD).pow(2).sum(-1).mean())
             start = end
         return torch.stack(losses).mean()

@@ -16,6 +16,7 @@ from genolens.sae.base import SparseAutoencoder
 class ReLUSAE(SparseAutoencoder):
     architecture = "relu"
     unit_norm_decoder = False
+    sparse_inference = False  # an L1 penalty leaves many small activations: the dense product is faster
 
     def __init__(self, cfg) -> None:  # noqa: ANN001
         super().__init__(cfg)

@@ -5,14 +5,22 @@ from __future__ import annotations
 import torch
 
 from genolens.sae.base import SparseAutoencoder, aux_k_loss
+from genolens.sae.sparse import SparseCodes, codes_from_topk
 
 
 class TopKSAE(SparseAutoencoder):
     architecture = "topk"
+    sparse_training = True
 
     def activate(self, pre_BF: torch.Tensor) -> torch.Tensor:
         vals, idx = pre_BF.topk(self.cfg.k, dim=-1)
         return torch.zeros_like(pre_BF).scatter(-1, idx, torch.relu(vals))
 
-    def aux_loss(self, pre_BF: torch.Tensor, err_BD: torch.Tensor) -> torch.Tensor | None:
-        return aux_k_loss(self, pre_BF, err_BD)
+    def train_select(self, pre_BF: torch.Tensor) -> SparseCodes:
+        vals, idx = pre_BF.topk(self.cfg.k, dim=-1, sorted=False)
+        return codes_from_topk(vals, idx, self.cfg.d_sae)
+
+    def aux_loss(
+        self, pre_BF: torch.Tensor, err_BD: torch.Tensor, *, x_in: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
+        return aux_k_loss(self, pre_BF, err_BD, x_in=x_in)
