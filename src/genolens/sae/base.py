@@ -11,8 +11,9 @@ puts the norm in its penalty), encoder initialised as the decoder's
 transpose, decoder bias at the geometric median (or mean) of the data, an
 auxiliary-k loss that gives dead latents a gradient (TopK family).
 
-Architectures whose codes are sparse by construction (``sparse_training``:
-TopK, BatchTopK, Matryoshka) train through :mod:`genolens.sae.sparse`: only the
+Architectures whose codes are sparse by construction (TopK, BatchTopK,
+Matryoshka) can train through :mod:`genolens.sae.sparse` (``sparse_training``;
+off by default until the notebook demo's discrepancy is understood): only the
 encoder's forward is a dense product, the decoder and every gradient touch the
 active latents alone. ``training_step(..., dense=True)`` runs the dense
 reference path, which gives the same loss and gradients. Inference decodes
