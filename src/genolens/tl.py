@@ -380,17 +380,10 @@ def annotate(
     from genolens.features.concept_sets import read_concepts
     from genolens.features.contexts import check_sequences
     from genolens.features.jaspar import EXAMPLE_JASPAR, read_jaspar
-    from genolens.features.source import StoreSource
     from genolens.io.fasta import iter_fasta
     from genolens.report.results import read_results
-    from genolens.sae.checkpoint import check_compatible, load_sae
-    from genolens.sae.config import Provenance
 
-    model = load_sae(sae)
-    if layer is None and model.cfg.provenance.layer >= 0:
-        layer = model.cfg.provenance.layer
-    source = StoreSource(store, layer=layer, partial=allow_partial)
-    check_compatible(model, Provenance(model=source.model, layer=source.layer), what=f"store {store}")
+    model, source = _sae_on_store(sae, store, layer=layer, allow_partial=allow_partial)
     seqs = None
     if sequences is not None:
         seqs = {r.id: r.sequence for r in iter_fasta(sequences)}
@@ -467,14 +460,7 @@ def feature_track(
         raise ConfigError("--sae and --feature go together")
     config = TrackConfig(combine=combine)
     if sae is not None:
-        from genolens.sae.checkpoint import check_compatible, load_sae
-        from genolens.sae.config import Provenance
-
-        model = load_sae(sae)
-        if layer is None and model.cfg.provenance.layer >= 0:
-            layer = model.cfg.provenance.layer
-        source = StoreSource(store, layer=layer, partial=allow_partial)
-        check_compatible(model, Provenance(model=source.model, layer=source.layer), what=f"store {store}")
+        model, source = _sae_on_store(sae, store, layer=layer, allow_partial=allow_partial)
         if int(model.cfg.d_in) != source.hidden_size:
             raise ConfigError(
                 f"the SAE reads {model.cfg.d_in}-dimensional activations, the store holds {source.hidden_size}",
@@ -490,3 +476,17 @@ def feature_track(
     result = reference_tracks(source, values=values, select=select, config=config)
     return replace(result, name=name, model=source.model, layer=source.layer, store_complete=source.store.complete,
                    store_shards=source.store.n_shards)
+
+
+def _sae_on_store(sae: PathLike, store: PathLike, *, layer: int | None, allow_partial: bool):  # noqa: ANN202
+    """Load an SAE and open the store's layer (default: the SAE's) it reads; another model or layer is refused."""
+    from genolens.features.source import StoreSource
+    from genolens.sae.checkpoint import check_compatible, load_sae
+    from genolens.sae.config import Provenance
+
+    model = load_sae(sae)
+    if layer is None and model.cfg.provenance.layer >= 0:
+        layer = model.cfg.provenance.layer
+    source = StoreSource(store, layer=layer, partial=allow_partial)
+    check_compatible(model, Provenance(model=source.model, layer=source.layer), what=f"store {store}")
+    return model, source
