@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import statistics
 import sys
 import tempfile
@@ -154,7 +155,22 @@ def run_saelens(train_rows, held, args, out: Path) -> tuple[float, dict]:  # noq
     elapsed = time.perf_counter() - t0
     sae.save_inference_model(out)  # as SAELens users load it: a JumpReLU with the learned threshold
     inference = SAE.load_from_disk(out)
-    return elapsed, judge(inference.encode, inference.decode, held, args.width)
+    metrics = judge(inference.encode, inference.decode, held, args.width)
+    # SAELens' saved threshold is a moving average (rate 0.01) that starts at 0, so after a short run it sits
+    # well below the smallest kept activation and the saved SAE fires far more than k latents. Judge it also
+    # with the threshold set as genolens sets its own (mean over training batches of the smallest activation
+    # the batch top-k keeps, with the final weights), so quality is compared between trained weights too.
+    with torch.no_grad():
+        mins = []
+        for x in itertools.islice(shuffled(train_rows, args.batch_size, 99)(0), 32):
+            acts = sae.encode(x)  # the training SAE: batch top-k
+            if (acts > 0).any():
+                mins.append(float(acts[acts > 0].min()))
+        inference.threshold.data.fill_(statistics.mean(mins))
+    metrics["calibrated"] = judge(inference.encode, inference.decode, held, args.width)
+    metrics["saved_threshold"] = float(sae.topk_threshold)
+    metrics["calibrated_threshold"] = statistics.mean(mins)
+    return elapsed, metrics
 
 
 def compare(args: argparse.Namespace) -> None:
@@ -193,6 +209,11 @@ def compare(args: argparse.Namespace) -> None:
         dense_floor, sparse_floor = rate * 1e9 / dense_flops, rate * 1e9 / sparse_flops
         print(f"{name:<10}{tps:>10,.0f}{tps / dense_floor:>16.0%}{tps / sparse_floor:>17.0%}"
               f"{metrics['fve']:>8.3f}{metrics['l0']:>7.1f}{metrics['dead']:>8.1%}")
+        if "calibrated" in metrics:
+            cal = metrics["calibrated"]
+            print(f"{'  (threshold re-estimated as genolens does: ' + format(metrics['saved_threshold'], '.3g')} -> "
+                  f"{metrics['calibrated_threshold']:.3g})  FVE {cal['fve']:.3f}  L0 {cal['l0']:.1f}  "
+                  f"dead {cal['dead']:.1%}")
     if sae_lens:
         ratios = [s[0] / g[0] for g, s in zip(results["genolens"], results["SAELens"], strict=True)]
         print(f"\ngenolens / SAELens throughput: median {statistics.median(ratios):.2f}x "

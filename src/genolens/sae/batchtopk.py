@@ -21,7 +21,7 @@ from genolens.sae.sparse import SparseCodes, codes_from_flat
 class BatchTopKSAE(SparseAutoencoder):
     architecture = "batchtopk"
     config_class = BatchTopKConfig
-    sparse_training = False  # sparse path ready and tested; off until the notebook demo agrees (see README)
+    sparse_training = True  # decoder and its gradients over the active latents only (genolens.sae.sparse)
 
     def __init__(self, cfg) -> None:  # noqa: ANN001
         super().__init__(cfg)

@@ -12,7 +12,7 @@ from genolens.sae.sparse import SparseCodes, codes_from_topk
 class TopKSAE(SparseAutoencoder):
     architecture = "topk"
     config_class = TopKConfig
-    sparse_training = False  # sparse path ready and tested; off until the notebook demo agrees (see README)
+    sparse_training = True  # decoder and its gradients over the active latents only (genolens.sae.sparse)
 
     def activate(self, pre_BF: torch.Tensor) -> torch.Tensor:
         vals, idx = pre_BF.topk(self.cfg.k, dim=-1)
