@@ -62,6 +62,8 @@ def test_logo_histogram_and_density():
         gl.pl.activation_histogram(np.array([3, 1]), np.array([0.0, 1.0]))
     ax = gl.pl.density(np.array([0.0, 1e-3, 0.5]))
     assert sum(p.get_height() for p in ax.patches) == 3
+    same = 0.01 + np.array([0.0, 1e-17, 2e-17, 1e-18])  # one frequency to rounding: the bins must not collapse
+    assert sum(p.get_height() for p in gl.pl.density(same).patches) == 4
     plt.close("all")
 
 
