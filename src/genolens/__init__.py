@@ -35,6 +35,7 @@ _READERS = {
     "write_features": ("genolens.stats.aggregate", "write_features"),
     "read_eigenvec": ("genolens.stats.ancestry", "read_eigenvec"),
     "write_eigenvec": ("genolens.stats.ancestry", "write_eigenvec"),
+    "read_ancestry": ("genolens.stats.ancestry", "read_ancestry"),
     "read_association": ("genolens.stats.results", "read_association"),
     "write_association": ("genolens.stats.results", "write_association"),
     "read_audit": ("genolens.stats.results", "read_audit"),

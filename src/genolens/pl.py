@@ -18,10 +18,15 @@ from genolens.errors import ConfigError
 from genolens.features.logo import draw_logo, logo_width
 from genolens.features.tracks import ReferenceTracks
 from genolens.sae.metrics import draw_density
+from genolens.stats.ancestry import AncestryPCs
 from genolens.stats.associate import TABLE_COLUMNS, AssociationResult
-from genolens.stats.plots import draw_categories, draw_qq, draw_volcano
+from genolens.stats.confound import ConfoundThresholds
+from genolens.stats.plots import draw_categories, draw_confound, draw_qq, draw_volcano
 
-__all__ = ["activation_histogram", "categories", "density", "feature_track", "logo", "qq", "volcano"]
+__all__ = [
+    "activation_histogram", "categories", "confound", "density", "feature_phenotype", "feature_track", "logo",
+    "pcs", "qq", "scree", "volcano",
+]
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -86,6 +91,165 @@ def categories(
     return draw_categories(_association_table(data, key), ax=_axes(ax, (5, 2.5)))
 
 
+def confound(
+    data: AssociationResult | pd.DataFrame | ad.AnnData,
+    *,
+    key: str = "association",
+    thresholds: ConfoundThresholds | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """The ancestry-confound picture: each tested feature's ancestry R² against its adjusted -log10(p).
+
+    Parameters
+    ----------
+    data
+        As :func:`qq`.
+    key
+        The ``key_added`` of the association run, for an AnnData.
+    thresholds
+        The category cut-offs to mark (default: those of the run, from its summary, when ``data`` carries
+        one: an association result, or an AnnData with ``uns[key]``).
+    ax
+        Axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if thresholds is None:
+        summary = data.summary if isinstance(data, AssociationResult) else (
+            data.uns.get(key, {}) if isinstance(data, ad.AnnData) else {})
+        found = summary.get("config", {}).get("confound")
+        thresholds = ConfoundThresholds(**found) if found else None
+    low, high = (thresholds.ancestry_r2_low, thresholds.ancestry_r2_high) if thresholds else (None, None)
+    return draw_confound(_association_table(data, key), ax=_axes(ax, (5, 4)), r2_low=low, r2_high=high)
+
+
+def scree(ancestry: AncestryPCs, *, ax: Axes | None = None) -> Axes:
+    """Eigenvalue of each genotype PC, to choose how many to adjust for.
+
+    Parameters
+    ----------
+    ancestry
+        Genotype PCs (``gl.tl.ancestry``, ``gl.read_ancestry``).
+    ax
+        Axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    values = np.asarray(ancestry.eigenvalues, dtype=float)
+    ax = _axes(ax, (4.5, 3))
+    ax.plot(np.arange(1, values.size + 1), values, "o-")
+    ax.set_xticks(np.arange(1, values.size + 1))
+    ax.set_xlabel("PC")
+    ax.set_ylabel("eigenvalue")
+    ax.set_title("ancestry PCA scree")
+    return ax
+
+
+def pcs(
+    ancestry: AncestryPCs | pd.DataFrame,
+    *,
+    labels: pd.Series | None = None,
+    x: str = "PC1",
+    y: str = "PC2",
+    ax: Axes | None = None,
+) -> Axes:
+    """Samples on two genotype PCs, coloured by a label (e.g. super-population).
+
+    Parameters
+    ----------
+    ancestry
+        Genotype PCs (``gl.tl.ancestry``, ``gl.read_ancestry``) or their samples × PCs table.
+    labels
+        A label per sample, indexed by sample (e.g. ``adata.obs["super_pop"]``); only the PCs' samples are
+        drawn, those without a label as "NA".
+    x, y
+        The PCs on the two axes.
+    ax
+        Axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    table = ancestry.pcs if isinstance(ancestry, AncestryPCs) else ancestry
+    missing = [c for c in (x, y) if c not in table.columns]
+    if missing:
+        raise ConfigError(f"no {missing} among the PCs {list(table.columns)}")
+    ax = _axes(ax, (5, 4))
+    if labels is None:
+        ax.scatter(table[x], table[y], s=8)
+    else:
+        groups = labels.reindex(table.index).astype(object).fillna("NA").astype(str)
+        for name in sorted(groups.unique()):
+            part = table[(groups == name).to_numpy()]
+            ax.scatter(part[x], part[y], s=8, label=f"{name} ({len(part)})")
+        ax.legend(fontsize=7, frameon=False)
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    return ax
+
+
+def feature_phenotype(
+    adata: ad.AnnData,
+    *,
+    feature: str,
+    phenotype: str,
+    groupby: str | None = None,
+    jitter: float = 0.01,
+    seed: int = 0,
+    ax: Axes | None = None,
+) -> Axes:
+    """One feature against a phenotype, per sample, coloured by a group (e.g. population).
+
+    Per-sample features often take a few distinct values (genotype classes), so points are jittered
+    along x by ``jitter`` times the feature's range; samples without the phenotype are left out.
+
+    Parameters
+    ----------
+    adata
+        Samples × features with the phenotype (and ``groupby``) in ``obs``.
+    feature
+        A ``var_names`` entry.
+    phenotype
+        Numeric ``obs`` column.
+    groupby
+        ``obs`` column to colour by.
+    jitter
+        Horizontal jitter, as a fraction of the feature's range (0: none).
+    seed
+        Seed of the jitter.
+    ax
+        Axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if feature not in adata.var_names:
+        raise ConfigError(f"feature {feature!r} is not in adata.var_names")
+    for column in (phenotype, groupby):
+        if column is not None and column not in adata.obs.columns:
+            raise ConfigError(f"obs has no column {column!r}")
+    values = adata[:, feature].X
+    values = np.asarray(values.toarray() if hasattr(values, "toarray") else values, dtype=float).ravel()
+    frame = pd.DataFrame({"x": values, "y": pd.to_numeric(adata.obs[phenotype], errors="coerce").to_numpy(),
+                          "group": adata.obs[groupby].astype(str).to_numpy() if groupby else ""}).dropna()
+    span = float(np.ptp(frame["x"])) if len(frame) else 0.0
+    frame["x"] += np.random.default_rng(seed).normal(0.0, jitter * (span or 1.0), len(frame)) if jitter else 0.0
+    ax = _axes(ax, (5, 4))
+    for name, part in frame.groupby("group", sort=True):
+        ax.scatter(part["x"], part["y"], s=12, alpha=0.7, label=f"{name} ({len(part)})" if groupby else None)
+    if groupby and len(frame):
+        ax.legend(fontsize=7, frameon=False)
+    ax.set_xlabel(feature + (" (jittered)" if jitter else ""))
+    ax.set_ylabel(phenotype)
+    return ax
+
+
 def logo(
     probs: np.ndarray,
     *,
@@ -118,14 +282,15 @@ def logo(
 
 
 def activation_histogram(counts: np.ndarray, edges: np.ndarray, *, title: str = "", ax: Axes | None = None) -> Axes:
-    """Histogram of one feature's non-zero activations (as ``gl.tl.annotate`` counts them).
+    """Histogram of one feature's non-zero activations (as ``gl.tl.annotate`` counts them, in log10 bins).
 
     Parameters
     ----------
     counts
         Counts per bin (``results.hist[feature]`` of ``gl.read_annotation``).
     edges
-        Bin edges, one more than ``counts`` (``results.hist_edges[feature]``).
+        Bin edges, one more than ``counts``: ``results.hist_edges`` (log10 activation, the same for
+        every feature).
     title
         Axes title.
     ax
@@ -140,7 +305,7 @@ def activation_histogram(counts: np.ndarray, edges: np.ndarray, *, title: str = 
         raise ConfigError(f"a histogram needs one more edge than counts, got {counts.size} counts, {edges.size} edges")
     ax = _axes(ax, (5, 2.5))
     ax.stairs(counts, edges, fill=True, color="#3b6ea8")
-    ax.set_xlabel("activation")
+    ax.set_xlabel("log10 activation")
     ax.set_ylabel("tokens")
     if title:
         ax.set_title(title)

@@ -20,7 +20,7 @@ def test_namespaces_follow_the_data_path():
     assert gl.tl.associate and gl.tl.audit and gl.tl.aggregate and gl.tl.annotate and gl.tl.feature_track
     assert gl.pl.qq and gl.pl.volcano and gl.pl.logo and gl.pl.feature_track
     assert gl.io.read_fasta and gl.io.build_haplotypes and gl.store.ActivationStore
-    assert gl.read_association and gl.read_audit and gl.read_annotation and gl.read_features
+    assert gl.read_association and gl.read_audit and gl.read_annotation and gl.read_features and gl.read_ancestry
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         gl.nope  # noqa: B018
 

@@ -57,11 +57,13 @@ def test_logo_histogram_and_density():
     ax = gl.pl.logo(probs, first_position=-2)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["-2", "-1", "0", "1", "2", "3"]
     ax = gl.pl.activation_histogram(np.array([3, 1, 0]), np.array([0.0, 1.0, 2.0, 3.0]))
-    assert isinstance(ax, Axes)
+    assert isinstance(ax, Axes) and ax.get_xlabel() == "log10 activation"  # annotate's bins are log10
     with pytest.raises(gl.errors.ConfigError, match="one more edge than counts"):
         gl.pl.activation_histogram(np.array([3, 1]), np.array([0.0, 1.0]))
     ax = gl.pl.density(np.array([0.0, 1e-3, 0.5]))
     assert sum(p.get_height() for p in ax.patches) == 3
+    same = 0.01 + np.array([0.0, 1e-17, 2e-17, 1e-18])  # one frequency to rounding: the bins must not collapse
+    assert sum(p.get_height() for p in gl.pl.density(same).patches) == 4
     plt.close("all")
 
 
@@ -76,4 +78,51 @@ def test_feature_track_is_placed_on_reference_coordinates_with_gaps_broken():
     assert np.isnan(x[3]) and np.isnan(y[3])
     with pytest.raises(gl.errors.ConfigError, match="no track to draw on contigs"):
         gl.pl.feature_track(tracks, contigs=["1"])
+    plt.close("all")
+
+
+def test_confound_marks_the_runs_thresholds(table):
+    from genolens.stats.associate import AssociationResult
+
+    table = table.assign(ancestry_r2=np.linspace(0, 1, len(table)))
+    table.loc[0, "pvalue"] = np.nan  # untested: not drawn
+    confound = {"alpha": 0.05, "ancestry_r2_low": 0.2, "ancestry_r2_high": 0.7}
+    result = AssociationResult(table=table, summary={"config": {"confound": confound}})
+    ax = gl.pl.confound(result)
+    assert sum(len(c.get_offsets()) for c in ax.collections) == len(table) - 1
+    assert sorted(line.get_xdata()[0] for line in ax.get_lines()) == [0.2, 0.7]
+    ax = gl.pl.confound(table)  # a bare table carries no thresholds
+    assert ax.get_lines() == []
+    plt.close("all")
+
+
+def test_ancestry_scree_and_pcs():
+    from genolens.stats.ancestry import AncestryPCs
+
+    pcs = pd.DataFrame({"PC1": [0.0, 1.0, 2.0, 3.0], "PC2": [1.0, 0.0, 1.0, 0.0]},
+                       index=["a", "b", "c", "d"])
+    ancestry = AncestryPCs(pcs=pcs, eigenvalues=np.array([3.0, 1.0]))
+    ax = gl.pl.scree(ancestry)
+    np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [3.0, 1.0])
+    labels = pd.Series({"a": "EUR", "b": "AFR", "c": "EUR", "z": "EAS"})  # d unlabelled, z without PCs
+    ax = gl.pl.pcs(ancestry, labels=labels)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["AFR (1)", "EUR (2)", "NA (1)"]
+    with pytest.raises(gl.errors.ConfigError, match=r"no \['PC3'\] among the PCs"):
+        gl.pl.pcs(ancestry, y="PC3")
+    plt.close("all")
+
+
+def test_feature_phenotype_leaves_out_samples_without_the_phenotype():
+    import anndata as ad
+
+    obs = pd.DataFrame({"expr": [1.0, 2.0, np.nan, 4.0], "pop": ["A", "A", "B", "B"]}, index=list("abcd"))
+    adata = ad.AnnData(X=np.array([[0.0], [1.0], [1.0], [1.0]]), obs=obs, var=pd.DataFrame(index=["f0"]))
+    ax = gl.pl.feature_phenotype(adata, feature="f0", phenotype="expr", groupby="pop", jitter=0)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["A (2)", "B (1)"]
+    np.testing.assert_array_equal(np.concatenate([c.get_offsets()[:, 1] for c in ax.collections]), [1.0, 2.0, 4.0])
+    constant = ad.AnnData(X=np.ones((4, 1)), obs=obs, var=pd.DataFrame(index=["f0"]))
+    ax = gl.pl.feature_phenotype(constant, feature="f0", phenotype="expr")  # no range: jitter still finite
+    assert np.isfinite(ax.collections[0].get_offsets()).all()
+    with pytest.raises(gl.errors.ConfigError, match="feature 'f9' is not in"):
+        gl.pl.feature_phenotype(adata, feature="f9", phenotype="expr")
     plt.close("all")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,23 @@ from genolens.errors import InputFileError, InputFormatError
 from genolens.features.annotate import FORMAT, FORMAT_VERSION
 from genolens.features.concepts import Alignment
 from genolens.features.contexts import read_contexts
+
+
+@dataclass(frozen=True, eq=False)
+class FeaturePWM:
+    """One feature's position probability matrix, built from the windows around its top contexts.
+
+    ``probs`` is ``[2 * flank + 1, 4]`` (A, C, G, T) with the activating base at column ``flank``;
+    ``first_position`` (``-flank``) labels the first column; ``trimmed`` is the informative block
+    ``[start, end)`` compared with JASPAR (None when no block was informative enough); ``n_sites`` the
+    number of windows.
+    """
+
+    feature: int
+    probs: np.ndarray = field(repr=False)
+    trimmed: tuple[int, int] | None
+    n_sites: int
+    first_position: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,6 +46,7 @@ class AnnotationResults:
     best_features: pd.DataFrame | None
     motifs: pd.DataFrame | None
     logos: dict[int, bytes]
+    pwms: dict[int, FeaturePWM] = field(default_factory=dict)  # by feature; empty without motifs
 
 
 def _tsv(path: Path) -> pd.DataFrame | None:
@@ -42,8 +60,36 @@ def _tsv(path: Path) -> pd.DataFrame | None:
         raise InputFormatError(f"not a readable TSV: {exc}", path=path) from None
 
 
+def _read_pwms(path: Path, *, flank: int) -> dict[int, FeaturePWM]:
+    if not path.is_file():
+        return {}
+    with np.load(path) as data:
+        features, probs, trimmed, n_sites = data["feature"], data["probs"], data["trimmed"], data["n_sites"]
+    if not (len(features) == len(probs) == len(trimmed) == len(n_sites)) or probs.shape[1:] != (2 * flank + 1, 4):
+        raise InputFormatError(f"PWM arrays disagree: {len(features)} features, probs {probs.shape}, "
+                               f"{len(trimmed)} blocks, flank {flank}", path=path)
+    return {
+        int(f): FeaturePWM(feature=int(f), probs=p, trimmed=None if a < 0 else (int(a), int(b)), n_sites=int(n),
+                           first_position=-flank)
+        for f, p, (a, b), n in zip(features, probs, trimmed, n_sites, strict=True)
+    }
+
+
 def read_results(path: str | Path) -> AnnotationResults:
-    """Load and check an annotation folder (format and version from ``annotate.json``)."""
+    """Load and check an annotation folder (format and version from ``annotate.json``).
+
+    Parameters
+    ----------
+    path
+        A folder written by ``genolens annotate`` (:func:`genolens.tl.annotate`).
+
+    Returns
+    -------
+    AnnotationResults
+        ``features`` (one row per feature: statistics, best concept, best motif), ``hist`` ``[features, bins]``
+        with the shared ``hist_edges`` (log10 activation), ``contexts``, ``alignment``, ``best_features``,
+        ``motifs``, ``pwms`` (by feature) and ``logos`` (PNG bytes by feature).
+    """
     root = Path(path)
     meta_path = root / "annotate.json"
     if not meta_path.is_file():
@@ -79,4 +125,5 @@ def read_results(path: str | Path) -> AnnotationResults:
         path=root, meta=meta, features=features, hist=hist, hist_edges=edges,
         contexts=read_contexts(root / "contexts.tsv"), alignment=alignment,
         best_features=_tsv(root / "best_features.tsv"), motifs=_tsv(root / "motifs.tsv"), logos=logos,
+        pwms=_read_pwms(root / "pwms.npz", flank=int(meta["config"]["motif"]["flank"])),
     )

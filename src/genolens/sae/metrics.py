@@ -84,10 +84,14 @@ def evaluate_sae(
 
 
 def draw_density(density: np.ndarray, *, ax: Axes, title: str = "") -> Axes:
-    """Histogram of log10 firing frequency on ``ax`` (dead latents counted in the leftmost bar)."""
+    """Histogram of log10 firing frequency on ``ax`` (dead latents counted in the leftmost bar).
+
+    The bins are fixed over [-7, 0] (frequencies lie in [0, 1]): bins from the data's range would collapse
+    when every latent fires at the same frequency to rounding.
+    """
     floor = 1e-7
-    values = np.log10(np.maximum(density, floor))
-    ax.hist(values, bins=60, color="#3b6ea8")
+    values = np.clip(np.log10(np.maximum(density, floor)), np.log10(floor), 0.0)
+    ax.hist(values, bins=np.linspace(np.log10(floor), 0.0, 71), color="#3b6ea8")
     ax.axvline(np.log10(0.1), color="#b33", ls="--", lw=1, label="dense (10%)")
     ax.set_xlabel("log10 firing frequency (dead at -7)")
     ax.set_ylabel("latents")

@@ -349,3 +349,39 @@ def write_eigenvec(result: AncestryPCs, path: str | os.PathLike[str]) -> Path:
             fh.write(f"{sample}\t{sample}\t" + "\t".join(f"{v:.6g}" for v in row.to_numpy()) + "\n")
     write_json(path.with_suffix(".json"), result.to_dict())
     return path
+
+
+def read_ancestry(path: str | os.PathLike[str]) -> AncestryPCs:
+    """Read what :func:`write_eigenvec` (``genolens ancestry``) wrote: the PCs and the summary beside them.
+
+    Parameters
+    ----------
+    path
+        The ``.eigenvec``; its summary (eigenvalues, variant counts, PCA settings) is read from the same
+        path with suffix ``.json``.
+
+    Returns
+    -------
+    AncestryPCs
+        ``pcs`` (samples × PC1..PCk), ``eigenvalues``, ``counts`` of the variants each filter kept and the
+        ``config`` the PCs were computed with.
+    """
+    path = Path(path)
+    pcs = read_eigenvec(path)
+    summary_path = path.with_suffix(".json")
+    if not summary_path.is_file():
+        raise InputFileError(f"no {summary_path.name} beside the eigenvec (eigenvalues and settings)",
+                             path=summary_path, hint="an eigenvec alone reads with read_eigenvec")
+    try:
+        summary = json.loads(summary_path.read_text())
+        eigenvalues = np.asarray(summary["eigenvalues"], dtype=np.float64)
+        config = PCAConfig(**summary["config"])
+        counts = {str(k): int(v) for k, v in summary.get("counts", {}).items()}
+    except json.JSONDecodeError as exc:
+        raise InputFormatError(f"not valid JSON: {exc}", path=summary_path) from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputFormatError(f"not an ancestry summary ({type(exc).__name__}: {exc})", path=summary_path) from None
+    if eigenvalues.shape != (pcs.shape[1],):
+        raise InputFormatError(f"{eigenvalues.size} eigenvalues for {pcs.shape[1]} PCs in {path.name}",
+                               path=summary_path)
+    return AncestryPCs(pcs=pcs, eigenvalues=eigenvalues, counts=counts, config=config)

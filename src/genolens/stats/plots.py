@@ -64,6 +64,30 @@ def draw_volcano(table: pd.DataFrame, *, ax: Axes) -> Axes:
     return ax
 
 
+def draw_confound(
+    table: pd.DataFrame, *, ax: Axes, r2_low: float | None = None, r2_high: float | None = None
+) -> Axes:
+    """Ancestry R² of each tested feature against its adjusted -log10(p) on ``ax``, coloured by category.
+
+    The categories come from these two axes (and the change made by the adjustment): dotted and dashed
+    vertical lines mark the ``ancestry_r2`` cut-offs when given.
+    """
+    tested = table[np.isfinite(table["pvalue"].to_numpy(dtype=float))]
+    for category in [c for c in CATEGORY_COLOURS if c in set(tested["category"])] + sorted(
+            set(tested["category"]) - set(CATEGORY_COLOURS)):
+        part = tested[tested["category"] == category]
+        ax.scatter(part["ancestry_r2"], part["neg_log10_p"], s=10, alpha=0.7,
+                   color=CATEGORY_COLOURS.get(category, "0.3"), label=f"{category} ({len(part)})")
+    for value, style in ((r2_low, ":"), (r2_high, "--")):
+        if value is not None:
+            ax.axvline(value, color="grey", ls=style, lw=0.8)
+    ax.set_xlabel("ancestry R² (feature ~ PCs)")
+    ax.set_ylabel("-log10(p), ancestry-adjusted")
+    if len(tested):
+        ax.legend(loc="upper left", fontsize=7)
+    return ax
+
+
 def draw_categories(table: pd.DataFrame, *, ax: Axes) -> Axes:
     """How many features fell in each confound category, as horizontal bars on ``ax``."""
     counts = table["category"].value_counts()
