@@ -170,7 +170,28 @@ def align_concepts(
     feature_max: np.ndarray,
     config: AlignmentConfig | None = None,
 ) -> Alignment:
-    """Score every feature against every concept on the store's rows (see the module docstring)."""
+    """Score every feature against every concept on the store's rows (see the module docstring).
+
+    Parameters
+    ----------
+    source
+        The store's rows of one layer.
+    sae
+        The SAE whose features are scored (anything with ``cfg.d_sae`` and ``encode``).
+    concepts
+        Concept intervals (annotation labels, motif sites, domains) on the store's sequences or contigs.
+    feature_max
+        Each feature's maximum activation over the store, ``[d_sae]``: thresholds are fractions of it.
+    config
+        Thresholds, recall definition and select/test split (default :class:`AlignmentConfig`).
+
+    Returns
+    -------
+    Alignment
+        Precision, recall and F1 per split, threshold, feature and concept; :meth:`Alignment.best_concepts`
+        and :meth:`Alignment.best_features` pick the best pairs on the select half and score them on the test
+        half.
+    """
     config = config or AlignmentConfig()
     d_sae, n_c, n_t = int(sae.cfg.d_sae), len(concepts.names), len(config.thresholds)
     split = split_sequences(source.sequences, test_fraction=config.test_fraction, seed=config.seed)

@@ -224,7 +224,24 @@ def context_windows(contexts: pd.DataFrame, *, flank: int) -> list[str]:
 def feature_motif(
     contexts: pd.DataFrame, *, feature: int, config: MotifConfig | None = None
 ) -> FeatureMotif | None:
-    """The PWM of one feature's top contexts (None when it has fewer than ``min_sites`` with bases)."""
+    """The PWM of one feature's top contexts (None when it has fewer than ``min_sites`` with bases).
+
+    Parameters
+    ----------
+    contexts
+        Top activating contexts (``contexts`` of :func:`genolens.tl.annotate`'s result: ``feature``,
+        ``bases``, ``position``, ``window_start`` columns).
+    feature
+        The feature.
+    config
+        Window flank, minimum sites, trimming and pseudocount (default :class:`MotifConfig`).
+
+    Returns
+    -------
+    FeatureMotif or None
+        Counts and probabilities of windows centred on each activating base, and the trimmed informative
+        block; None with too few sites.
+    """
     config = config or MotifConfig()
     rows = contexts[(contexts["feature"] == feature) & (contexts["bases"].str.len() > 0)]
     if len(rows) < config.min_sites:

@@ -83,7 +83,20 @@ class LabelTracks:
 
 
 def read_gff(path: str | os.PathLike[str], *, contig: str | None = None) -> list[Feature]:
-    """Read GFF3 or GTF rows (optionally one contig only). The format is told from the attributes."""
+    """Read GFF3 or GTF rows (optionally one contig only). The format is told from the attributes.
+
+    Parameters
+    ----------
+    path
+        GFF3 or GTF file, plain or gzipped; a ``##FASTA`` section ends it.
+    contig
+        Keep only the rows of this contig (the annotation's own name for it).
+
+    Returns
+    -------
+    list of Feature
+        One per row, 0-based half-open, with its attributes parsed.
+    """
     spath = str(path)
     features: list[Feature] = []
     with open_text(path, what="GFF/GTF file") as fh:
@@ -152,6 +165,24 @@ def gff_tracks(
     ``contig`` is the annotation's name for the region's contig when the two
     differ (``chr22`` in the annotation, ``22`` in the reference): an explicit
     join, never a guess.
+
+    Parameters
+    ----------
+    features
+        GFF/GTF rows (:func:`read_gff`).
+    region
+        The bases to label.
+    contig
+        The annotation's name for the region's contig (default: the region's own).
+    promoter_upstream, promoter_downstream
+        Promoter window around each transcript's TSS, in bases upstream and downstream.
+    splice_window
+        Bases at each intron end labelled splice donor / acceptor.
+
+    Returns
+    -------
+    LabelTracks
+        One boolean row per label of :data:`GFF_LABELS` over the region's bases.
     """
     if promoter_upstream < 0 or promoter_downstream < 0:
         raise ConfigError("promoter window sizes must be >= 0")
@@ -215,7 +246,24 @@ def gff_tracks(
 def bed_track(
     path: str | os.PathLike[str], region: Region, *, label: str | None = None, contig: str | None = None
 ) -> LabelTracks:
-    """One track: the bases of ``region`` covered by any BED interval (label = file stem by default)."""
+    """One track: the bases of ``region`` covered by any BED interval (label = file stem by default).
+
+    Parameters
+    ----------
+    path
+        BED file.
+    region
+        The bases to label.
+    label
+        The track's label (default: the file name without ``.bed``/``.gz``).
+    contig
+        The BED's name for the region's contig (default: the region's own).
+
+    Returns
+    -------
+    LabelTracks
+        One boolean row over the region's bases.
+    """
     name = contig or region.contig
     values = np.zeros(len(region), dtype=bool)
     for iv in read_bed(path):
@@ -237,7 +285,26 @@ def annotation_tracks(
     promoter_upstream: int = 1000,
     promoter_downstream: int = 500,
 ) -> LabelTracks:
-    """Tracks from a GFF3/GTF (every label) or a BED file (one label), told apart by file name."""
+    """Tracks from a GFF3/GTF (every label) or a BED file (one label), told apart by file name.
+
+    Parameters
+    ----------
+    path
+        ``.bed``, ``.gff``, ``.gff3`` or ``.gtf``, optionally ``.gz``.
+    region
+        The bases to label.
+    contig
+        The annotation's name for the region's contig (default: the region's own).
+    label
+        A BED track's label (default: the file name).
+    promoter_upstream, promoter_downstream
+        Promoter window around each TSS (GFF/GTF only).
+
+    Returns
+    -------
+    LabelTracks
+        Every GFF label (:func:`gff_tracks`) or the BED's one track (:func:`bed_track`).
+    """
     lower = str(path).lower().removesuffix(".gz")
     if lower.endswith(".bed"):
         return bed_track(path, region, label=label, contig=contig)

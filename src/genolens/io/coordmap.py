@@ -22,7 +22,17 @@ BLOCK_COLUMNS = ["sequence_id", "seq_start", "seq_end", "contig", "ref_start", "
 
 @dataclass(frozen=True, eq=False)
 class CoordinateMap:
-    """Per-base 0-based reference positions of a sequence (``-1`` = inserted base)."""
+    """Per-base 0-based reference positions of a sequence (``-1`` = inserted base).
+
+    Parameters
+    ----------
+    contig
+        Reference contig of the sequence.
+    strand
+        ``"+"``, or ``"-"`` for a reverse-complemented sequence (positions run downwards).
+    ref_pos
+        One 0-based reference position per base of the sequence, ``-1`` for inserted bases.
+    """
 
     contig: str
     strand: str

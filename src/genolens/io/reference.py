@@ -17,6 +17,11 @@ class Reference:
 
     Sequence comes back in its original case, so soft-masking survives.
     Use as a context manager, or call :meth:`close`.
+
+    Parameters
+    ----------
+    path
+        Reference FASTA; a missing ``.fai`` is created (a plain-gzip file cannot be indexed: an error).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -64,7 +69,18 @@ class Reference:
 
 
 def contig_lengths(path: str | os.PathLike[str]) -> dict[str, int]:
-    """Contig lengths from a FASTA index (``.fai``: name and length in its first two columns) or an indexed FASTA."""
+    """Contig lengths from a FASTA index (``.fai``: name and length in its first two columns) or an indexed FASTA.
+
+    Parameters
+    ----------
+    path
+        A ``.fai`` index, or a reference FASTA (opened as :class:`Reference`).
+
+    Returns
+    -------
+    dict of str to int
+        Length of each contig, in index order.
+    """
     p = require_file(path, what="reference FASTA or .fai index")
     if p.suffix != ".fai":
         with Reference(p) as ref:

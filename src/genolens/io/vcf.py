@@ -54,7 +54,16 @@ def is_symbolic(allele: str) -> bool:
 
 
 class VariantFile:
-    """An indexed VCF or BCF, restricted to chosen samples."""
+    """An indexed VCF or BCF, restricted to chosen samples.
+
+    Parameters
+    ----------
+    path
+        VCF or BCF with a ``.tbi`` or ``.csi`` index.
+    samples
+        Samples whose calls are read, in this order (default: all, in header order); unknown or repeated
+        names are errors.
+    """
 
     def __init__(self, path: str | os.PathLike[str], *, samples: Sequence[str] | None = None) -> None:
         self.path = require_file(path, what="VCF")
@@ -150,7 +159,18 @@ class VariantFile:
 
 
 def vcf_samples(path: str | os.PathLike[str]) -> list[str]:
-    """The sample names in a VCF header (no index needed)."""
+    """The sample names in a VCF header (no index needed).
+
+    Parameters
+    ----------
+    path
+        VCF or BCF.
+
+    Returns
+    -------
+    list of str
+        Sample names in header order.
+    """
     p = require_file(Path(path), what="VCF")
     try:
         with pysam.VariantFile(str(p)) as vf:

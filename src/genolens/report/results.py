@@ -43,7 +43,19 @@ def _tsv(path: Path) -> pd.DataFrame | None:
 
 
 def read_results(path: str | Path) -> AnnotationResults:
-    """Load and check an annotation folder (format and version from ``annotate.json``)."""
+    """Load and check an annotation folder (format and version from ``annotate.json``).
+
+    Parameters
+    ----------
+    path
+        Folder written by ``genolens annotate`` / :func:`genolens.tl.annotate`.
+
+    Returns
+    -------
+    AnnotationResults
+        Feature table, activation histogram, top contexts, and the concept alignment, best features, motif
+        matches and logos where annotate made them (None otherwise).
+    """
     root = Path(path)
     meta_path = root / "annotate.json"
     if not meta_path.is_file():

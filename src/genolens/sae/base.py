@@ -41,7 +41,16 @@ class StepOutput:
 
 
 class SparseAutoencoder(nn.Module):
-    """Base class; subclasses define :meth:`activate` and may add a penalty."""
+    """Base class; subclasses define :meth:`activate` and may add a penalty.
+
+    Build one with :func:`genolens.sae.build_sae` (the architecture's class from its config), or load a
+    trained one with :func:`genolens.sae.load`.
+
+    Parameters
+    ----------
+    cfg
+        Architecture, sizes and loss settings; the weights are initialised from ``cfg.seed``.
+    """
 
     architecture: str = ""
     unit_norm_decoder: bool = True

@@ -12,7 +12,21 @@ ARCHITECTURES = ("topk", "batchtopk", "matryoshka", "relu", "jumprelu")
 
 @dataclass(frozen=True)
 class Provenance:
-    """What the SAE was trained on; applying it elsewhere is an error (see :func:`check_compatible`)."""
+    """What the SAE was trained on; applying it elsewhere is an error (see :func:`check_compatible`).
+
+    Parameters
+    ----------
+    model
+        Model name of the store (``""``: unknown).
+    model_hash
+        Fingerprint of the model's weights.
+    layer
+        Layer trained on (``-1``: unknown).
+    tokenizer
+        Fingerprint of the tokeniser.
+    store
+        The store's folder (recorded, not compared).
+    """
 
     model: str = ""
     model_hash: str = ""
@@ -38,6 +52,45 @@ class SAEConfig:
     (BatchTopK, Matryoshka) or the target L0 (JumpReLU). ``l1_coeff`` weights
     the decoder-norm-weighted L1 penalty (ReLU). ``prefixes`` are the nested
     dictionary sizes of a Matryoshka SAE (the last must equal ``d_sae``).
+
+    Parameters
+    ----------
+    architecture
+        One of :data:`ARCHITECTURES`.
+    d_in
+        Width of the activations.
+    d_sae
+        Number of latents (dictionary size).
+    k
+        Active latents per token (TopK), their mean (BatchTopK, Matryoshka) or the target L0 (JumpReLU).
+    l1_coeff
+        L1 penalty weight (ReLU).
+    l1_warmup_fraction
+        Fraction of training over which the L1 penalty ramps up linearly (ReLU).
+    l0_coeff
+        Weight of the penalty pulling the mean L0 towards ``k`` (JumpReLU).
+    jumprelu_bandwidth
+        Width of the rectangle kernel of the threshold's straight-through gradient (JumpReLU).
+    threshold_lr_scale
+        Learning-rate multiplier of the thresholds (JumpReLU).
+    prefixes
+        Nested dictionary sizes, increasing, ending at ``d_sae`` (Matryoshka; default ``d_sae`` / 16, / 4, 1).
+    aux_k
+        Dead latents used by the auxiliary loss (``0``: ``d_in // 2``, at most ``d_sae``).
+    aux_coeff
+        Weight of the auxiliary loss that trains dead latents on the residual.
+    dead_after_tokens
+        A latent that has not fired for this many tokens counts as dead.
+    threshold_momentum
+        Momentum of the running inference threshold (BatchTopK).
+    b_dec_init
+        Decoder bias initialisation: ``"geometric_median"``, ``"mean"`` or ``"zeros"`` of a data sample.
+    seed
+        Seed of the weight initialisation.
+    name
+        Name of the SAE (default ``{architecture}_w{d_sae}_k{k}_s{seed}``).
+    provenance
+        What it was trained on.
     """
 
     architecture: str
@@ -113,7 +166,31 @@ def _default_prefixes(d_sae: int) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The training loop: how many tokens, batch size, learning-rate schedule, checkpoints."""
+    """The training loop: how many tokens, batch size, learning-rate schedule, checkpoints.
+
+    Parameters
+    ----------
+    total_tokens
+        Training tokens (activation rows) in all.
+    batch_size
+        Rows per step.
+    lr
+        Peak learning rate.
+    warmup_steps
+        Steps of linear warm-up.
+    decay_fraction
+        Final fraction of the steps over which the learning rate decays linearly to zero.
+    init_tokens
+        Rows sampled to initialise the decoder bias and to calibrate thresholds.
+    checkpoint_every
+        Steps between checkpoints (a killed run resumes from the last).
+    log_every
+        Steps between lines of ``metrics.jsonl``.
+    seed
+        Seed of torch's global generator, set when training starts (the data order has its own seed).
+    device
+        ``"cpu"`` or ``"cuda"``.
+    """
 
     total_tokens: int
     batch_size: int = 4096

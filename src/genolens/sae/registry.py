@@ -17,7 +17,18 @@ REGISTRY: dict[str, type[SparseAutoencoder]] = {
 
 
 def build_sae(cfg: SAEConfig) -> SparseAutoencoder:
-    """A freshly initialised SAE of ``cfg.architecture``."""
+    """A freshly initialised SAE of ``cfg.architecture``.
+
+    Parameters
+    ----------
+    cfg
+        Architecture, sizes and loss settings (an unknown architecture is an error naming the known ones).
+
+    Returns
+    -------
+    SparseAutoencoder
+        The architecture's module, weights initialised from ``cfg.seed``.
+    """
     try:
         cls = REGISTRY[cfg.architecture]
     except KeyError:

@@ -245,7 +245,15 @@ def vcf_pcs(
 def read_eigenvec(path: str | os.PathLike[str]) -> pd.DataFrame:
     """PCs from a PLINK ``.eigenvec``: 1.9 (``FID IID PC..``, no header) or 2 (``#FID IID ..``, ``#IID ..``).
 
-    Returns a DataFrame indexed by IID with columns PC1..PCk.
+    Parameters
+    ----------
+    path
+        ``.eigenvec`` file (plain or gzipped), e.g. from ``genolens ancestry`` or PLINK.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by IID, with columns PC1..PCk.
     """
     path = Path(path)
     if not path.is_file():

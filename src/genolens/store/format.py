@@ -79,7 +79,31 @@ def sequence_digest(sequence: str) -> str:
 
 @dataclass(frozen=True)
 class StoreConfig:
-    """What a store was made with; a resumed run must use the same."""
+    """What a store was made with; a resumed run must use the same.
+
+    Parameters
+    ----------
+    model
+        Model name, hub id or folder.
+    family
+        Adapter family (``esm``, ``bert``, ``hyenadna``, ...).
+    layers
+        Stored layers (``hidden_states`` indices).
+    hidden_size
+        Width of the stored activations.
+    dtype
+        ``"float32"`` or ``"bfloat16"``.
+    shard_size
+        Bases (residues) per shard.
+    batch_tokens
+        Padded tokens per forward pass.
+    overlap
+        Tiling overlap for sequences longer than the context (``None``: a quarter window).
+    model_hash
+        Fingerprint of the weights (since format 0.2.0).
+    tokenizer
+        Fingerprint of the tokeniser (since format 0.2.0).
+    """
 
     model: str
     family: str

@@ -20,7 +20,28 @@ from genolens.store.reader import ActivationStore
 
 
 class ShuffledLoader:
-    """Iterate ``[batch_size, dim]`` float32 batches of ``layer``; ``epoch(e)`` gives epoch ``e``'s order."""
+    """Iterate ``[batch_size, dim]`` float32 batches of ``layer``; ``epoch(e)`` gives epoch ``e``'s order.
+
+    Shards are visited in a seeded random order and their rows shuffled within a buffer, so at most
+    ``buffer_rows`` rows plus one shard are held in memory.
+
+    Parameters
+    ----------
+    store
+        The store to read.
+    layer
+        Store layer whose activations are served.
+    batch_size
+        Rows per batch.
+    seed
+        Seed of the shard order and of the shuffles (with the epoch number).
+    buffer_rows
+        Rows gathered before they are shuffled and served (at least ``batch_size``).
+    drop_last
+        Drop the last, short batch of an epoch.
+    rows
+        Shard index -> boolean mask of the rows to use (e.g. a training / held-out split).
+    """
 
     def __init__(
         self,

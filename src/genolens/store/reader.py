@@ -51,6 +51,10 @@ class StoreCheck:
 class ActivationStore:
     """A store on disk. Shards are opened on demand; nothing but metadata is read up front.
 
+    Every shard is checked against its header when first opened (a file cut short, grown,
+    or with a damaged header is an error naming it); :meth:`verify` also checks the data
+    checksums (``genolens check``).
+
     Parameters
     ----------
     path
@@ -59,10 +63,6 @@ class ActivationStore:
         Read a store whose embed has not finished (no ``complete.json``): only the shards
         written so far. Off by default, so that no result is silently computed on part of
         the data; :meth:`provenance` records it for the outputs made from such a store.
-
-    Every shard is checked against its header when first opened (a file cut short, grown,
-    or with a damaged header is an error naming it); :meth:`verify` also checks the data
-    checksums (``genolens check``).
     """
 
     def __init__(self, path: str | Path, *, partial: bool = False) -> None:
