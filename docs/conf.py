@@ -23,7 +23,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
-    "genolens_cli",  # docs/_ext/genolens_cli.py: the command-line reference from the commands themselves
+    "genolens_docs",  # docs/_ext/genolens_docs.py: namespace pages, result classes, the CLI from its commands
 ]
 
 exclude_patterns = ["_build"]

@@ -1,41 +1,51 @@
 """Every public callable of ``import genolens as gl`` says what it takes and what it gives (numpydoc).
 
-Walks ``gl.io``, ``gl.models``, ``gl.store``, ``gl.sae``, ``gl.tl``, ``gl.pl`` (each module's ``__all__``) and the
-top-level ``gl.read_*`` / ``gl.write_*``. A function or class that takes parameters needs a ``Parameters``
-section naming each of them (``a, b`` groups several; no name that the signature lacks); a function whose
-return annotation is not ``None`` needs ``Returns`` (or ``Yields``). The API reference (``docs/``) renders
-these sections, so an offender here is a hole there.
+Walks ``gl.io``, ``gl.models``, ``gl.store``, ``gl.sae``, ``gl.tl``, ``gl.pl`` (each module's ``__all__``), the
+top-level ``gl.read_*`` / ``gl.write_*``, the genolens classes those functions return (``AssociationResult``,
+``Adapter``, ...), and the public methods of all these classes. A function or class that takes parameters
+needs a ``Parameters`` section naming each of them (``a, b`` groups several; no name that the signature lacks);
+a function whose return annotation is not ``None`` needs ``Returns`` (or ``Yields``). The API reference
+(``docs/``) renders these sections, so an offender here is a hole there.
 """
 
 from __future__ import annotations
 
 import inspect
 import re
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 import genolens as gl
 
-NAMESPACES = ("io", "models", "store", "sae", "tl", "pl")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "docs" / "_ext"))
+from genolens_api import NAMESPACES, namespace_members, public_methods, returned_classes  # noqa: E402
 
 _SECTION = re.compile(r"^(?P<name>[A-Z][A-Za-z ]+)\n-{3,}$", re.M)
 
 
+# Classes whose methods are not walked yet, and why (each entry is a to-do, not a licence).
+METHODS_NOT_WALKED = {
+    "genolens.adapters.base.Adapter": "adapters/base.py is being refactored on another branch; its methods follow",
+    "genolens.sae.config.SAEConfig": "sae/config.py is being refactored on another branch (per-architecture configs)",
+    "genolens.sae.config.TrainConfig": "sae/config.py is being refactored on another branch",
+}
+
+
 def public_callables() -> Iterator[tuple[str, Callable]]:
-    """``(gl.NAMESPACE.NAME, object)`` for each public function or class, each object once."""
+    """``(name, object)`` for each public function, class and method, each object once."""
     seen: set[int] = set()
-    names = [(f"gl.{ns}", getattr(gl, ns), None) for ns in NAMESPACES]
-    names.append(("gl", gl, [n for n in gl.__all__ if n.startswith(("read_", "write_"))]))
-    for prefix, module, listed in names:
-        for name in listed if listed is not None else getattr(module, "__all__", None) or dir(module):
-            if name.startswith("_"):
-                continue
-            obj = getattr(module, name)
-            if not (inspect.isfunction(inspect.unwrap(obj)) or inspect.isclass(obj)) or id(obj) in seen:
-                continue
+    found = list(namespace_members())
+    found += list(returned_classes(found))
+    for qual, obj in list(found):
+        if inspect.isclass(obj) and f"{obj.__module__}.{obj.__qualname__}" not in METHODS_NOT_WALKED:
+            found += list(public_methods(qual, obj))
+    for qual, obj in found:
+        if id(obj) not in seen:
             seen.add(id(obj))
-            yield f"{prefix}.{name}", obj
+            yield qual, obj
 
 
 def sections(doc: str) -> dict[str, str]:
@@ -81,10 +91,13 @@ def problems(obj: Callable) -> list[str]:
     return out
 
 
-def test_the_walk_finds_every_namespace():
-    found = {qual.rsplit(".", 1)[0] for qual, _ in public_callables()}
-    assert found == {"gl", *(f"gl.{ns}" for ns in NAMESPACES)}
-    assert dict(public_callables())["gl.tl.associate"] is gl.tl.associate
+def test_the_walk_finds_every_namespace_returned_classes_and_methods():
+    found = dict(public_callables())
+    namespaces = {qual.rsplit(".", 1)[0] for qual, _ in namespace_members()}
+    assert namespaces == {"gl", *(f"gl.{ns}" for ns in NAMESPACES)}
+    assert found["gl.tl.associate"] is gl.tl.associate
+    assert found["gl.tl.associate -> AssociationResult"].__name__ == "AssociationResult"
+    assert found["gl.store.ActivationStore.activations"] is gl.store.ActivationStore.activations
 
 
 def test_every_public_callable_documents_parameters_and_returns():

@@ -110,7 +110,32 @@ class _Item:
 
 @dataclass
 class Adapter(ABC):
-    """A model, its tokeniser and what genolens needs to know about them."""
+    """A model, its tokeniser and what genolens needs to know about them.
+
+    Each family's ``from_pretrained`` builds one (:func:`genolens.models.load` picks the family).
+
+    Parameters
+    ----------
+    model
+        The model (put in eval mode on ``device``).
+    tokenizer
+        Sequence -> token IDs with the bases or residues each token covers.
+    name
+        Model name, as recorded in stores.
+    num_layers
+        The last layer index (layers ``0..num_layers``: 0 = embeddings, then the blocks, and for
+        ``final_norm_layer`` families the final layer norm).
+    hidden_size
+        Width of the activations.
+    max_tokens
+        Context length in tokens (longer sequences are tiled).
+    device
+        Where the model runs.
+    dtype
+        ``"float32"``, or ``"bfloat16"`` (autocast).
+    dropped_head
+        A task head the checkpoint had and the backbone left out, or None.
+    """
 
     family: ClassVar[str]
     alphabet: ClassVar[Literal["dna", "protein"]]

@@ -197,7 +197,21 @@ def compare_pwm(query: np.ndarray, *, database: MotifDatabase, config: MotifConf
 
 @dataclass(frozen=True, eq=False)
 class FeatureMotif:
-    """A feature's PWM: full window counts, and the trimmed informative block (None if none)."""
+    """A feature's PWM: full window counts, and the trimmed informative block (None if none).
+
+    Parameters
+    ----------
+    feature
+        The feature.
+    counts
+        ``[window, 4]`` base counts (A, C, G, T) of the windows centred on its activating bases.
+    probs
+        ``[window, 4]`` probabilities (counts with a pseudocount).
+    trimmed
+        ``[start, end)`` columns of the informative block, or None.
+    n_sites
+        Contexts counted.
+    """
 
     feature: int
     counts: np.ndarray

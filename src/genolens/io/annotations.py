@@ -44,7 +44,21 @@ _GTF_ATTR = re.compile(r'\s*([^\s"]+)\s+"?([^";]*)"?\s*')
 
 @dataclass(frozen=True)
 class Feature:
-    """One GFF/GTF row, 0-based half-open."""
+    """One GFF/GTF row, 0-based half-open.
+
+    Parameters
+    ----------
+    contig
+        Column 1, the annotation's contig name.
+    start, end
+        0-based half-open bounds (columns 4 and 5, which are 1-based inclusive).
+    type
+        Column 3 (``exon``, ``CDS``, ``transcript``, ...).
+    strand
+        ``+``, ``-``, ``.`` or ``?``.
+    attributes
+        Column 9 parsed (GFF3 ``key=value`` or GTF ``key "value"``).
+    """
 
     contig: str
     start: int
@@ -56,7 +70,17 @@ class Feature:
 
 @dataclass(frozen=True, eq=False)
 class LabelTracks:
-    """Boolean per-base tracks (``values[i]`` is label ``labels[i]``) over ``region``."""
+    """Boolean per-base tracks (``values[i]`` is label ``labels[i]``) over ``region``; ``tracks["exon"]`` is one row.
+
+    Parameters
+    ----------
+    region
+        The bases the tracks cover.
+    labels
+        One label per track.
+    values
+        ``[len(labels), len(region)]`` booleans.
+    """
 
     region: Region
     labels: tuple[str, ...]
@@ -73,7 +97,18 @@ class LabelTracks:
             raise KeyError(f"no track {label!r}; tracks are {self.labels}") from None
 
     def merge(self, other: LabelTracks) -> LabelTracks:
-        """Tracks of both (same region; labels must not clash)."""
+        """Tracks of both (same region; labels must not clash).
+
+        Parameters
+        ----------
+        other
+            Tracks over the same region with other labels.
+
+        Returns
+        -------
+        LabelTracks
+            This object's tracks, then ``other``'s.
+        """
         if other.region != self.region:
             raise ValueError("cannot merge tracks over different regions")
         clash = set(self.labels) & set(other.labels)

@@ -120,15 +120,40 @@ class BuildReport:
     max_examples: int = 5
 
     def add(self, reason: str, example: str, n: int = 1) -> None:
+        """Count ``n`` variants or calls under ``reason``, keeping ``example`` while there are few.
+
+        Parameters
+        ----------
+        reason
+            The outcome (``filtered``, ``missing_genotype``, ``crosses_region_edge``, ...).
+        example
+            A label of one of them (e.g. ``22:16050075:A>G``).
+        n
+            How many to count.
+        """
         self.counts[reason] += n
         shown = self.examples.setdefault(reason, [])
         if len(shown) < self.max_examples:
             shown.append(example)
 
     def to_dict(self) -> dict:
+        """The counts and examples, JSON-ready (``OUT.report.json`` of ``genolens sequences``).
+
+        Returns
+        -------
+        dict
+            ``{"counts": {reason: n}, "examples": {reason: [label, ...]}}``.
+        """
         return {"counts": dict(self.counts), "examples": self.examples}
 
     def summary(self) -> str:
+        """One line: every outcome with its count, or ``no variants``.
+
+        Returns
+        -------
+        str
+            E.g. ``applied: 1,204, filtered: 3``.
+        """
         return ", ".join(f"{k}: {v:,}" for k, v in sorted(self.counts.items())) or "no variants"
 
 

@@ -71,7 +71,13 @@ class SequenceRecord:
         return len(self.sequence)
 
     def soft_masked(self) -> str:
-        """The sequence with soft-masked bases in lowercase, as FASTA writes it."""
+        """The sequence with soft-masked bases in lowercase, as FASTA writes it.
+
+        Returns
+        -------
+        str
+            The letters, masked ones lowercase.
+        """
         if self.mask is None or not self.mask.any():
             return self.sequence
         chars = np.frombuffer(self.sequence.encode("ascii"), dtype=np.uint8).copy()

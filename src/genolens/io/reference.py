@@ -44,7 +44,18 @@ class Reference:
         self.contig_lengths: dict[str, int] = dict(zip(self._fasta.references, self._fasta.lengths, strict=True))
 
     def fetch(self, region: Region) -> str:
-        """The reference bases of ``region`` (plus strand, original case)."""
+        """The reference bases of ``region`` (plus strand, original case).
+
+        Parameters
+        ----------
+        region
+            Region on a contig of the reference (checked against its length).
+
+        Returns
+        -------
+        str
+            The bases, soft-masking kept as lowercase.
+        """
         check_region(region, self.contig_lengths)
         try:
             seq = self._fasta.fetch(region.contig, region.start, region.end)
@@ -59,6 +70,7 @@ class Reference:
         return seq
 
     def close(self) -> None:
+        """Close the file."""
         self._fasta.close()
 
     def __enter__(self) -> Reference:

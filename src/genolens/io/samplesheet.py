@@ -191,6 +191,13 @@ class SampleMatch:
     only_in_vcf: list[str]
 
     def summary(self) -> str:
+        """One line: how many samples are in both, only in the sheet, only in the VCF.
+
+        Returns
+        -------
+        str
+            The line.
+        """
         return (
             f"{len(self.common)} samples in both; {len(self.only_in_sheet)} only in the sample sheet; "
             f"{len(self.only_in_vcf)} only in the VCF"

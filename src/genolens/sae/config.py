@@ -35,7 +35,18 @@ class Provenance:
     store: str = ""
 
     def mismatch(self, other: Provenance) -> list[str]:
-        """Names of the fields that differ, ignoring fields unknown ('' or -1) on either side."""
+        """Names of the fields that differ, ignoring fields unknown ('' or -1) on either side.
+
+        Parameters
+        ----------
+        other
+            What the SAE is about to be applied to.
+
+        Returns
+        -------
+        list of str
+            One line per differing field with both values (``store`` is not compared).
+        """
         out = []
         for f in ("model", "model_hash", "layer", "tokenizer"):
             a, b = getattr(self, f), getattr(other, f)

@@ -52,6 +52,13 @@ class SAEMetrics:
     density: np.ndarray = field(repr=False)
 
     def to_dict(self) -> dict:
+        """The metrics as a JSON-ready dict, without the per-latent ``density``.
+
+        Returns
+        -------
+        dict
+            One entry per scalar field.
+        """
         out = asdict(self)
         out.pop("density")
         return out

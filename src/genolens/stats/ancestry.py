@@ -53,7 +53,19 @@ class PCAConfig:
 
 @dataclass
 class AncestryPCs:
-    """Genotype PCs (samples x PC1..PCk), eigenvalues and how many variants each step kept."""
+    """Genotype PCs (samples x PC1..PCk), eigenvalues and how many variants each step kept.
+
+    Parameters
+    ----------
+    pcs
+        Samples × ``PC1``..``PCk``, indexed by sample.
+    eigenvalues
+        One per PC.
+    counts
+        Variants kept by each step (biallelic SNVs passing MAF, after LD thinning).
+    config
+        The filters and PCA settings used.
+    """
 
     pcs: pd.DataFrame
     eigenvalues: np.ndarray
@@ -61,6 +73,13 @@ class AncestryPCs:
     config: PCAConfig = field(default_factory=PCAConfig)
 
     def to_dict(self) -> dict:
+        """What the PCs were made with, JSON-ready (the JSON beside an ``.eigenvec``).
+
+        Returns
+        -------
+        dict
+            ``config``, ``counts``, ``eigenvalues``.
+        """
         return {
             "config": asdict(self.config),
             "counts": dict(self.counts),

@@ -55,7 +55,15 @@ class AuditConfig:
 
 @dataclass
 class AuditResult:
-    """One row per (target, metric) and a JSON-ready summary."""
+    """One row per (target, metric) and a JSON-ready summary.
+
+    Parameters
+    ----------
+    table
+        Columns ``target, metric, score, ci_low, ci_high, chance, null_mean, perm_pvalue``.
+    summary
+        Settings, sample counts, samples dropped for missing labels or PCs, class sizes.
+    """
 
     table: pd.DataFrame
     summary: dict[str, Any]

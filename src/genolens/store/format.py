@@ -130,14 +130,46 @@ class StoreConfig:
             raise ConfigError(f"hidden_size must be > 0, got {self.hidden_size}")
 
     def to_json(self) -> dict:
+        """The settings as a JSON-ready dict (``store.json``'s ``config``).
+
+        Returns
+        -------
+        dict
+            One entry per field.
+        """
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> StoreConfig:
+        """Inverse of :meth:`to_json` (validated as on construction).
+
+        Parameters
+        ----------
+        data
+            A dict written by :meth:`to_json`.
+
+        Returns
+        -------
+        StoreConfig
+            The settings.
+        """
         return cls(**data)
 
     def differences(self, other: StoreConfig, *, names: tuple[str, str]) -> str:
-        """The settings that differ, as ``key: NAME1 VALUE, NAME2 VALUE; ...`` ('' when equal)."""
+        """The settings that differ, as ``key: NAME1 VALUE, NAME2 VALUE; ...`` ('' when equal).
+
+        Parameters
+        ----------
+        other
+            Settings to compare with.
+        names
+            How the message names this one and ``other`` (e.g. ``("store", "this run")``).
+
+        Returns
+        -------
+        str
+            The differing keys with both values, or ``""``.
+        """
         mine, theirs = self.to_json(), other.to_json()
         return "; ".join(
             f"{key}: {names[0]} {mine[key]!r}, {names[1]} {theirs[key]!r}" for key in mine if mine[key] != theirs[key]

@@ -73,6 +73,18 @@ class ShuffledLoader:
         return self.epoch(0)
 
     def epoch(self, epoch: int) -> Iterator[torch.Tensor]:
+        """The batches of one epoch, in an order fixed by ``seed`` and ``epoch``.
+
+        Parameters
+        ----------
+        epoch
+            Epoch number (each gives another order).
+
+        Yields
+        ------
+        torch.Tensor
+            ``[batch_size, dim]`` float32 (the last one shorter unless ``drop_last``).
+        """
         rng = np.random.default_rng([self.seed, epoch])
         generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
         buffer: list[torch.Tensor] = []

@@ -2,6 +2,8 @@
 
 - ``.. genolens-namespace:: genolens.io``: a summary table of the module's ``__all__``, then each member
   (functions, classes with their public methods, constants).
+- ``.. genolens-results::``: every class that a public function returns but no namespace exports
+  (``AssociationResult``, ``Adapter``, ...), found by :func:`genolens_api.result_classes`.
 - ``.. genolens-cli::``: every ``genolens`` command with its usage line, help text and options, read from the
   click command that typer builds (typer ships its own copy of click, which sphinx-click does not accept).
 """
@@ -13,6 +15,7 @@ import inspect
 
 from docutils import nodes
 from docutils.statemachine import StringList
+from genolens_api import result_classes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import nested_parse_with_titles
@@ -34,7 +37,7 @@ class NamespaceDirective(SphinxDirective):
         for member in members:
             obj = getattr(module, member)
             if inspect.isclass(obj):
-                lines += ["", f".. autoclass:: {member}", "   :members:", "   :show-inheritance:"]
+                lines += _autoclass(member)
             elif member not in constants:
                 lines += ["", f".. autofunction:: {member}"]
             else:  # a constant: its type, and a mapping's keys (autodata would show the type's docstring)
@@ -43,9 +46,29 @@ class NamespaceDirective(SphinxDirective):
                 else:
                     text = f"``{obj!r}``"
                 lines += ["", f".. py:data:: {member}", "", f"   {text}"]
-        container = nodes.section()
-        nested_parse_with_titles(self.state, StringList(lines, source=f"<genolens-namespace {name}>"), container)
-        return container.children
+        return _parse(self, lines, f"<genolens-namespace {name}>")
+
+
+class ResultsDirective(SphinxDirective):
+    """The classes public functions return that no namespace exports, each under its own module's name."""
+
+    def run(self) -> list[nodes.Node]:
+        names = [f"{cls.__module__}.{cls.__qualname__}" for cls in result_classes()]
+        lines = [".. currentmodule:: None", "", ".. autosummary::", "   :nosignatures:", ""]
+        lines += [f"   ~{name}" for name in names]
+        for name in names:
+            lines += _autoclass(name)
+        return _parse(self, lines, "<genolens-results>")
+
+
+def _autoclass(name: str) -> list[str]:
+    return ["", f".. autoclass:: {name}", "   :members:", "   :show-inheritance:"]
+
+
+def _parse(directive: SphinxDirective, lines: list[str], source: str) -> list[nodes.Node]:
+    container = nodes.section()
+    nested_parse_with_titles(directive.state, StringList(lines, source=source), container)
+    return container.children
 
 
 def _click_group():  # noqa: ANN202 - typer's own click Group
@@ -93,5 +116,6 @@ class CliDirective(SphinxDirective):
 def setup(app: Sphinx) -> dict[str, object]:
     """Register the directives."""
     app.add_directive("genolens-namespace", NamespaceDirective)
+    app.add_directive("genolens-results", ResultsDirective)
     app.add_directive("genolens-cli", CliDirective)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
