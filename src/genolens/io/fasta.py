@@ -127,12 +127,8 @@ def read_fasta(
 
     Parameters
     ----------
-    path
-        FASTA file, plain or gzip/bgzip.
-    alphabet
-        ``"dna"``, ``"protein"`` or ``"auto"`` (the first record decides).
-    ambiguous
-        IUPAC ambiguity codes: ``"n"`` turns them into N (DNA) or X (protein), ``"reject"`` raises.
+    path, alphabet, ambiguous
+        As :func:`iter_fasta`.
 
     Returns
     -------

@@ -111,8 +111,7 @@ def read_bed(path: str | os.PathLike[str], *, contig_lengths: Mapping[str, int] 
     path
         BED file, plain or gzipped.
     contig_lengths
-        Contig lengths (e.g. :func:`contig_lengths` of the reference): regions past a contig's end or on an
-        unknown contig are errors.
+        As :func:`parse_region`.
 
     Returns
     -------
@@ -172,8 +171,7 @@ def read_regions(
     specs
         One BED path or region string, or several.
     contig_lengths
-        Contig lengths (e.g. :func:`contig_lengths` of the reference): regions past a contig's end or on an
-        unknown contig are errors.
+        As :func:`parse_region`.
 
     Returns
     -------
