@@ -38,7 +38,7 @@ from pathlib import Path
 
 import torch
 
-from genolens.sae.config import ARCHITECTURES, SAEConfig, TrainConfig
+from genolens.sae.config import ARCHITECTURES, TrainConfig, make_config, options
 from genolens.sae.trainer import train_saes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +123,7 @@ def judge(encode: Callable, decode: Callable, held: torch.Tensor, d_sae: int) ->
 
 # -- the two tools -----------------------------------------------------------------------------------
 def run_genolens(train_rows, held, args, out: Path) -> tuple[float, dict]:  # noqa: ANN001
-    cfg = SAEConfig(architecture="batchtopk", d_in=train_rows.shape[1], d_sae=args.width, k=args.k)
+    cfg = make_config("batchtopk", d_in=train_rows.shape[1], d_sae=args.width, k=args.k)
     train = TrainConfig(total_tokens=args.tokens, batch_size=args.batch_size, lr=args.lr,
                         warmup_steps=args.warmup, checkpoint_every=10**9, init_tokens=min(65_536, len(train_rows)))
     t0 = time.perf_counter()
@@ -217,7 +217,7 @@ def build_store(tmp: Path) -> Path:
 def sweep(args: argparse.Namespace) -> None:
     """Each architecture alone (one pass over the data per SAE) against all of them as one sweep."""
     from genolens.sae.data import StoreSplit
-    from genolens.sae.evaluate import evaluate_sae
+    from genolens.sae.metrics import evaluate_sae
     from genolens.store.reader import ActivationStore
 
     tmp = Path(tempfile.mkdtemp(prefix="genolens-bench-sae-"))
@@ -228,7 +228,8 @@ def sweep(args: argparse.Namespace) -> None:
     train = TrainConfig(total_tokens=args.tokens, batch_size=args.batch_size, lr=1e-3, warmup_steps=50,
                         device=args.device, checkpoint_every=10**9)
     d_in = split.store.config.hidden_size
-    cfgs = [SAEConfig(architecture=a, d_in=d_in, d_sae=args.width, k=args.k, dead_after_tokens=200_000)
+    cfgs = [make_config(a, d_in=d_in, d_sae=args.width, dead_after_tokens=200_000,
+                        **({"k": args.k} if "k" in options(a) else {}))
             for a in ARCHITECTURES]
     print(f"\n{'architecture':<12} {'tokens/s':>10} {'FVE':>7} {'L0':>7} {'dead':>7} {'dense':>7}")
     alone_s = 0.0

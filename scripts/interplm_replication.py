@@ -30,7 +30,7 @@ from genolens.features import AlignmentConfig, StoreSource, read_tsv_concepts
 from genolens.features.neurons import compare_with_neurons, count_matched
 from genolens.io.fasta import read_fasta
 from genolens.sae.checkpoint import load_sae
-from genolens.sae.config import SAEConfig, TrainConfig
+from genolens.sae.config import TrainConfig, make_config
 from genolens.sae.data import StoreSplit
 from genolens.sae.trainer import train_saes
 from genolens.store import ActivationStore, StoreConfig, write_store
@@ -63,7 +63,7 @@ def train(store: ActivationStore, layer: int, out: Path, args: argparse.Namespac
     if (folder / "cfg.json").is_file():
         return load_sae(folder)
     split = StoreSplit(store, layer, heldout_fraction=0.1)
-    cfg = SAEConfig("topk", d_in=store.config.hidden_size, d_sae=args.width, k=args.k, seed=args.seed,
+    cfg = make_config("topk", d_in=store.config.hidden_size, d_sae=args.width, k=args.k, seed=args.seed,
                     provenance=split.provenance())  # fmt: skip
     n_train, _ = split.n_rows()
     train_cfg = TrainConfig(total_tokens=args.epochs * n_train, batch_size=1024, lr=1e-3, warmup_steps=50,

@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from genolens.errors import ConfigError
 from genolens.features.logo import draw_logo, logo_width
 from genolens.features.tracks import ReferenceTracks
-from genolens.sae.evaluate import draw_density
+from genolens.sae.metrics import draw_density
 from genolens.stats.associate import TABLE_COLUMNS, AssociationResult
 from genolens.stats.plots import draw_categories, draw_qq, draw_volcano
 

@@ -7,7 +7,8 @@ returns a result object (a table and a summary), which ``gl.write_*`` saves and 
 
 The command line calls exactly these functions: ``genolens aggregate`` -> :func:`aggregate`,
 ``genolens ancestry`` -> :func:`ancestry`, ``genolens associate`` -> :func:`associate`, ``genolens audit``
--> :func:`audit`.
+-> :func:`audit`, ``genolens annotate`` -> :func:`annotate`, ``genolens track`` -> :func:`write_feature_track`
+(``associate`` and ``audit`` also take the path of a ``.h5ad``).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from genolens.features.annotate import AnnotateConfig
 from genolens.features.concepts import align_concepts
 from genolens.features.motifs import feature_motif
 from genolens.features.tracks import ReferenceTracks
+from genolens.io.files import json_ready
 from genolens.report.results import AnnotationResults
 from genolens.stats.ancestry import AncestryPCs, PCAConfig, vcf_pcs
-from genolens.stats.associate import AssociationConfig, AssociationResult, json_ready
+from genolens.stats.associate import AssociationConfig, AssociationResult
 from genolens.stats.associate import associate as _associate
 from genolens.stats.audit import AuditConfig, AuditResult, embedding_audit
 from genolens.stats.confound import ConfoundThresholds
@@ -37,6 +39,7 @@ PathLike = str | os.PathLike[str]
 
 __all__ = [
     "aggregate", "align_concepts", "ancestry", "annotate", "associate", "audit", "feature_motif", "feature_track",
+    "write_feature_track",
 ]
 
 
@@ -151,8 +154,17 @@ def ancestry(
     return vcf_pcs(vcf, samples=samples, config=config)
 
 
+def _features(adata: ad.AnnData | PathLike) -> tuple[ad.AnnData, bool]:
+    """An AnnData as given, or read from a ``.h5ad`` path (then True: the caller owns it)."""
+    if isinstance(adata, ad.AnnData):
+        return adata, False
+    from genolens.stats.aggregate import read_features
+
+    return read_features(adata), True
+
+
 def associate(
-    adata: ad.AnnData,
+    adata: ad.AnnData | PathLike,
     *,
     phenotype: str,
     covariates: Sequence[str] = (),
@@ -183,7 +195,8 @@ def associate(
     Parameters
     ----------
     adata
-        Samples × features; ``obs`` holds the phenotype and covariates.
+        Samples × features; ``obs`` holds the phenotype and covariates. A path to a ``.h5ad`` is read
+        (and the AnnData tested is returned as ``result.adata``).
     phenotype
         ``obs`` column to test (numeric; 0/1 when ``binary``).
     covariates
@@ -226,6 +239,7 @@ def associate(
         Written into the AnnData: ``var["{key_added}_<column>"]`` for the table's columns,
         ``uns[key_added]`` the summary, ``obs["PC1".."PCk"]`` the PCs used and the panel's columns.
     """
+    adata, from_file = _features(adata)
     target = adata.copy() if copy else adata
     obs = target.obs
     if panel is not None:
@@ -261,13 +275,13 @@ def associate(
         for col in ("interaction_pvalue", "interaction_qvalue", "effect_pattern"):
             target.var[f"{key_added}_{col}"] = extra[col].to_numpy()
     target.uns[key_added] = json_ready(result.summary)
-    if copy:
+    if copy or from_file:
         result.adata = target
     return result
 
 
 def audit(
-    adata: ad.AnnData,
+    adata: ad.AnnData | PathLike,
     *,
     labels: str | None = None,
     pcs: int | Sequence[str] | None = None,
@@ -282,7 +296,7 @@ def audit(
     Parameters
     ----------
     adata
-        Samples × features (or an embedding in ``obsm[use_rep]``).
+        Samples × features (or an embedding in ``obsm[use_rep]``); a path to a ``.h5ad`` is read.
     labels
         ``obs`` column with the population label (multinomial logistic probe: accuracy, balanced accuracy).
     pcs
@@ -308,6 +322,7 @@ def audit(
     """
     from genolens.stats.ancestry import attach_pcs, read_eigenvec
 
+    adata, _ = _features(adata)
     target = adata.copy() if copy else adata
     if eigenvec is not None:
         target.obs = attach_pcs(target.obs, pcs=read_eigenvec(eigenvec), source=str(eigenvec))
@@ -476,6 +491,59 @@ def feature_track(
     result = reference_tracks(source, values=values, select=select, config=config)
     return replace(result, name=name, model=source.model, layer=source.layer, store_complete=source.store.complete,
                    store_shards=source.store.n_shards)
+
+
+def write_feature_track(
+    store: PathLike,
+    *,
+    out: PathLike,
+    sae: PathLike | None = None,
+    feature: int | None = None,
+    layer: int | None = None,
+    unit: int | None = None,
+    sequences: Sequence[str] = (),
+    samples: Sequence[str] = (),
+    combine: str = "mean",
+    reference: PathLike | None = None,
+    bigwig: bool = False,
+    allow_partial: bool = False,
+) -> tuple[ReferenceTracks, list[os.PathLike[str]]]:
+    """:func:`feature_track` written as ``OUT.{plus,minus}.bedGraph`` (and ``.bw``) with ``OUT.track.json``.
+
+    Parameters
+    ----------
+    store, sae, feature, layer, unit, sequences, samples, combine, allow_partial
+        As :func:`feature_track`.
+    out
+        Output prefix.
+    reference
+        Reference FASTA or its ``.fai``: the contig lengths, checked against the store's positions (needed
+        for bigWig).
+    bigwig
+        Also write bigWig files.
+
+    Returns
+    -------
+    tuple
+        The tracks and the paths written (the JSON sidecar last).
+    """
+    from genolens.features.tracks import check_contigs, write_tracks
+    from genolens.io.reference import contig_lengths
+
+    if bigwig and reference is None:
+        raise ConfigError("bigWig needs a reference FASTA or FASTA.fai (the contig lengths)")
+    lengths = contig_lengths(reference) if reference is not None else None
+    result = feature_track(store, sae=sae, feature=feature, layer=layer, unit=unit, sequences=sequences,
+                           samples=samples, combine=combine, allow_partial=allow_partial)
+    if lengths is not None:
+        check_contigs(result, contig_lengths=lengths, path=reference)
+    description = f"{result.name}, {result.model}, {result.n_sequences} sequences, shared positions: {combine}"
+    inputs = {"store": str(store), "store_complete": result.store_complete, "store_shards": result.store_shards,
+              "layer": result.layer, "unit": unit, "sae": str(sae or ""), "feature": feature,
+              "sequences": list(sequences), "samples": list(samples), "reference": str(reference or "")}
+    paths = write_tracks(result, prefix=out, name=result.name, description=description, contig_lengths=lengths,
+                         bigwig=bigwig, inputs=inputs)
+    return result, paths
 
 
 def _sae_on_store(sae: PathLike, store: PathLike, *, layer: int | None, allow_partial: bool):  # noqa: ANN202

@@ -106,3 +106,37 @@ def test_checkpoint_of_another_architecture_is_refused(bert_protein_dir, tmp_pat
     save_file(renamed, str(folder / "model.safetensors"), metadata={"format": "pt"})
     with pytest.raises(InputFileError, match="weights of BertModel are missing"):
         load_adapter(folder)
+
+
+def test_every_family_declares_its_loader_and_options():
+    """One typed abstract ``from_pretrained`` on the base; each family says which options it takes."""
+    import inspect
+
+    from genolens.adapters.base import Adapter
+    from genolens.adapters.registry import FAMILIES, adapter_class
+
+    base = inspect.signature(Adapter.from_pretrained)
+    assert getattr(Adapter.from_pretrained, "__isabstractmethod__", False)
+    for family in FAMILIES:
+        cls = adapter_class(family)
+        params = inspect.signature(cls.from_pretrained).parameters
+        assert list(params) == list(base.parameters), family  # same keyword options, same order
+        assert isinstance(cls.needs_remote_code, bool) and isinstance(cls.takes_tokenizer_path, bool)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [({"trust_remote_code": True}, "trust_remote_code does not apply"),
+     ({"condition": ["[LIGHT]"]}, "takes no conditioning tags")],
+)
+def test_an_option_the_model_does_not_use_is_refused(esm2_dir, option, message):
+    with pytest.raises(ConfigError, match=message):
+        load_adapter(esm2_dir, **option)
+
+
+def test_a_tokenizer_path_for_a_fixed_tokenizer_is_refused():
+    from genolens.adapters.hyena import HyenaAdapter
+
+    with pytest.raises(ConfigError, match="fixed tokeniser"):
+        HyenaAdapter.check_options("hyenadna-tiny", tokenizer_path="vocab.txt")
+    HyenaAdapter.check_options("hyenadna-tiny")  # nothing given: nothing refused

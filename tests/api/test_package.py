@@ -25,6 +25,28 @@ def test_namespaces_follow_the_data_path():
         gl.nope  # noqa: B018
 
 
+def test_no_exported_name_is_shadowed_by_a_submodule():
+    """Lazily exported names stay what they are after every submodule is imported (a submodule named like an
+    export, e.g. ``genolens.sae.evaluate``, would replace the function on the package)."""
+    import importlib
+    import pkgutil
+    import types
+
+    for namespace in (gl.io, gl.models, gl.store, gl.sae, gl.tl, gl.pl):
+        if hasattr(namespace, "__path__"):
+            for info in pkgutil.iter_modules(namespace.__path__):
+                importlib.import_module(f"{namespace.__name__}.{info.name}")
+        for name in getattr(namespace, "__all__", ()):
+            assert not isinstance(getattr(namespace, name), types.ModuleType), f"{namespace.__name__}.{name}"
+
+
+def test_cli_loads_no_torch():
+    """``genolens --help`` and every command's options load without torch (configs and help are torch-free)."""
+    code = "import sys, genolens.cli as c; c._load_commands(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
 def test_import_is_light():
     """``import genolens`` loads no torch, anndata or matplotlib until a namespace is used."""
     code = "import sys, genolens; print(sorted(m for m in ('torch', 'anndata', 'matplotlib') if m in sys.modules))"

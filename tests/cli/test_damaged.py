@@ -22,7 +22,7 @@ from testpaths import TESTDATA
 
 from genolens.cli import run
 from genolens.sae.checkpoint import save_sae
-from genolens.sae.config import Provenance, SAEConfig
+from genolens.sae.config import Provenance, make_config
 from genolens.sae.registry import build_sae
 
 MODEL = str(TESTDATA / "store_v0_1_0" / "model")
@@ -42,7 +42,7 @@ def good(tmp_path_factory) -> Path:
     (root / "in.fa").write_text("".join(f">s{i}\n{''.join(rng.choices('ACGT', k=60))}\n" for i in range(8)))
     (root / "more.fa").write_text((root / "in.fa").read_text() + ">extra\nACGTTGCAACGT\n")
     assert run(_embed(root / "in.fa", root / "store")) == 0
-    cfg = SAEConfig(architecture="topk", d_in=8, d_sae=16, k=2, provenance=Provenance(model=MODEL, layer=1))
+    cfg = make_config("topk", d_in=8, d_sae=16, k=2, provenance=Provenance(model=MODEL, layer=1))
     save_sae(build_sae(cfg), root / "sae")
     return root
 

@@ -94,8 +94,8 @@ def test_embed_personal_haplotypes(tmp_path, kg_reference, kg_vcf):
     [
         (["--layers", "7"], "layer 7 does not exist"),
         (["--layers", "x"], "--layers expects integers"),
-        (["--device", "tpu"], "--device must be cpu or cuda"),
-        (["--dtype", "float16"], "--dtype must be"),
+        (["--device", "tpu"], "device must be cpu or cuda"),
+        (["--dtype", "float16"], "dtype must be"),
     ],
 )
 def test_embed_bad_options_exit_2(tmp_path, capsys, argv, message):

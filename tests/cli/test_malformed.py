@@ -75,7 +75,7 @@ CASES = {
         "sheet_decimal_comma.tsv", "line 3: column 'bmi' must be numeric, found '23,5' (a decimal comma",
     ),
     "ragged CSV row": (["check-samples", "--sheet", str(M / "sheet_ragged.csv")], "sheet_ragged.csv", "line 3"),
-    "bad policy value": (hap(GOOD_VCF, "chrT:1-60", "--missing", "maybe"), "--missing", "must be one of"),
+    "bad policy value": (hap(GOOD_VCF, "chrT:1-60", "--missing", "maybe"), "missing", "must be one of"),
 }
 
 

@@ -17,7 +17,7 @@ from genolens.cli import run
 from genolens.io.haplotypes import build_haplotypes
 from genolens.io.regions import read_bed
 from genolens.sae.checkpoint import save_sae
-from genolens.sae.config import Provenance, SAEConfig
+from genolens.sae.config import Provenance, make_config
 from genolens.sae.registry import build_sae
 from genolens.store import ActivationStore
 
@@ -120,7 +120,7 @@ def test_all_sequences_mean_and_bigwig(inputs, tmp_path):
 
 def test_sae_feature_track(inputs, tmp_path):
     seq_id = "S2|hap2|rev"  # minus strand, with the deletion
-    sae = build_sae(SAEConfig(architecture="topk", d_in=128, d_sae=32, k=4,
+    sae = build_sae(make_config("topk", d_in=128, d_sae=32, k=4,
                               provenance=Provenance(model="hyenadna-tiny", layer=1)))
     save_sae(sae, tmp_path / "sae")
     acts, _ = ActivationStore(inputs["store"]).sequence(seq_id, 1)
@@ -144,7 +144,7 @@ def test_sae_feature_track(inputs, tmp_path):
         (["--layer", "3", "--unit", "0"], "layer 3 is not in the store"),
         (["--layer", "1", "--unit", "0", "--feature", "2"], "--sae and --feature go together"),
         (["--layer", "1", "--unit", "0", "--combine", "median"], "combine must be one of mean, max, first"),
-        (["--layer", "1", "--unit", "0", "--bigwig"], "--bigwig needs --reference"),
+        (["--layer", "1", "--unit", "0", "--bigwig"], "bigWig needs a reference"),
         (["--layer", "1", "--unit", "0", "--sequence", "nope"], "record 'nope': sequence is not in the store"),
         (["--layer", "1", "--unit", "0", "--sample", "S9"], "no sequence of sample 'S9' in the store"),
         (["--layer", "1", "--unit", "0", "--sample", "S1", "--sequence", "S1|hap1|fwd"], "not both"),

@@ -69,7 +69,7 @@ def build(root: Path) -> dict[str, Path]:
         paths["sae"] = next(p for p in paths["sae_dir"].iterdir() if (p / "cfg.json").is_file())
         return paths
     from genolens.adapters import load_adapter
-    from genolens.sae.config import Provenance, SAEConfig, TrainConfig
+    from genolens.sae.config import Provenance, TrainConfig, make_config
     from genolens.sae.trainer import train_saes
     from genolens.store import ActivationStore, ShuffledLoader, StoreConfig, write_store
 
@@ -82,7 +82,7 @@ def build(root: Path) -> dict[str, Path]:
                          hidden_size=adapter.hidden_size, shard_size=30_000)
     write_store(records, adapter, paths["store"], config=config)
     loader = ShuffledLoader(ActivationStore(paths["store"]), layer=LAYER, batch_size=1024, seed=0, buffer_rows=30_000)
-    sae_cfg = SAEConfig(architecture="topk", d_in=adapter.hidden_size, d_sae=128, k=8,
+    sae_cfg = make_config("topk", d_in=adapter.hidden_size, d_sae=128, k=8,
                         provenance=Provenance(model=MODEL, layer=LAYER))
     train = TrainConfig(total_tokens=1024 * 400, batch_size=1024, lr=3e-3, warmup_steps=20, init_tokens=8192)
     (sae,) = train_saes(loader.epoch, [sae_cfg], train, paths["sae_dir"], progress=False)

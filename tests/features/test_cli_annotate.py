@@ -11,7 +11,7 @@ from genolens.cli import run
 from genolens.features.contexts import read_contexts
 from genolens.io.fasta import read_fasta
 from genolens.sae.checkpoint import save_sae
-from genolens.sae.config import SAEConfig
+from genolens.sae.config import make_config
 from genolens.sae.registry import build_sae
 
 OLD_STORE = Path(__file__).resolve().parents[1] / "data" / "store_v0_1_0"
@@ -46,7 +46,7 @@ def test_annotate_error_paths(planted, tmp_path, capsys):
                              "--out", str(tmp_path / "o")], "not an activation store")
     _one_line_error(capsys, ["annotate", "--sae", str(tmp_path), "--store", str(planted["store"]),
                              "--out", str(tmp_path / "o")], "not an SAE directory")
-    _one_line_error(capsys, [*base, "--thresholds", "0,high"], "--thresholds expects numbers")
+    _one_line_error(capsys, [*base, "--thresholds", "0,high"], "--thresholds takes comma-separated float values")
     _one_line_error(capsys, [*base, "--thresholds", "0,1.5"], "thresholds must be in [0, 1)")
     _one_line_error(capsys, [*base, "--contig-map", "22chr22"], "--contig-map expects STORE=ANNOTATION")
     _one_line_error(capsys, [*base, "--recall", "domain"], "recall must be 'instance' or 'row'")
@@ -67,7 +67,7 @@ def test_annotate_error_paths(planted, tmp_path, capsys):
     _one_line_error(capsys, [*base, "--sequences", str(fasta)],
                     "record 's0': sequence differs from the one the store was embedded from")
     _one_line_error(capsys, [*base, "--layer", "5"], "layer 5")
-    narrow = save_sae(build_sae(SAEConfig(architecture="topk", d_in=16, d_sae=32, k=4)), tmp_path / "narrow")
+    narrow = save_sae(build_sae(make_config("topk", d_in=16, d_sae=32, k=4)), tmp_path / "narrow")
     _one_line_error(capsys, ["annotate", "--sae", str(narrow), "--store", str(planted["store"]),
                              "--out", str(tmp_path / "o")], "16-dimensional")
     (tmp_path / "file").write_text("")
@@ -92,7 +92,7 @@ def test_annotate_takes_the_bases_from_a_0_3_0_store(planted, tmp_path):
 
 
 def test_annotate_on_a_store_without_bases_needs_the_fasta(tmp_path, capsys):
-    sae = save_sae(build_sae(SAEConfig(architecture="topk", d_in=8, d_sae=16, k=2)), tmp_path / "sae")
+    sae = save_sae(build_sae(make_config("topk", d_in=8, d_sae=16, k=2)), tmp_path / "sae")
     base = ["annotate", "--sae", str(sae), "--store", str(OLD_STORE / "store"), "--layer", "3", "--no-motifs",
             "--top-n", "2", "--flank", "2"]
     _one_line_error(capsys, [*base, "--out", str(tmp_path / "a")],

@@ -17,7 +17,7 @@ FASTA = Path(__file__).resolve().parents[2] / "data" / "example" / "antibodies_v
 @pytest.fixture(scope="module")
 def protein_run(tmp_path_factory):
     from genolens.adapters import load_adapter
-    from genolens.sae.config import Provenance, SAEConfig, TrainConfig
+    from genolens.sae.config import Provenance, TrainConfig, make_config
     from genolens.sae.trainer import train_saes
     from genolens.store import ActivationStore, ShuffledLoader, StoreConfig, write_store
 
@@ -27,7 +27,7 @@ def protein_run(tmp_path_factory):
     config = StoreConfig(model="antiberty", family=adapter.family, layers=(1,), hidden_size=adapter.hidden_size)
     write_store(records, adapter, root / "store", config=config)
     loader = ShuffledLoader(ActivationStore(root / "store"), layer=1, batch_size=512, seed=0, buffer_rows=8192)
-    cfg = SAEConfig(architecture="topk", d_in=adapter.hidden_size, d_sae=64, k=4,
+    cfg = make_config("topk", d_in=adapter.hidden_size, d_sae=64, k=4,
                     provenance=Provenance(model="antiberty", layer=1))
     (sae,) = train_saes(loader.epoch, [cfg], TrainConfig(total_tokens=512 * 250, batch_size=512, lr=2e-3,
                                                          warmup_steps=10, init_tokens=4096), root / "sae",

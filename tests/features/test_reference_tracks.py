@@ -23,7 +23,7 @@ from genolens.features.tracks import (
 )
 from genolens.io.coordmap import CoordinateMap
 from genolens.io.records import SequenceRecord
-from genolens.sae.config import SAEConfig
+from genolens.sae.config import make_config
 from genolens.sae.registry import build_sae
 from genolens.store import StoreConfig, write_store
 
@@ -104,7 +104,7 @@ def test_selection_by_sequence_and_sample(store):
 
 def test_sae_feature_track_is_the_encoding_of_the_stored_activations(store):
     source = StoreSource(store)
-    sae = build_sae(SAEConfig(architecture="topk", d_in=128, d_sae=32, k=4))
+    sae = build_sae(make_config("topk", d_in=128, d_sae=32, k=4))
     acts, spans = source.store.sequence("b1", 1)
     codes = sae.encode(acts.float()).detach()
     feature = int(codes.sum(0).argmax())
@@ -144,7 +144,7 @@ def test_errors(store, tmp_path):
     with pytest.raises(ConfigError, match=r"unit must be in \[0, 128\)"):
         unit_values(128, hidden_size=128)
     with pytest.raises(ConfigError, match=r"feature must be in \[0, 32\)"):
-        feature_values(build_sae(SAEConfig(architecture="topk", d_in=128, d_sae=32, k=4)), feature=-1)
+        feature_values(build_sae(make_config("topk", d_in=128, d_sae=32, k=4)), feature=-1)
     with pytest.raises(ConfigError, match="record 'zz': sequence is not in the store"):
         select_sequences(source, ids=["a1", "zz"])
     with pytest.raises(ConfigError, match="no sequence of sample 'Q' in the store"):

@@ -15,7 +15,7 @@ from genolens.features.contexts import top_contexts
 from genolens.features.source import StoreSource
 from genolens.features.summary import summarize_features
 from genolens.io.fasta import read_fasta
-from genolens.sae.config import SAEConfig
+from genolens.sae.config import make_config
 from genolens.sae.registry import build_sae
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ def test_fixture_store_rows_chunks_and_contexts_across_shards():
     shard, local = source.locate(np.array([0, 11, 12, 33]))
     assert shard[0] == 0 and shard[-1] == source.store.n_shards - 1 and local[0] == 0
     torch.manual_seed(0)
-    sae = build_sae(SAEConfig(architecture="topk", d_in=8, d_sae=16, k=3))
+    sae = build_sae(make_config("topk", d_in=8, d_sae=16, k=3))
     summary = summarize_features(source, sae=sae)
     seqs = {r.id: r.sequence for r in read_fasta(FIXTURE / "input.fa")}
     ctx = top_contexts(source, sae=sae, summary=summary, sequences=seqs, flank=2)

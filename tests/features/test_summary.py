@@ -10,7 +10,7 @@ from genolens.errors import ConfigError
 from genolens.features.source import StoreSource
 from genolens.features.summary import SummaryConfig, _peaks, summarize_features
 from genolens.sae.checkpoint import load_sae
-from genolens.sae.config import SAEConfig
+from genolens.sae.config import make_config
 from genolens.sae.registry import build_sae
 
 
@@ -74,6 +74,6 @@ def test_bad_config_and_wrong_sae_width(run):
         SummaryConfig(top_n=0)
     with pytest.raises(ConfigError, match="high > low"):
         SummaryConfig(hist_log10_range=(1.0, 1.0))
-    other = build_sae(SAEConfig(architecture="topk", d_in=16, d_sae=32, k=4))
+    other = build_sae(make_config("topk", d_in=16, d_sae=32, k=4))
     with pytest.raises(ConfigError, match="16-dimensional"):
         summarize_features(source, sae=other)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from genolens.cli import run
-from genolens.sae.evaluate import density_histogram
+from genolens.sae.metrics import density_histogram
 
 
 def test_report_collects_stage_outputs(tmp_path):

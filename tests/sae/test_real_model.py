@@ -10,8 +10,8 @@ import pytest
 from genolens.cli import run
 from genolens.errors import ConfigError
 from genolens.sae.checkpoint import check_compatible, load_sae, save_sae
-from genolens.sae.config import Provenance, SAEConfig
-from genolens.sae.evaluate import feature_stability
+from genolens.sae.config import Provenance, make_config
+from genolens.sae.metrics import feature_stability
 from genolens.sae.registry import build_sae
 
 REF = "data/example/reference/GRCh37_chr22_1-22000000.fa.gz"
@@ -88,7 +88,7 @@ def test_loss_recovered_on_antiberty(tmp_path):
 
 def test_eval_sae_sequences_errors(tmp_path, capsys):
     """--sequences without --model; --model on a store that keeps no bases and no --sequences."""
-    sae = save_sae(build_sae(SAEConfig(architecture="topk", d_in=8, d_sae=16, k=2,
+    sae = save_sae(build_sae(make_config("topk", d_in=8, d_sae=16, k=2,
                                        provenance=Provenance(layer=3))), tmp_path / "sae")
     base = ["eval-sae", "--sae", str(sae), "--store", str(OLD_STORE / "store")]
     assert run([*base, "--sequences", str(OLD_STORE / "input.fa")]) == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genolens.sae.config import SAEConfig
+from genolens.sae.config import make_config, options
 from genolens.sae.registry import build_sae
 from genolens.sae.sparse import codes_from_dense, codes_from_flat, codes_from_topk, sparse_decode
 
@@ -14,7 +14,9 @@ D, F, K, B = 48, 384, 6, 96
 
 def _trained_like(arch: str, *, dead: bool) -> torch.nn.Module:
     """An SAE with perturbed (not initial) weights and, optionally, a quarter of its latents dead."""
-    sae = build_sae(SAEConfig(architecture=arch, d_in=D, d_sae=F, k=K, dead_after_tokens=1000, aux_k=20, seed=3))
+    own = options(arch)
+    extra = {key: value for key, value in (("k", K), ("aux_k", 20)) if key in own}
+    sae = build_sae(make_config(arch, d_in=D, d_sae=F, dead_after_tokens=1000, seed=3, **extra))
     g = torch.Generator().manual_seed(7)
     x = torch.randn(512, D, generator=g) * 3 + 1
     sae.init_from_data(x)

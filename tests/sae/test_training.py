@@ -9,15 +9,16 @@ import torch
 from planted import planted_dictionary
 
 from genolens.sae.checkpoint import load_sae
-from genolens.sae.config import SAEConfig, TrainConfig
-from genolens.sae.evaluate import evaluate_sae, feature_stability, recovered_atoms
+from genolens.sae.config import TrainConfig, make_config, options
+from genolens.sae.metrics import evaluate_sae, feature_stability, recovered_atoms
 from genolens.sae.trainer import train_saes
 
 D, ATOMS, K = 32, 128, 4
 
 
 def _cfg(arch, **kw):
-    return SAEConfig(architecture=arch, d_in=D, d_sae=256, k=K, dead_after_tokens=40_000, **kw)
+    k = {"k": K} if "k" in options(arch) else {}  # ReLU has no k: its sparsity comes from the L1 penalty
+    return make_config(arch, d_in=D, d_sae=256, dead_after_tokens=40_000, **k, **kw)
 
 
 def _train(batches, cfgs, out, steps=150, **kw):

@@ -21,13 +21,14 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar, Literal, Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
-from genolens.adapters.batching import pad_batch, plan_batches
+from genolens.adapters.batching import pad_batch, padding_waste, plan_batches
 from genolens.adapters.hooks import StopForward, capture
 from genolens.adapters.spans import per_base
 from genolens.adapters.tiling import Window, plan_windows, stitch
@@ -36,6 +37,26 @@ from genolens.errors import ConfigError, SequenceError
 from genolens.io.records import SequenceRecord
 
 DType = Literal["float32", "bfloat16"]
+DTYPES: tuple[str, ...] = ("float32", "bfloat16")
+
+
+def check_dtype(dtype: str) -> DType:
+    """``dtype`` if it is one genolens computes and stores in (``float32``, ``bfloat16``), else a ConfigError.
+
+    Parameters
+    ----------
+    dtype
+        The name to check.
+
+    Returns
+    -------
+    str
+        The same name.
+    """
+    if dtype not in DTYPES:
+        raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    return dtype  # type: ignore[return-value]
+
 DEFAULT_BATCH_TOKENS = 8192
 
 
@@ -83,7 +104,7 @@ class EmbedResult:
 
     @property
     def padding_waste(self) -> float:
-        return 1.0 - self.real_tokens / self.padded_tokens if self.padded_tokens else 0.0
+        return padding_waste(self.real_tokens, self.padded_tokens)
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,6 +164,12 @@ class Adapter(ABC):
     uses_attention_mask: ClassVar[bool] = True
     #: whether the last layer index is the final layer norm's output rather than a block's (HyenaDNA)
     final_norm_layer: ClassVar[bool] = False
+    #: the checkpoint's own modelling code must run (Caduceus): loading needs ``trust_remote_code=True``
+    needs_remote_code: ClassVar[bool] = False
+    #: the tokeniser can come from a file or folder of its own (``tokenizer_path``)
+    takes_tokenizer_path: ClassVar[bool] = True
+    #: conditioning tags can be placed before every sequence (IgLM)
+    takes_condition: ClassVar[bool] = False
 
     model: nn.Module
     tokenizer: Tokenizer
@@ -156,12 +183,80 @@ class Adapter(ABC):
     dropped_head: str | None = None
 
     def __post_init__(self) -> None:
-        if self.dtype not in ("float32", "bfloat16"):
-            raise ConfigError(f"dtype must be 'float32' or 'bfloat16', got {self.dtype!r}")
+        check_dtype(self.dtype)
         self.device = torch.device(self.device)
         self.model.eval().to(self.device)
 
     # -- what each family provides --------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | Path,
+        *,
+        device: str = "cpu",
+        dtype: DType = "float32",
+        tokenizer_path: str | Path | None = None,
+        trust_remote_code: bool = False,
+        condition: Sequence[str] | None = None,
+    ) -> Adapter:
+        """Load a checkpoint of this family (weights through safetensors or ``torch.load(weights_only=True)``).
+
+        Options the family does not declare (``takes_tokenizer_path``, ``needs_remote_code``,
+        ``takes_condition``) are refused by :meth:`check_options` before this is called.
+
+        Parameters
+        ----------
+        name_or_path
+            Checkpoint folder or file (or hub id where the family's loader accepts one).
+        device, dtype
+            Where and in what precision the model runs.
+        tokenizer_path
+            The tokeniser's own file or folder, when it is not beside the weights.
+        trust_remote_code
+            Allow the checkpoint's own modelling code (families with ``needs_remote_code`` only).
+        condition
+            Conditioning tags placed before every sequence (families with ``takes_condition`` only).
+
+        Returns
+        -------
+        Adapter
+            The loaded model behind the common interface.
+        """
+
+    @classmethod
+    def check_options(
+        cls,
+        name: str,
+        *,
+        tokenizer_path: str | Path | None = None,
+        trust_remote_code: bool = False,
+        condition: Sequence[str] | None = None,
+    ) -> None:
+        """Refuse an option this family does not use, instead of ignoring it silently.
+
+        Parameters
+        ----------
+        name
+            The model, for the message.
+        tokenizer_path, trust_remote_code, condition
+            As :meth:`from_pretrained`.
+
+        Raises
+        ------
+        ConfigError
+            For a tokeniser path, remote-code permission or conditioning tags the family does not take.
+        """
+        if tokenizer_path is not None and not cls.takes_tokenizer_path:
+            raise ConfigError(f"{name} ({cls.family}) has a fixed tokeniser; a tokeniser path does not apply")
+        if trust_remote_code and not cls.needs_remote_code:
+            raise ConfigError(
+                f"{name} ({cls.family}) runs genolens' own implementation: trust_remote_code does not apply",
+                hint="leave --trust-remote-code off for this model",
+            )
+        if condition is not None and not cls.takes_condition:
+            raise ConfigError(f"{name} ({cls.family}) takes no conditioning tags")
+
     @abstractmethod
     def hook_module(self, layer: int) -> nn.Module:
         """The module whose output is layer ``layer`` (0 = embeddings ... ``num_layers``)."""

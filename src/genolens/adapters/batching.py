@@ -20,7 +20,25 @@ class BatchPlan:
     @property
     def padding_waste(self) -> float:
         """Fraction of computed token slots that are padding."""
-        return 1.0 - self.real_tokens / self.padded_tokens if self.padded_tokens else 0.0
+        return padding_waste(self.real_tokens, self.padded_tokens)
+
+
+def padding_waste(real_tokens: int, padded_tokens: int) -> float:
+    """Fraction of computed token slots that are padding (0 when nothing was computed).
+
+    Parameters
+    ----------
+    real_tokens
+        Tokens of the sequences themselves.
+    padded_tokens
+        Token slots computed, padding included.
+
+    Returns
+    -------
+    float
+        ``1 - real / padded``.
+    """
+    return 1.0 - real_tokens / padded_tokens if padded_tokens else 0.0
 
 
 def plan_batches(lengths: Sequence[int], *, batch_tokens: int, batch_overhead: int = 128) -> BatchPlan:

@@ -18,6 +18,7 @@ weights) rather than run as a half-random model.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -63,6 +64,8 @@ class BertAdapter(Adapter):
         device: str = "cpu",
         dtype: DType = "float32",
         tokenizer_path: str | Path | None = None,
+        trust_remote_code: bool = False,
+        condition: Sequence[str] | None = None,
     ) -> BertAdapter:
         from transformers import BertModel
 

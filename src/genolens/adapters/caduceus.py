@@ -19,6 +19,7 @@ spans are derived by locating the special-token-free ids inside the full ids.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -82,8 +83,9 @@ class CaduceusAdapter(Adapter):
         *,
         device: str = "cuda",
         dtype: DType = "bfloat16",
-        tokenizer_path: str | None = None,
+        tokenizer_path: str | Path | None = None,
         trust_remote_code: bool = False,
+        condition: Sequence[str] | None = None,
     ) -> CaduceusAdapter:
         if not trust_remote_code:
             raise ConfigError(

@@ -34,6 +34,7 @@ no final LayerNorm.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -272,6 +273,8 @@ class DnaBert2Adapter(BertAdapter):
         device: str = "cpu",
         dtype: DType = "float32",
         tokenizer_path: str | Path | None = None,
+        trust_remote_code: bool = False,
+        condition: Sequence[str] | None = None,
     ) -> DnaBert2Adapter:
         tokenizer = BPETokenizer.from_file(tokenizer_path or find_file(name_or_path, "tokenizer.json"))
         model = MosaicBert.from_pretrained(name_or_path)

@@ -15,6 +15,7 @@ which ``EsmTokenizer`` does not give; and input is upper-cased first.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -79,7 +80,9 @@ class EsmAdapter(Adapter):
         *,
         device: str = "cpu",
         dtype: DType = "float32",
-        tokenizer_path=None,  # noqa: ANN001
+        tokenizer_path: str | Path | None = None,
+        trust_remote_code: bool = False,
+        condition: Sequence[str] | None = None,
     ) -> EsmAdapter:
         from transformers import EsmModel
 

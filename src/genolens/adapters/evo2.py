@@ -15,6 +15,7 @@ error paths are.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,7 @@ class Evo2Adapter(Adapter):
     """Evo 2 through the ``evo2`` package; causal, so right padding is harmless."""
 
     family = "evo2"
+    takes_tokenizer_path = False  # bytes, as the evo2 package tokenises
     alphabet = "dna"
     uses_attention_mask = False
 
@@ -57,7 +59,9 @@ class Evo2Adapter(Adapter):
         *,
         device: str = "cuda",
         dtype: DType = "bfloat16",
-        tokenizer_path: str | None = None,
+        tokenizer_path: str | Path | None = None,
+        trust_remote_code: bool = False,
+        condition: Sequence[str] | None = None,
     ) -> Evo2Adapter:
         evo2 = require("evo2", extra="evo2", family="Evo 2")
         wrapper = evo2.Evo2(str(name_or_path))

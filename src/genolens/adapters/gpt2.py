@@ -80,6 +80,7 @@ class Gpt2Adapter(Adapter):
 
     family = "gpt2"
     alphabet = "protein"
+    takes_condition = True
 
     def __init__(self, model: nn.Module, tokenizer: CharTokenizer, *, name: str, condition: tuple[str, ...], **kw):  # noqa: ANN003
         self.condition = condition
@@ -102,6 +103,7 @@ class Gpt2Adapter(Adapter):
         device: str = "cpu",
         dtype: DType = "float32",
         tokenizer_path: str | Path | None = None,
+        trust_remote_code: bool = False,
         condition: Sequence[str] | None = None,
     ) -> Gpt2Adapter:
         """Load a GPT-2 checkpoint; ``condition``: conditioning tags placed before every sequence (IgLM)."""

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import math
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -388,6 +389,7 @@ class HyenaAdapter(Adapter):
     family = "hyenadna"
     alphabet = "dna"
     uses_attention_mask = False
+    takes_tokenizer_path = False  # one fixed character tokeniser (see hyena_tokenizer)
     final_norm_layer = True  # hidden_states ends with ln_f's output: layer n_layer + 1
 
     def __init__(self, model: HyenaDNA, *, name: str, **kw) -> None:
@@ -409,7 +411,9 @@ class HyenaAdapter(Adapter):
         *,
         device: str = "cpu",
         dtype: DType = "float32",
-        tokenizer_path=None,  # noqa: ANN001
+        tokenizer_path: str | Path | None = None,
+        trust_remote_code: bool = False,
+        condition: Sequence[str] | None = None,
     ) -> HyenaAdapter:
         return cls(HyenaDNA.from_pretrained(name_or_path), name=str(name_or_path), device=device, dtype=dtype)
 

@@ -58,7 +58,8 @@ def load_adapter(
     device, dtype
         Where and in what precision the model runs.
     trust_remote_code
-        Allow the checkpoint's own code (optional families only).
+        Allow the checkpoint's own code: required by the families that need it (Caduceus), refused by the
+        others, which run genolens' own implementation.
     condition
         Conditioning tags placed before every sequence, for models trained with them
         (IgLM: a chain and a species tag, default ``("[HEAVY]", "[HUMAN]")``); an error
@@ -80,13 +81,9 @@ def load_adapter(
     else:
         family = family_of(read_config(spec.path))
     cls = adapter_class(family)
-    kwargs = {"device": device, "dtype": dtype, "tokenizer_path": spec.tokenizer}
-    if getattr(cls, "needs_remote_code", False):
-        kwargs["trust_remote_code"] = trust_remote_code
-    if condition is not None:
-        if family != "gpt2":
-            raise ConfigError(f"{spec.name} ({family}) takes no conditioning tags")
-        kwargs["condition"] = tuple(condition)
-    adapter = cls.from_pretrained(spec.path, **kwargs)
+    options = {"tokenizer_path": spec.tokenizer, "trust_remote_code": trust_remote_code,
+               "condition": None if condition is None else tuple(condition)}
+    cls.check_options(spec.name, **options)
+    adapter = cls.from_pretrained(spec.path, device=device, dtype=dtype, **options)
     adapter.name = spec.name
     return adapter

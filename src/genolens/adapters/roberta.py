@@ -14,6 +14,7 @@ Tokenisation follows Sapiens' runner: ``<s>`` + one token per residue + ``</s>``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -61,6 +62,8 @@ class RobertaAdapter(Adapter):
         device: str = "cpu",
         dtype: DType = "float32",
         tokenizer_path: str | Path | None = None,
+        trust_remote_code: bool = False,
+        condition: Sequence[str] | None = None,
     ) -> RobertaAdapter:
         """Load a fairseq RoBERTa ``.pt`` (with its ``dict.txt``) or a transformers RoBERTa folder."""
         from transformers import RobertaModel

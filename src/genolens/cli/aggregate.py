@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from genolens.cli.app import allow_partial_option, app
+from genolens.cli.options import comma_list
 
 
 @app.command("aggregate")
@@ -25,13 +26,12 @@ def aggregate(
     allow_partial: bool = allow_partial_option(),
 ) -> None:
     """One row per sample: each feature's mean / max / fraction active over the input or per region."""
-    from genolens.stats.aggregate import write_features
     from genolens.tl import aggregate as aggregate_store
 
     adata = aggregate_store(
         store, sae=sae, layer=layer, sample_sheet=sample_sheet, id_column=id_column,
-        statistics=[s.strip() for s in stat.split(",") if s.strip()], threshold=threshold, haplotypes=haplotypes,
+        statistics=comma_list(stat), threshold=threshold, haplotypes=haplotypes,
         regions=regions, device=device, allow_partial=allow_partial,
     )
-    write_features(adata, path=out)
+    adata.write_h5ad(out)
     typer.echo(f"wrote {adata.n_obs} samples x {adata.n_vars} features to {out}", err=True)

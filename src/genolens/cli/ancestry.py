@@ -21,10 +21,10 @@ def ancestry(
     seed: int = typer.Option(0, help="Seed (randomized PCA)."),
 ) -> None:
     """Biallelic SNVs, MAF filter, LD thinning, PCA; writes the PCs and a JSON of what was kept."""
-    from genolens.stats.ancestry import PCAConfig, write_eigenvec
+    from genolens.stats.ancestry import PCAConfig
     from genolens.tl import ancestry as ancestry_pcs
 
     result = ancestry_pcs(vcf, sample_sheet=sample_sheet, id_column=id_column,
                           config=PCAConfig(n_pcs=pcs, maf=maf, ld_r2=ld_r2, seed=seed))
-    write_eigenvec(result, out)
+    result.write(out)
     typer.echo(f"wrote {len(result.pcs)} samples x {result.pcs.shape[1]} PCs to {out}; {result.counts}", err=True)

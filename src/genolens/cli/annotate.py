@@ -7,15 +7,8 @@ from pathlib import Path
 import typer
 
 from genolens.cli.app import allow_partial_option, app
+from genolens.cli.options import typed_list
 from genolens.errors import ConfigError
-
-
-def parse_thresholds(text: str) -> tuple[float, ...]:
-    """``"0,0.15,0.5"`` -> thresholds as fractions of each feature's maximum."""
-    try:
-        return tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise ConfigError(f"--thresholds expects numbers like '0,0.15,0.5', got {text!r}") from None
 
 
 def parse_contig_map(items: list[str]) -> dict[str, str]:
@@ -64,7 +57,9 @@ def annotate_command(
 
     config = AnnotateConfig(
         summary=SummaryConfig(top_n=top_n, separation=flank),
-        alignment=AlignmentConfig(thresholds=parse_thresholds(thresholds), recall=recall, seed=seed),
+        alignment=AlignmentConfig(
+            thresholds=tuple(typed_list(thresholds, float, "--thresholds")), recall=recall, seed=seed
+        ),
         motif=MotifConfig(flank=flank, n_shuffles=shuffles, seed=seed),
         max_motif_features=max_motif_features,
     )

@@ -7,10 +7,7 @@ from pathlib import Path
 import typer
 
 from genolens.cli.app import app
-
-
-def _split(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
+from genolens.cli.options import comma_list
 
 
 @app.command("associate")
@@ -42,18 +39,15 @@ def associate_command(
 ) -> None:
     """Test every feature against a phenotype, with and without ancestry PCs; write table, plots, JSON."""
     # heavy imports here, not at module level: every genolens command loads this module
-    from genolens.stats.aggregate import read_features
     from genolens.stats.ancestry import PCAConfig
     from genolens.stats.confound import ConfoundThresholds
     from genolens.stats.design import CollinearityThresholds
-    from genolens.stats.results import write_association
     from genolens.tl import associate
 
-    adata = read_features(features)
     result = associate(
-        adata,
+        features,
         phenotype=phenotype,
-        covariates=_split(covariates),
+        covariates=tuple(comma_list(covariates) or ()),
         n_pcs=pcs,
         eigenvec=eigenvec,
         vcf=vcf,
@@ -68,7 +62,7 @@ def associate_command(
         confound=ConfoundThresholds(alpha=alpha, ancestry_r2_low=ancestry_r2_low, ancestry_r2_high=ancestry_r2_high),
         layer=layer,
     )
-    out = write_association(result, out, adata=adata)
+    out = result.write(out)
     summary = result.summary
     counts = summary["category_counts"]
     typer.echo(

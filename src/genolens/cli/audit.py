@@ -24,15 +24,13 @@ def audit_command(
 ) -> None:
     """Cross-validated probe from features to population label and PCs, with permutation null and CIs."""
     # heavy imports here, not at module level: every genolens command loads this module
-    from genolens.stats.aggregate import read_features
     from genolens.stats.audit import AuditConfig
-    from genolens.stats.results import write_audit
     from genolens.tl import audit
 
     config = AuditConfig(n_folds=folds, n_permutations=permutations, n_bootstrap=bootstrap, seed=seed)
-    result = audit(read_features(features), labels=labels, pcs=pcs, eigenvec=eigenvec, use_rep=use_rep,
+    result = audit(features, labels=labels, pcs=pcs, eigenvec=eigenvec, use_rep=use_rep,
                    config=config)
-    write_audit(result, out)
+    result.write(out)
     for row in result.table.itertuples():
         typer.echo(
             f"{row.target} {row.metric}: {row.score:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}] "

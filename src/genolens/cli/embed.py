@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from genolens.cli.app import app
+from genolens.cli.options import comma_list
 from genolens.errors import ConfigError
 
 
@@ -55,27 +56,15 @@ def embed(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Embed sequences with a model and write per-token activations to a sharded store."""
-    import torch
+    from genolens.store.embed import embed_inputs
 
-    from genolens.adapters import load_adapter
-    from genolens.io.inputs import input_records
-    from genolens.store.embed import DEVICES, DTYPES, embed_records
-
-    if device not in DEVICES:
-        raise ConfigError(f"--device must be cpu or cuda, got {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA device is available")
-    if dtype not in DTYPES:
-        raise ConfigError(f"--dtype must be float32 or bfloat16, got {dtype!r}")
-    records = input_records(fasta=fasta, reference=reference, vcf=vcf, regions=regions, samples=samples)
-    tags = {} if condition is None else {"condition": [t.strip() for t in condition.split(",") if t.strip()]}
-    adapter = load_adapter(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code, **tags)
-    layer_list = parse_layers(layers)
-    for note in [] if quiet else adapter.layer_notes(adapter.check_layers(layer_list)):
-        typer.echo(f"genolens: note: {note}", err=True)
     start = time.perf_counter()
-    summary = embed_records(records, model=adapter, model_name=model, layers=layer_list, out=out, dtype=dtype,
-                            batch_tokens=batch_tokens, shard_size=shard_size, overlap=overlap, progress=not quiet)
+    summary = embed_inputs(
+        model, layers=parse_layers(layers), out=out, fasta=fasta, reference=reference, vcf=vcf, regions=regions,
+        samples=samples, device=device, dtype=dtype, batch_tokens=batch_tokens, shard_size=shard_size,
+        overlap=overlap, trust_remote_code=trust_remote_code, condition=comma_list(condition),
+        progress=not quiet, notes=None if quiet else lambda note: typer.echo(f"genolens: note: {note}", err=True),
+    )
     elapsed = time.perf_counter() - start
     if not quiet:
         typer.echo(

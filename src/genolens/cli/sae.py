@@ -8,14 +8,10 @@ from pathlib import Path
 import typer
 
 from genolens.cli.app import allow_partial_option, app
-from genolens.errors import ConfigError
+from genolens.cli.options import comma_list, typed_list
+from genolens.sae.config import ARCHITECTURES, options
 
-
-def _list(text: str, kind: type, option: str) -> list:
-    try:
-        return [kind(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise ConfigError(f"{option} takes a comma-separated list, got {text!r}") from None
+ARCH_HELP = "Settings: " + "; ".join(f"{a}: {', '.join(options(a)) or '-'}" for a in ARCHITECTURES) + "."
 
 
 @app.command("train-sae")
@@ -23,14 +19,16 @@ def train_sae(
     store: Path = typer.Option(..., help="Activation store written by `genolens embed`."),
     layer: int = typer.Option(..., help="Layer of the store to train on."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (one SAE, or one sub-folder per SAE of a sweep)."),
-    arch: str = typer.Option("topk", help="topk | batchtopk | matryoshka | relu | jumprelu; comma list = sweep."),
-    k: str = typer.Option("32", help="Active latents per token (target L0 for jumprelu); comma list = sweep."),
+    arch: str = typer.Option("topk", help=f"{' | '.join(ARCHITECTURES)}; comma list = sweep. {ARCH_HELP}"),
+    k: str | None = typer.Option(
+        None, help="Active latents per token (target L0 for jumprelu; default 32); comma list = sweep."
+    ),
     width: str = typer.Option("4096", help="Dictionary size d_sae; comma list = sweep."),
     seeds: str = typer.Option("0", help="Initialisation seeds; comma list = sweep (feature stability)."),
     tokens: int = typer.Option(..., help="Training tokens (activation rows) per SAE."),
     batch_size: int = typer.Option(4096, help="Rows per step."),
     lr: float = typer.Option(2e-3, help="Peak learning rate (Adam); lower it for runs of 100M+ tokens."),
-    l1_coeff: float = typer.Option(5.0, help="ReLU SAE: L1 coefficient."),
+    l1_coeff: float | None = typer.Option(None, help="ReLU SAE: L1 coefficient (default 5)."),
     heldout_fraction: float = typer.Option(0.1, help="Fraction of sequences kept out of training."),
     checkpoint_every: int = typer.Option(500, help="Steps between resumable checkpoints."),
     device: str = typer.Option("cpu", help="cpu | cuda."),
@@ -45,8 +43,9 @@ def train_sae(
     from genolens.sae.sweep import train
 
     result = train(
-        store, layer=layer, out=out, tokens=tokens, architecture=[a.strip() for a in arch.split(",") if a.strip()],
-        k=_list(k, int, "--k"), width=_list(width, int, "--width"), seed=_list(seeds, int, "--seeds"),
+        store, layer=layer, out=out, tokens=tokens, architecture=comma_list(arch),
+        k=None if k is None else typed_list(k, int, "--k"), width=typed_list(width, int, "--width"),
+        seed=typed_list(seeds, int, "--seeds"),
         batch_size=batch_size, lr=lr, l1_coeff=l1_coeff, heldout_fraction=heldout_fraction,
         checkpoint_every=checkpoint_every, device=device, data_seed=seed, warn_epochs=warn_epochs,
         allow_partial=allow_partial, progress=progress, report=lambda line: typer.echo(line, err=True),

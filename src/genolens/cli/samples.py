@@ -7,12 +7,8 @@ from pathlib import Path
 import typer
 
 from genolens.cli.app import app
-from genolens.io.samplesheet import match_samples, read_sample_sheet
-from genolens.io.vcf import vcf_samples
-
-
-def _names(text: str | None) -> list[str]:
-    return [x.strip() for x in (text or "").split(",") if x.strip()]
+from genolens.cli.options import comma_list
+from genolens.io.samplesheet import check_sample_sheet
 
 
 @app.command("check-samples")
@@ -26,18 +22,14 @@ def check_samples(
     allow_missing_samples: bool = typer.Option(False, help="Only warn about sheet samples absent from the VCF."),
 ) -> None:
     """Check IDs, column types and VCF overlap of a sample sheet; print a summary."""
-    df = read_sample_sheet(
-        sheet, id_column=id_column, numeric=_names(numeric), binary=_names(binary), categorical=_names(categorical)
+    check = check_sample_sheet(
+        sheet, vcf=vcf, id_column=id_column, numeric=comma_list(numeric) or (), binary=comma_list(binary) or (),
+        categorical=comma_list(categorical) or (), allow_missing_samples=allow_missing_samples,
     )
-    typer.echo(f"{sheet}: {len(df)} samples, columns: {', '.join(df.columns)}")
-    for column in df.columns:
-        n_missing = int(df[column].isna().sum())
-        if n_missing:
-            typer.echo(f"  {column}: {n_missing} missing value(s)")
-    if vcf is not None:
-        match = match_samples(
-            df, vcf_samples(vcf), on_missing="warn" if allow_missing_samples else "error", sheet_path=str(sheet)
-        )
-        typer.echo(match.summary())
-        if match.only_in_sheet:
-            typer.echo(f"warning: not in the VCF: {', '.join(match.only_in_sheet)}", err=True)
+    typer.echo(f"{sheet}: {len(check.sheet)} samples, columns: {', '.join(check.sheet.columns)}")
+    for column, n_missing in check.missing.items():
+        typer.echo(f"  {column}: {n_missing} missing value(s)")
+    if check.match is not None:
+        typer.echo(check.match.summary())
+        if check.match.only_in_sheet:
+            typer.echo(f"warning: not in the VCF: {', '.join(check.match.only_in_sheet)}", err=True)

@@ -1,38 +1,18 @@
-"""``genolens sequences`` and ``genolens windows``: build the sequences a model will read."""
+"""``genolens sequences``, ``windows`` and ``split-fasta``: build the sequences a model will read.
+
+Each command parses its options and calls one function of :mod:`genolens.io.sequences`.
+"""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import typer
-from tqdm import tqdm
 
 from genolens.cli.app import app
-from genolens.errors import ConfigError
-from genolens.io.coordtable import read_with_sidecar, sidecar_path, write_with_sidecar
-from genolens.io.fasta import iter_fasta, write_fasta
-from genolens.io.files import atomic_write
-from genolens.io.haplotypes import BuildReport, HaplotypePolicy, build_haplotypes, reference_sequences
-from genolens.io.reference import Reference
-from genolens.io.regions import read_regions
-from genolens.io.samplesheet import match_samples, read_sample_sheet
-from genolens.io.vcf import VariantFile, vcf_samples
-from genolens.io.windows import variant_windows
-
-
-def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
-    if value not in allowed:
-        raise ConfigError(f"{option} must be one of {', '.join(allowed)}; got {value!r}")
-    return value
-
-
-def _int_list(text: str, option: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise ConfigError(f"{option} takes comma-separated integers, got {text!r}") from None
+from genolens.cli.options import comma_list, int_list
+from genolens.io.haplotypes import HaplotypePolicy
+from genolens.io.sequences import SequencesWritten, split_fasta, write_sequences, write_variant_windows
 
 
 @app.command("sequences")
@@ -66,65 +46,34 @@ def sequences(
     Personal haplotypes come with a coordinate-map table (BED-like blocks) that
     maps every output base back to the reference across indels.
     """
-    _choice(ambiguous, ("n", "reject"), "--ambiguous")
-    if fasta is not None:
-        if reference or vcf or regions:
-            raise ConfigError("--fasta cannot be combined with --reference/--vcf/--regions")
-        _choice(alphabet, ("auto", "dna", "protein"), "--alphabet")
-        n = write_fasta(iter_fasta(fasta, alphabet=alphabet, ambiguous=ambiguous), out)  # type: ignore[arg-type]
-        typer.echo(f"wrote {n} sequences to {out}", err=True)
-        return
-    if reference is None or not regions:
-        raise ConfigError("give --fasta, or --reference with --regions (and optionally --vcf)")
-    if (samples or sample_sheet) and vcf is None:
-        raise ConfigError("--samples/--sample-sheet need --vcf")
     policy = HaplotypePolicy(
-        haplotypes=_int_list(haplotypes, "--haplotypes"),
-        include_filtered=include_filtered,
-        missing=_choice(missing, ("ref", "n", "error"), "--missing"),  # type: ignore[arg-type]
-        unphased=_choice(unphased, ("error", "as-listed"), "--unphased"),  # type: ignore[arg-type]
-        symbolic=_choice(symbolic, ("skip", "error"), "--symbolic"),  # type: ignore[arg-type]
-        ambiguous=ambiguous,  # type: ignore[arg-type]
+        haplotypes=int_list(haplotypes, "--haplotypes"), include_filtered=include_filtered,
+        missing=missing, unphased=unphased, symbolic=symbolic, ambiguous=ambiguous,  # type: ignore[arg-type]
     )
-    coords = coords or sidecar_path(out)
-    report = report or sidecar_path(out, ".report.json")
-    build_report = BuildReport()
-    with Reference(reference) as ref:
-        region_list = read_regions(regions, contig_lengths=ref.contig_lengths)
-        if vcf is None:
-            n = write_with_sidecar(reference_sequences(ref, region_list, ambiguous=ambiguous), out, coords)  # type: ignore[arg-type]
-            typer.echo(f"wrote {n} reference sequences to {out}, coordinate map to {coords}", err=True)
-            return
-        chosen = _choose_samples(vcf, samples, sample_sheet, id_column, allow_missing_samples)
-        with VariantFile(vcf, samples=chosen) as vf:
-            total = len(region_list) * len(vf.samples) * len(policy.haplotypes)
-            records = build_haplotypes(ref, vf, region_list, policy=policy, report=build_report)
-            bar = tqdm(records, total=total, unit="seq", desc="haplotypes",
-                       disable=not (progress and sys.stderr.isatty()))
-            n = write_with_sidecar(iter(bar), out, coords)
-    with atomic_write(report) as fh:
-        json.dump({"sequences": n, **build_report.to_dict()}, fh, indent=2)
-    typer.echo(f"wrote {n} haplotype sequences to {out}; coordinate map {coords}; report {report}", err=True)
-    typer.echo(f"variants: {build_report.summary()}", err=True)
+    written = write_sequences(
+        out, fasta=fasta, reference=reference, regions=regions, vcf=vcf, samples=comma_list(samples),
+        sample_sheet=sample_sheet, id_column=id_column, allow_missing_samples=allow_missing_samples,
+        policy=policy, alphabet=alphabet, coords=coords, report=report, progress=progress,  # type: ignore[arg-type]
+    )
+    _echo_written(written)
 
 
-def _choose_samples(
-    vcf: Path, samples: str | None, sample_sheet: Path | None, id_column: str, allow_missing: bool
-) -> list[str] | None:
-    if samples and sample_sheet:
-        raise ConfigError("give --samples or --sample-sheet, not both")
-    if samples:
-        return [s.strip() for s in samples.split(",") if s.strip()]
-    if sample_sheet is None:
-        return None
-    sheet = read_sample_sheet(sample_sheet, id_column=id_column)
-    match = match_samples(
-        sheet, vcf_samples(vcf), on_missing="warn" if allow_missing else "error", sheet_path=str(sample_sheet)
-    )
-    typer.echo(f"samples: {match.summary()}", err=True)
-    if match.only_in_sheet:
-        typer.echo(f"warning: not in the VCF, not built: {', '.join(match.only_in_sheet)}", err=True)
-    return match.common
+def _echo_written(written: SequencesWritten) -> None:
+    if written.samples is not None:
+        typer.echo(f"samples: {written.samples.summary()}", err=True)
+        if written.samples.only_in_sheet:
+            typer.echo(f"warning: not in the VCF, not built: {', '.join(written.samples.only_in_sheet)}", err=True)
+    if written.kind == "fasta":
+        typer.echo(f"wrote {written.n} sequences to {written.fasta}", err=True)
+    elif written.kind == "reference":
+        typer.echo(f"wrote {written.n} reference sequences to {written.fasta}, coordinate map to {written.coords}",
+                   err=True)
+    elif written.kind == "windows":
+        typer.echo(f"wrote {written.n // 2} window pairs to {written.fasta}; {written.build.summary()}", err=True)
+    else:
+        typer.echo(f"wrote {written.n} haplotype sequences to {written.fasta}; coordinate map {written.coords}; "
+                   f"report {written.report}", err=True)
+        typer.echo(f"variants: {written.build.summary()}", err=True)
 
 
 @app.command("windows")
@@ -138,19 +87,13 @@ def windows(
     coords: Path | None = typer.Option(None, help="Coordinate-map TSV (default: beside --out)."),
 ) -> None:
     """Write reference and alternate windows centred on each variant (variant-effect input)."""
-    coords = coords or sidecar_path(out)
-    build_report = BuildReport()
-    with Reference(reference) as ref, VariantFile(vcf, samples=[]) as vf:
-        region_list = read_regions(regions, contig_lengths=ref.contig_lengths)
-        pairs = variant_windows(
-            ref, vf, region_list, width=width, include_filtered=include_filtered, report=build_report
-        )
-        n = write_with_sidecar((rec for pair in pairs for rec in pair), out, coords)
-    typer.echo(f"wrote {n // 2} window pairs to {out}; {build_report.summary()}", err=True)
+    written = write_variant_windows(out, reference=reference, vcf=vcf, regions=regions, width=width,
+                                    include_filtered=include_filtered, coords=coords)
+    _echo_written(written)
 
 
 @app.command("split-fasta")
-def split_fasta(
+def split(
     fasta: Path = typer.Option(..., "--in", help="FASTA to split (its .coords.tsv sidecar is split along)."),
     shards: int = typer.Option(..., help="Number of shards."),
     out_dir: Path = typer.Option(..., "--out-dir", help="Folder for shard-000.fa ... (and their .coords.tsv)."),
@@ -160,12 +103,5 @@ def split_fasta(
     Always writes exactly ``--shards`` non-empty files, so workflows can name them in advance;
     fewer sequences than shards is an error.
     """
-    if shards < 1:
-        raise ConfigError(f"--shards must be >= 1, got {shards}")
-    records = list(read_with_sidecar(fasta))
-    if len(records) < shards:
-        raise ConfigError(f"{fasta} has {len(records)} sequences, fewer than --shards {shards}")
-    bounds = [round(i * len(records) / shards) for i in range(shards + 1)]
-    for i in range(shards):
-        write_with_sidecar(records[bounds[i] : bounds[i + 1]], out_dir / f"shard-{i:03d}.fa")
-    typer.echo(f"split {len(records)} sequences of {fasta} into {shards} shards in {out_dir}", err=True)
+    paths = split_fasta(fasta, shards=shards, out_dir=out_dir)
+    typer.echo(f"split {fasta} into {len(paths)} shards in {out_dir}", err=True)

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from genolens.cli.app import allow_partial_option, app
-from genolens.errors import ConfigError
 
 
 @app.command("track")
@@ -31,25 +30,12 @@ def track_command(
     allow_partial: bool = allow_partial_option(),
 ) -> None:
     """Per-base values of a unit or an SAE feature on the reference, one file per strand."""
-    from genolens.features.tracks import check_contigs, write_tracks
-    from genolens.io.reference import contig_lengths
-    from genolens.tl import feature_track
+    from genolens.tl import write_feature_track
 
-    if bigwig and reference is None:
-        raise ConfigError("--bigwig needs --reference FASTA or FASTA.fai (the contig lengths)")
-    lengths = contig_lengths(reference) if reference is not None else None
-    result = feature_track(store_path, sae=sae_path, feature=feature, layer=layer, unit=unit,
-                           sequences=sequence_ids, samples=samples, combine=combine,
-                           allow_partial=allow_partial)
-    if lengths is not None:
-        check_contigs(result, contig_lengths=lengths, path=reference)
-    description = f"{result.name}, {result.model}, {result.n_sequences} sequences, shared positions: {combine}"
-    inputs = {"store": str(store_path), "store_complete": result.store_complete, "store_shards": result.store_shards,
-              "layer": result.layer, "unit": unit, "sae": str(sae_path or ""),
-              "feature": feature, "sequences": list(sequence_ids), "samples": list(samples),
-              "reference": str(reference or "")}
-    paths = write_tracks(result, prefix=out, name=result.name, description=description, contig_lengths=lengths,
-                         bigwig=bigwig, inputs=inputs)
+    result, paths = write_feature_track(
+        store_path, out=out, sae=sae_path, feature=feature, layer=layer, unit=unit, sequences=sequence_ids,
+        samples=samples, combine=combine, reference=reference, bigwig=bigwig, allow_partial=allow_partial,
+    )
     typer.echo(
         f"{result.name}: {result.n_sequences} sequences, {result.n_positions:,} reference positions "
         f"({result.n_shared:,} covered by several sequences, up to {result.max_depth}, combined by {combine}) -> "

@@ -20,7 +20,6 @@ Output folder::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,7 +38,7 @@ from genolens.features.logo import logo_png
 from genolens.features.motifs import MotifConfig, MotifDatabase, compare_pwm, feature_motif
 from genolens.features.source import StoreSource
 from genolens.features.summary import FeatureSummary, SummaryConfig, summarize_features
-from genolens.io.files import output_folder
+from genolens.io.files import output_folder, write_json
 
 FORMAT = "genolens.feature-annotations"
 FORMAT_VERSION = "0.1.0"
@@ -182,5 +181,5 @@ def annotate_features(
         "inputs": dict(inputs or {}),
         "config": asdict(config),
     }
-    (out / "annotate.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
+    write_json(out / "annotate.json", meta, indent=1)
     return out

@@ -15,7 +15,6 @@ reference position covered.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -30,6 +29,7 @@ from genolens.errors import ConfigError, InputFormatError
 from genolens.features.source import StoreSource
 from genolens.features.summary import MAX_CHUNK_ELEMENTS, encode
 from genolens.io.coordmap import CoordinateMap
+from genolens.io.files import write_json
 
 COMBINE = ("mean", "max", "first")
 FORMAT = "genolens.track"
@@ -298,5 +298,5 @@ def write_tracks(
     meta = {"encoding-type": FORMAT, "encoding-version": FORMAT_VERSION, "genolens": __version__, "name": name,
             "files": [p.name for p in paths], **result.summary(), "inputs": dict(inputs or {})}
     sidecar = Path(f"{prefix}.track.json")
-    sidecar.write_text(json.dumps(meta, indent=1, default=str) + "\n")
+    write_json(sidecar, meta, indent=1)
     return [*paths, sidecar]

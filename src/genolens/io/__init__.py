@@ -11,14 +11,23 @@ from genolens.io.inputs import input_records
 from genolens.io.records import SequenceRecord
 from genolens.io.reference import Reference, contig_lengths
 from genolens.io.regions import Region, parse_region, read_bed, read_regions
-from genolens.io.samplesheet import SampleMatch, match_samples, read_sample_sheet
+from genolens.io.samplesheet import (
+    SampleMatch,
+    SampleSheetCheck,
+    check_sample_sheet,
+    choose_samples,
+    match_samples,
+    read_sample_sheet,
+)
+from genolens.io.sequences import SequencesWritten, split_fasta, write_sequences, write_variant_windows
 from genolens.io.vcf import VariantFile, vcf_samples
 from genolens.io.windows import variant_windows
 
 __all__ = [
-    "BuildReport", "CoordinateMap", "HaplotypePolicy", "Reference", "Region", "SampleMatch", "SequenceRecord",
-    "VariantFile", "annotation_tracks", "bed_track", "build_haplotypes", "contig_lengths", "gff_tracks",
-    "input_records", "iter_fasta", "match_samples", "parse_region", "read_bed", "read_coordinate_table",
-    "read_fasta", "read_gff", "read_regions", "read_sample_sheet", "read_with_sidecar", "reference_sequences",
-    "variant_windows", "vcf_samples", "write_fasta", "write_with_sidecar",
+    "BuildReport", "CoordinateMap", "HaplotypePolicy", "Reference", "Region", "SampleMatch", "SampleSheetCheck",
+    "SequenceRecord", "SequencesWritten", "VariantFile", "annotation_tracks", "bed_track", "build_haplotypes",
+    "check_sample_sheet", "choose_samples", "contig_lengths", "gff_tracks", "input_records", "iter_fasta",
+    "match_samples", "parse_region", "read_bed", "read_coordinate_table", "read_fasta", "read_gff", "read_regions",
+    "read_sample_sheet", "read_with_sidecar", "reference_sequences", "split_fasta", "variant_windows",
+    "vcf_samples", "write_fasta", "write_sequences", "write_variant_windows", "write_with_sidecar",
 ]

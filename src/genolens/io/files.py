@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from genolens.errors import InputFileError, InputFormatError
 
@@ -113,3 +115,57 @@ def atomic_write(path: str | os.PathLike[str], *, mode: str = "w") -> Iterator[I
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def json_ready(value: Any) -> Any:
+    """Nested dicts/lists of plain Python values: numpy scalars unwrapped, NaN/inf as strings, None as ''.
+
+    The form both JSON files and AnnData's ``uns`` (h5ad) accept.
+
+    Parameters
+    ----------
+    value
+        A dict, list, tuple or scalar (numpy or Python), nested to any depth.
+
+    Returns
+    -------
+    object
+        The same structure with JSON-safe values; other objects are returned as they are.
+    """
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if value is None:
+        return ""
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():  # a numpy (or torch) scalar
+        value = value.item()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    return value
+
+
+def write_json(path: str | os.PathLike[str], data: Any, *, indent: int = 2) -> Path:
+    """Write ``data`` as JSON, atomically, through :func:`json_ready` (other objects as their ``str``).
+
+    Parameters
+    ----------
+    path
+        The file to write (its folder must exist).
+    data
+        What to write.
+    indent
+        Indentation of the JSON text.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    with atomic_write(path) as fh:
+        fh.write(json.dumps(json_ready(data), indent=indent, default=str) + "\n")
+    return Path(path)

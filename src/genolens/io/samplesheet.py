@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from genolens.errors import InputFormatError, SampleMismatchError
+from genolens.errors import ConfigError, InputFormatError, SampleMismatchError
 from genolens.io.files import open_text
+from genolens.io.vcf import vcf_samples
 
 MISSING = {"", "NA", "NaN", "nan", "N/A", "NULL", "null", "."}
 
@@ -253,3 +254,92 @@ def match_samples(
     if not match.common:
         raise SampleMismatchError("no sample of the sample sheet is in the VCF", path=sheet_path)
     return match
+
+
+def choose_samples(
+    vcf: str | os.PathLike[str],
+    *,
+    samples: Sequence[str] | None = None,
+    sample_sheet: str | os.PathLike[str] | None = None,
+    id_column: str = "sample",
+    allow_missing: bool = False,
+) -> tuple[list[str] | None, SampleMatch | None]:
+    """The VCF samples to build: listed IDs, a sample sheet's samples, or all (None).
+
+    Parameters
+    ----------
+    vcf
+        The VCF/BCF the samples come from.
+    samples
+        Sample IDs, taken as given (the VCF reader rejects unknown ones).
+    sample_sheet
+        A CSV/TSV sample sheet whose samples are taken (instead of ``samples``).
+    id_column
+        Sample-ID column of the sample sheet.
+    allow_missing
+        Continue when sheet samples are absent from the VCF (listed in the match) instead of raising
+        :class:`~genolens.errors.SampleMismatchError`.
+
+    Returns
+    -------
+    tuple
+        The chosen IDs (None: every sample of the VCF) and, for a sample sheet, how it matched the VCF.
+    """
+    if samples and sample_sheet:
+        raise ConfigError("give sample IDs or a sample sheet, not both")
+    if samples:
+        return [s.strip() for s in samples if s.strip()], None
+    if sample_sheet is None:
+        return None, None
+    sheet = read_sample_sheet(sample_sheet, id_column=id_column)
+    match = match_samples(sheet, vcf_samples(vcf), on_missing="warn" if allow_missing else "error",
+                          sheet_path=str(sample_sheet))
+    return match.common, match
+
+
+@dataclass(frozen=True)
+class SampleSheetCheck:
+    """A checked sample sheet: the table, its missing values per column and its overlap with a VCF."""
+
+    sheet: pd.DataFrame
+    missing: dict[str, int]
+    match: SampleMatch | None = None
+
+
+def check_sample_sheet(
+    path: str | os.PathLike[str],
+    *,
+    vcf: str | os.PathLike[str] | None = None,
+    id_column: str = "sample",
+    numeric: Sequence[str] = (),
+    categorical: Sequence[str] = (),
+    binary: Sequence[str] = (),
+    allow_missing_samples: bool = False,
+) -> SampleSheetCheck:
+    """Check a sample sheet's IDs and column types, and its overlap with a VCF, before a run.
+
+    Parameters
+    ----------
+    path
+        CSV/TSV sample sheet.
+    vcf
+        VCF whose samples the sheet must match (optional).
+    id_column
+        Sample-ID column.
+    numeric, categorical, binary
+        Columns that must be numeric, categorical, or two-valued (see :func:`read_sample_sheet`).
+    allow_missing_samples
+        Only report sheet samples absent from the VCF instead of raising.
+
+    Returns
+    -------
+    SampleSheetCheck
+        The parsed sheet, the number of missing values of each column that has any, and the VCF match.
+    """
+    sheet = read_sample_sheet(path, id_column=id_column, numeric=numeric, categorical=categorical, binary=binary)
+    missing = {str(c): int(n) for c, n in sheet.isna().sum().items() if n}
+    match = None
+    if vcf is not None:
+        match = match_samples(sheet, vcf_samples(vcf), on_missing="warn" if allow_missing_samples else "error",
+                              sheet_path=str(path))
+    return SampleSheetCheck(sheet=sheet, missing=missing, match=match)

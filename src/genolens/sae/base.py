@@ -53,12 +53,17 @@ class SparseAutoencoder(nn.Module):
     """
 
     architecture: str = ""
+    #: the architecture's settings (a subclass of :class:`SAEConfig` beside its module)
+    config_class: type[SAEConfig] = SAEConfig
     unit_norm_decoder: bool = True
     sparse_training: bool = False
     sparse_inference: bool = True
 
     def __init__(self, cfg: SAEConfig) -> None:
         super().__init__()
+        if type(cfg) is not self.config_class or cfg.architecture != self.architecture:
+            raise TypeError(f"{type(self).__name__} takes a {self.config_class.__name__}, got {type(cfg).__name__}"
+                            f" for {cfg.architecture!r}")
         self.cfg = cfg
         g = torch.Generator().manual_seed(cfg.seed)
         w_dec = torch.randn(cfg.d_sae, cfg.d_in, generator=g)

@@ -14,11 +14,13 @@ from __future__ import annotations
 import torch
 
 from genolens.sae.base import SparseAutoencoder, aux_k_loss
+from genolens.sae.config import BatchTopKConfig
 from genolens.sae.sparse import SparseCodes, codes_from_flat
 
 
 class BatchTopKSAE(SparseAutoencoder):
     architecture = "batchtopk"
+    config_class = BatchTopKConfig
     sparse_training = False  # sparse path ready and tested; off until the notebook demo agrees (see README)
 
     def __init__(self, cfg) -> None:  # noqa: ANN001

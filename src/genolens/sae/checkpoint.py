@@ -37,8 +37,8 @@ from genolens import __version__
 from genolens.errors import ConfigError, InputFileError, InputFormatError
 from genolens.io.tensorfile import DIGEST_KEY, bytes_digest, verify_digest
 from genolens.sae.base import SparseAutoencoder
-from genolens.sae.config import Provenance, SAEConfig
-from genolens.sae.registry import build_sae
+from genolens.sae.config import Provenance
+from genolens.sae.registry import build_sae, config_from_dict
 
 FORMAT = "genolens-sae"
 FORMAT_VERSION = "1"
@@ -156,7 +156,7 @@ def load_sae(path: str | Path, *, device: str = "cpu") -> SparseAutoencoder:
             f"SAE format version {section.get('encoding-version')!r} is not supported "
             f"(supported: {FORMAT_VERSION})", path=cfg_path,
         )
-    cfg = SAEConfig.from_dict(section["config"])
+    cfg = config_from_dict(section["config"])
     sae = build_sae(cfg)
     state = read_weights(w_path, what="SAE weights file")
     needed = ["W_enc", "W_dec", "b_enc", "b_dec"] + (["threshold"] if cfg.architecture in THRESHOLD_ARCHS else [])

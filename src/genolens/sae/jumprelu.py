@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from genolens.sae.base import SparseAutoencoder
+from genolens.sae.config import JumpReLUConfig
 
 
 def _rect(z: torch.Tensor) -> torch.Tensor:
@@ -55,6 +56,7 @@ class _Step(torch.autograd.Function):
 
 class JumpReLUSAE(SparseAutoencoder):
     architecture = "jumprelu"
+    config_class = JumpReLUConfig
 
     def __init__(self, cfg) -> None:  # noqa: ANN001
         super().__init__(cfg)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import torch
 
 from genolens.sae.batchtopk import BatchTopKSAE
+from genolens.sae.config import MatryoshkaConfig
 from genolens.sae.sparse import SparseCodes, sparse_decode
 
 
 class MatryoshkaSAE(BatchTopKSAE):
     architecture = "matryoshka"
+    config_class = MatryoshkaConfig
 
     def reconstruction_loss(self, f_BF: torch.Tensor, xs_BD: torch.Tensor, mse: torch.Tensor) -> torch.Tensor:
         losses = []

@@ -11,10 +11,12 @@ from __future__ import annotations
 import torch
 
 from genolens.sae.base import SparseAutoencoder
+from genolens.sae.config import ReLUConfig
 
 
 class ReLUSAE(SparseAutoencoder):
     architecture = "relu"
+    config_class = ReLUConfig
     unit_norm_decoder = False
     sparse_inference = False  # an L1 penalty leaves many small activations: the dense product is faster
 

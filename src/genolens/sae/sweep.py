@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from genolens.errors import ConfigError
+from genolens.io.files import write_json
 from genolens.sae.base import SparseAutoencoder
 from genolens.sae.checkpoint import check_compatible, load_sae
-from genolens.sae.config import Provenance, SAEConfig, TrainConfig
+from genolens.sae.config import Provenance, SAEConfig, TrainConfig, make_config, options
 from genolens.sae.data import StoreSplit, TokenBudget
-from genolens.sae.evaluate import density_histogram, evaluate_sae, feature_stability
+from genolens.sae.metrics import density_histogram, evaluate_sae, feature_stability
 from genolens.sae.trainer import sae_dir, train_saes
 from genolens.store.reader import ActivationStore
 
@@ -90,6 +91,61 @@ def seed_stability(saes: Sequence[SparseAutoencoder], *, threshold: float = STAB
     return rows
 
 
+def sweep_configs(
+    architecture: str | Sequence[str],
+    *,
+    d_in: int,
+    k: int | Sequence[int] | None = None,
+    width: int | Sequence[int] = 4096,
+    seed: int | Sequence[int] = 0,
+    l1_coeff: float | None = None,
+    provenance: Provenance | None = None,
+) -> list[SAEConfig]:
+    """The configs of a sweep: every architecture × k × width × seed, each setting only where it applies.
+
+    ``k`` (active latents, or target L0 for JumpReLU) applies to the architectures that take it and
+    ``l1_coeff`` to ReLU; a value given for a sweep in which no architecture takes it is an error, never
+    silently ignored.
+
+    Parameters
+    ----------
+    architecture
+        One name or several (:data:`genolens.sae.registry.ARCHITECTURES`).
+    d_in
+        Width of the activations.
+    k
+        One value or several (default: each architecture's own, 32).
+    width, seed
+        Dictionary sizes and initialisation seeds.
+    l1_coeff
+        L1 coefficient of ReLU SAEs (default: the config's).
+    provenance
+        What the SAEs are trained on (model, weights hash, layer, tokeniser).
+
+    Returns
+    -------
+    list of SAEConfig
+        One config per distinct SAE, in sweep order.
+    """
+    names = [str(a).strip() for a in _seq(architecture)]
+    takes = {a: options(a) for a in names}
+    for option, value in (("k", k), ("l1_coeff", l1_coeff)):
+        if value is not None and not any(option in t for t in takes.values()):
+            raise ConfigError(f"{option} does not apply to {', '.join(names)} SAEs",
+                              hint="; ".join(f"{a} takes {', '.join(t) or 'nothing else'}" for a, t in takes.items()))
+    cfgs: dict[str, SAEConfig] = {}
+    for a, kk, w, s in itertools.product(names, _seq(k), _seq(width), _seq(seed)):
+        settings: dict[str, Any] = {"d_in": d_in, "d_sae": int(w), "seed": int(s),
+                                    "provenance": provenance or Provenance()}
+        if kk is not None and "k" in takes[a]:
+            settings["k"] = int(kk)
+        if l1_coeff is not None and "l1_coeff" in takes[a]:
+            settings["l1_coeff"] = float(l1_coeff)
+        cfg = make_config(a, **settings)
+        cfgs.setdefault(cfg.name, cfg)
+    return list(cfgs.values())
+
+
 def train(
     store: PathLike | ActivationStore,
     *,
@@ -97,12 +153,12 @@ def train(
     out: PathLike,
     tokens: int,
     architecture: str | Sequence[str] = "topk",
-    k: int | Sequence[int] = 32,
+    k: int | Sequence[int] | None = None,
     width: int | Sequence[int] = 4096,
     seed: int | Sequence[int] = 0,
     batch_size: int = 4096,
     lr: float = 2e-3,
-    l1_coeff: float = 5.0,
+    l1_coeff: float | None = None,
     heldout_fraction: float = 0.1,
     checkpoint_every: int = 500,
     device: str = "cpu",
@@ -125,10 +181,11 @@ def train(
     tokens
         Training tokens (activation rows) per SAE.
     architecture, k, width, seed
-        One value each, or lists: their product is the sweep (``topk``, ``batchtopk``, ``matryoshka``, ``relu``,
-        ``jumprelu``; active latents or target L0; dictionary size; initialisation seed).
-    batch_size, lr, l1_coeff
-        Rows per step, peak Adam learning rate, L1 coefficient of the ReLU SAE.
+        One value each, or lists: their product is the sweep (see :func:`sweep_configs`).
+    batch_size, lr
+        Rows per step, peak Adam learning rate.
+    l1_coeff
+        L1 coefficient of ReLU SAEs (default 5).
     heldout_fraction
         Fraction of sequences kept out of training (by a hash of the sequence ID, so evaluation finds them).
     checkpoint_every
@@ -157,9 +214,7 @@ def train(
     split = StoreSplit(opened, layer, heldout_fraction=heldout_fraction)
     prov = split.provenance()
     d_in = opened.config.hidden_size
-    grid = itertools.product(_seq(architecture), _seq(k), _seq(width), _seq(seed))
-    cfgs = [SAEConfig(architecture=str(a).strip(), d_in=d_in, d_sae=int(w), k=int(kk), seed=int(s),
-                      l1_coeff=l1_coeff, provenance=prov) for a, kk, w, s in grid]
+    cfgs = sweep_configs(architecture, d_in=d_in, k=k, width=width, seed=seed, l1_coeff=l1_coeff, provenance=prov)
     config = TrainConfig(total_tokens=tokens, batch_size=batch_size, lr=lr, seed=data_seed, device=device,
                          checkpoint_every=checkpoint_every)
     n_train, n_held = split.n_rows()
@@ -181,7 +236,7 @@ def train(
                       progress=progress, single=single, record=record)
     stability = seed_stability(saes)
     if stability:
-        (out / "stability.json").write_text(json.dumps(stability, indent=2))
+        write_json(out / "stability.json", stability)
     return TrainResult(saes=saes, paths=[sae_dir(out, s.cfg.name, single=single) for s in saes], budget=budget,
                        n_heldout_rows=n_held, stability=stability, warning=warning)
 
@@ -265,7 +320,7 @@ def evaluate_on_store(
         out = Path(out)
         density_histogram(metrics.density, out.with_suffix(".density.png"), title=loaded.cfg.name)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2))
+        write_json(out, result)
     return result
 
 

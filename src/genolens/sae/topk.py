@@ -5,11 +5,13 @@ from __future__ import annotations
 import torch
 
 from genolens.sae.base import SparseAutoencoder, aux_k_loss
+from genolens.sae.config import TopKConfig
 from genolens.sae.sparse import SparseCodes, codes_from_topk
 
 
 class TopKSAE(SparseAutoencoder):
     architecture = "topk"
+    config_class = TopKConfig
     sparse_training = False  # sparse path ready and tested; off until the notebook demo agrees (see README)
 
     def activate(self, pre_BF: torch.Tensor) -> torch.Tensor:

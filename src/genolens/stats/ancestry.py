@@ -12,7 +12,6 @@ from a PLINK 1.9 / 2 ``.eigenvec`` file, and population labels from a panel TSV.
 from __future__ import annotations
 
 import gzip
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from genolens.errors import ConfigError, InputFileError, InputFormatError, SampleMismatchError
+from genolens.io.files import write_json
 
 _BASES = frozenset("ACGT")
 
@@ -85,6 +85,10 @@ class AncestryPCs:
             "counts": dict(self.counts),
             "eigenvalues": [float(v) for v in self.eigenvalues],
         }
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        """Write the PCs as a PLINK 2 ``.eigenvec`` with a JSON beside it (see :func:`write_eigenvec`)."""
+        return write_eigenvec(self, path)
 
 
 def _open(path: Path):
@@ -370,6 +374,5 @@ def write_eigenvec(result: AncestryPCs, path: str | os.PathLike[str]) -> Path:
         fh.write("#FID\tIID\t" + "\t".join(table.columns) + "\n")
         for sample, row in table.iterrows():
             fh.write(f"{sample}\t{sample}\t" + "\t".join(f"{v:.6g}" for v in row.to_numpy()) + "\n")
-    with atomic_write(path.with_suffix(".json")) as fh:
-        json.dump(result.to_dict(), fh, indent=2)
+    write_json(path.with_suffix(".json"), result.to_dict())
     return path

@@ -8,8 +8,10 @@ the feature that ancestry explains, and a confound category.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anndata as ad
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from genolens.errors import ConfigError
+from genolens.io.files import json_ready
 from genolens.stats.confound import ConfoundThresholds, categorise, explained_variance
 from genolens.stats.design import CollinearityThresholds, build_design, collinearity, encode_columns
 from genolens.stats.logistic import LogisticConfig, logistic_scan
@@ -100,6 +103,12 @@ class AssociationResult:
     summary: dict[str, Any]
     per_stratum: pd.DataFrame | None = None
     adata: ad.AnnData | None = None
+
+    def write(self, out: str | os.PathLike[str], *, adata: ad.AnnData | None = None) -> Path:
+        """Write the run's folder (see :func:`genolens.stats.results.write_association`); return it."""
+        from genolens.stats.results import write_association
+
+        return write_association(self, out, adata=adata)
 
 
 def phenotype_values(obs: pd.DataFrame, *, column: str, binary: bool) -> np.ndarray:
@@ -272,20 +281,3 @@ def associate(
 
 def _n_encoded(obs: pd.DataFrame, columns: Sequence[str]) -> int:
     return encode_columns(obs, columns=columns)[0].shape[1]
-
-
-def json_ready(value: Any) -> Any:
-    """Nested dicts/lists with NaN/inf as strings and None as '' (h5ad and JSON both accept it)."""
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    if value is None:
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if np.isfinite(value) else str(float(value))
-    return value

@@ -13,8 +13,10 @@ mean-imputed inside each training fold; samples missing the target are dropped
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import anndata as ad
@@ -67,6 +69,12 @@ class AuditResult:
 
     table: pd.DataFrame
     summary: dict[str, Any]
+
+    def write(self, out: str | os.PathLike[str]) -> Path:
+        """Write the audit's folder (see :func:`genolens.stats.results.write_audit`); return it."""
+        from genolens.stats.results import write_audit
+
+        return write_audit(self, out)
 
 
 def _embedding(adata: ad.AnnData, use_rep: str | None) -> np.ndarray:

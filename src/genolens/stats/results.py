@@ -19,8 +19,8 @@ import pandas as pd
 
 from genolens import __version__
 from genolens.errors import InputFileError, InputFormatError
-from genolens.io.files import output_folder
-from genolens.stats.associate import TABLE_COLUMNS, AssociationResult, json_ready
+from genolens.io.files import output_folder, write_json
+from genolens.stats.associate import TABLE_COLUMNS, AssociationResult
 from genolens.stats.audit import AuditResult
 from genolens.stats.plots import qq_plot, volcano_plot
 
@@ -34,7 +34,7 @@ TEXT_COLUMNS = ("feature", "category", "method", "reason", "effect_pattern")
 def _write_json(path: Path, summary: dict, encoding: str) -> None:
     data = {"encoding-type": encoding, "encoding-version": FORMAT_VERSION, "genolens_version": __version__,
             **summary}
-    path.write_text(json.dumps(json_ready(data), indent=2) + "\n")
+    write_json(path, data)
 
 
 def _read_json(path: Path, encoding: str, make: str) -> dict:

@@ -15,14 +15,15 @@ from collections.abc import Callable, Iterable, Sequence
 from tqdm import tqdm
 
 from genolens.adapters import Adapter, load_adapter
+from genolens.adapters.base import check_dtype
 from genolens.adapters.fingerprint import tokenizer_fingerprint, weights_fingerprint
 from genolens.errors import ConfigError
+from genolens.io.inputs import input_records
 from genolens.io.records import SequenceRecord
 from genolens.store.format import StoreConfig
 from genolens.store.writer import WriteSummary, write_store
 
 DEVICES = ("cpu", "cuda")
-DTYPES = ("float32", "bfloat16")
 
 
 def store_config(
@@ -87,6 +88,7 @@ def embed_records(
     condition: Sequence[str] | None = None,
     model_name: str | None = None,
     progress: bool | Callable[[int, int], None] = False,
+    notes: Callable[[str], None] | None = None,
 ) -> WriteSummary:
     """Run a model over sequences and write per-token activations of ``layers`` to a store.
 
@@ -121,6 +123,8 @@ def embed_records(
         Name recorded for an adapter passed in (default: its checkpoint path).
     progress
         A progress bar on stderr (``True``), or ``callback(n_sequences, n_tokens)`` after each shard.
+    notes
+        Called with each note about the chosen layers (e.g. a layer that is the embedding table).
 
     Returns
     -------
@@ -129,8 +133,7 @@ def embed_records(
     """
     if device not in DEVICES:
         raise ConfigError(f"device must be cpu or cuda, got {device!r}")
-    if dtype not in DTYPES:
-        raise ConfigError(f"dtype must be float32 or bfloat16, got {dtype!r}")
+    check_dtype(dtype)
     if isinstance(model, Adapter):
         adapter, name = model, model_name or str(getattr(model, "name", "") or type(model).__name__)
     else:
@@ -141,6 +144,9 @@ def embed_records(
         extra = {} if condition is None else {"condition": condition}
         adapter = load_adapter(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code, **extra)
         name = model
+    if notes is not None:
+        for note in adapter.layer_notes(adapter.check_layers(list(layers))):
+            notes(note)
     config = store_config(adapter, model=name, layers=layers, dtype=dtype, shard_size=shard_size,
                           batch_tokens=batch_tokens, overlap=overlap)
     if callable(progress):
@@ -158,3 +164,46 @@ def embed_records(
         return write_store(records, adapter, out, config=config, on_group=on_group)
     finally:
         bar.close()
+
+
+def embed_inputs(
+    model: str | Adapter,
+    *,
+    layers: Sequence[int],
+    out: str | os.PathLike[str],
+    fasta: str | os.PathLike[str] | None = None,
+    reference: str | os.PathLike[str] | None = None,
+    vcf: str | os.PathLike[str] | None = None,
+    regions: Sequence[str] = (),
+    samples: Sequence[str] = (),
+    device: str = "cpu",
+    dtype: str = "float32",
+    batch_tokens: int = 8192,
+    shard_size: int = 100_000,
+    overlap: int | None = None,
+    trust_remote_code: bool = False,
+    condition: Sequence[str] | None = None,
+    progress: bool | Callable[[int, int], None] = False,
+    notes: Callable[[str], None] | None = None,
+) -> WriteSummary:
+    """Embed a FASTA, or reference regions (personal haplotypes with a VCF), into a store: what
+    ``genolens embed`` runs.
+
+    Parameters
+    ----------
+    model
+        A short name, hub id or folder, or an adapter already loaded.
+    layers, out, device, dtype, batch_tokens, shard_size, overlap, trust_remote_code, condition, progress, notes
+        As :func:`embed_records`.
+    fasta, reference, vcf, regions, samples
+        The input, as :func:`genolens.io.inputs.input_records` chooses it.
+
+    Returns
+    -------
+    WriteSummary
+        Shards written and skipped, sequences, rows, real and padded tokens of this run.
+    """
+    records = input_records(fasta=fasta, reference=reference, vcf=vcf, regions=regions, samples=samples)
+    return embed_records(records, model=model, layers=layers, out=out, device=device, dtype=dtype,
+                         batch_tokens=batch_tokens, shard_size=shard_size, overlap=overlap,
+                         trust_remote_code=trust_remote_code, condition=condition, progress=progress, notes=notes)

@@ -49,6 +49,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from genolens.adapters.base import check_dtype
 from genolens.errors import ConfigError
 
 STORE_TYPE = "genolens.activation-store"
@@ -120,8 +121,7 @@ class StoreConfig:
         object.__setattr__(self, "layers", tuple(int(x) for x in self.layers))
         if not self.layers:
             raise ConfigError("layers must not be empty")
-        if self.dtype not in ("float32", "bfloat16"):
-            raise ConfigError(f"dtype must be 'float32' or 'bfloat16', got {self.dtype!r}")
+        check_dtype(self.dtype)
         if self.shard_size <= 0:
             raise ConfigError(f"shard_size must be > 0, got {self.shard_size}")
         if self.batch_tokens <= 0:

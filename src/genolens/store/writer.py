@@ -22,6 +22,7 @@ import torch
 
 from genolens import __version__
 from genolens.adapters.base import Adapter, SequenceActivations, TilePiece
+from genolens.adapters.batching import padding_waste
 from genolens.errors import ConfigError, InputFormatError
 from genolens.io.records import SequenceRecord
 from genolens.store.format import (
@@ -74,7 +75,7 @@ class WriteSummary:
 
     @property
     def padding_waste(self) -> float:
-        return 1.0 - self.real_tokens / self.padded_tokens if self.padded_tokens else 0.0
+        return padding_waste(self.real_tokens, self.padded_tokens)
 
 
 def _groups(records: Iterable[SequenceRecord], shard_size: int) -> Iterator[list[SequenceRecord]]:

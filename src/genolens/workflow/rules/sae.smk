@@ -16,7 +16,7 @@ rule train_sae:
     params:
         layer=config["sae"]["layer"],
         arch=config["sae"]["arch"],
-        k=config["sae"]["k"],
+        k="" if config["sae"]["k"] is None else f"--k {config['sae']['k']}",
         width=config["sae"]["width"],
         tokens=config["sae"]["tokens"],
         batch_size=config["sae"]["batch_size"],
@@ -26,7 +26,7 @@ rule train_sae:
         device=config["sae"]["device"],
         extra=config["sae"]["extra"],
     shell:
-        "genolens train-sae --store {input} --layer {params.layer} --arch {params.arch} --k {params.k}"
+        "genolens train-sae --store {input} --layer {params.layer} --arch {params.arch} {params.k}"
         " --width {params.width} --tokens {params.tokens} --batch-size {params.batch_size} --lr {params.lr}"
         " --heldout-fraction {params.heldout} --seeds {params.seed} --device {params.device} --no-progress"
         " {params.extra} --out {output} > {log} 2>&1"
