@@ -3,7 +3,8 @@
 Walks ``gl.io``, ``gl.models``, ``gl.store``, ``gl.sae``, ``gl.tl``, ``gl.pl`` (each module's ``__all__``), the
 top-level ``gl.read_*`` / ``gl.write_*``, the genolens classes those functions return (``AssociationResult``,
 ``Adapter``, ...), and the public methods of all these classes. A function or class that takes parameters
-needs a ``Parameters`` section naming each of them (``a, b`` groups several; no name that the signature lacks);
+needs a ``Parameters`` section naming each of them (``a, b`` groups several; no name that the signature lacks;
+a class may call it ``Attributes``);
 a function whose return annotation is not ``None`` needs ``Returns`` (or ``Yields``). The API reference
 (``docs/``) renders these sections, so an offender here is a hole there.
 """
@@ -75,15 +76,18 @@ def problems(obj: Callable) -> list[str]:
         return []
     params = [p.name for p in signature.parameters.values() if p.name not in ("self", "cls")]
     found = sections(doc)
+    # a dataclass may list its fields as Attributes (numpydoc's other name for them)
+    section = "Attributes" if inspect.isclass(obj) and "Parameters" not in found and "Attributes" in found else (
+        "Parameters")
     out = []
-    if params and "Parameters" not in found:
+    if params and section not in found:
         out.append("no Parameters section")
     elif params:
-        named = documented_names(found["Parameters"])
+        named = documented_names(found[section])
         if missing := [p for p in params if p not in named]:
-            out.append(f"Parameters lacks {', '.join(missing)}")
+            out.append(f"{section} lacks {', '.join(missing)}")
         if extra := sorted(named - set(params)):
-            out.append(f"Parameters names {', '.join(extra)}, not in the signature")
+            out.append(f"{section} names {', '.join(extra)}, not in the signature")
     returns = signature.return_annotation
     if (not inspect.isclass(obj) and returns not in (inspect.Signature.empty, None, "None")
             and "Returns" not in found and "Yields" not in found):
@@ -139,7 +143,21 @@ def _stale(a: int) -> None:
     """
 
 
+class _Fields:
+    """Fields as numpydoc attributes.
+
+    Attributes
+    ----------
+    a
+        One.
+    """
+
+    def __init__(self, a: int, b: int) -> None:
+        self.a, self.b = a, b
+
+
 @pytest.mark.parametrize(("func", "expected"), [
+    (_Fields, ["Attributes lacks b"]),
     (_undocumented, ["no Parameters section", "no Returns section (returns int)"]),
     (_documented, []),
     (_stale, ["Parameters names old, not in the signature"]),

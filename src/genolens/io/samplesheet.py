@@ -299,7 +299,17 @@ def choose_samples(
 
 @dataclass(frozen=True)
 class SampleSheetCheck:
-    """A checked sample sheet: the table, its missing values per column and its overlap with a VCF."""
+    """A checked sample sheet: the table, its missing values per column and its overlap with a VCF.
+
+    Parameters
+    ----------
+    sheet
+        The parsed sheet, indexed by sample ID.
+    missing
+        Missing values per column, for the columns that have any.
+    match
+        How the sheet and the VCF overlap, when a VCF was given.
+    """
 
     sheet: pd.DataFrame
     missing: dict[str, int]

@@ -65,6 +65,25 @@ class SAEConfig:
     :mod:`genolens.sae.topk`, ``ReLUConfig`` in :mod:`genolens.sae.relu`, ...), so an option that does not
     apply to an architecture cannot be set on it; :func:`genolens.sae.registry.make_config` builds the
     right one from an architecture name and refuses options it does not take.
+
+    Parameters
+    ----------
+    architecture
+        The architecture's name (each subclass sets its own).
+    d_in
+        Width of the activations.
+    d_sae
+        Number of latents (dictionary size).
+    dead_after_tokens
+        A latent that has not fired for this many tokens counts as dead.
+    b_dec_init
+        Decoder bias initialisation: ``"geometric_median"``, ``"mean"`` or ``"zeros"`` of a data sample.
+    seed
+        Seed of the weight initialisation.
+    name
+        Name of the SAE (default ``{architecture}_w{d_sae}{tag}_s{seed}``, the tag from :meth:`name_tag`).
+    provenance
+        What it was trained on.
     """
 
     architecture: str = ""

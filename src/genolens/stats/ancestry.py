@@ -87,7 +87,18 @@ class AncestryPCs:
         }
 
     def write(self, path: str | os.PathLike[str]) -> Path:
-        """Write the PCs as a PLINK 2 ``.eigenvec`` with a JSON beside it (see :func:`write_eigenvec`)."""
+        """Write the PCs as a PLINK 2 ``.eigenvec`` with a JSON beside it (see :func:`write_eigenvec`).
+
+        Parameters
+        ----------
+        path
+            The ``.eigenvec`` to write.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+        """
         return write_eigenvec(self, path)
 
 

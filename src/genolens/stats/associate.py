@@ -105,7 +105,18 @@ class AssociationResult:
     adata: ad.AnnData | None = None
 
     def write(self, out: str | os.PathLike[str], *, adata: ad.AnnData | None = None) -> Path:
-        """Write the run's folder (see :func:`genolens.stats.results.write_association`); return it."""
+        """Write the run's folder (see :func:`genolens.stats.results.write_association`); return it.
+
+        Parameters
+        ----------
+        out, adata
+            As :func:`~genolens.stats.results.write_association`.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
         from genolens.stats.results import write_association
 
         return write_association(self, out, adata=adata)

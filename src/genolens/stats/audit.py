@@ -71,7 +71,18 @@ class AuditResult:
     summary: dict[str, Any]
 
     def write(self, out: str | os.PathLike[str]) -> Path:
-        """Write the audit's folder (see :func:`genolens.stats.results.write_audit`); return it."""
+        """Write the audit's folder (see :func:`genolens.stats.results.write_audit`); return it.
+
+        Parameters
+        ----------
+        out
+            Output folder (created).
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
         from genolens.stats.results import write_audit
 
         return write_audit(self, out)
