@@ -110,11 +110,23 @@ class SAEConfig:
             object.__setattr__(self, "name", f"{self.architecture}_w{self.d_sae}{self.name_tag()}_s{self.seed}")
 
     def name_tag(self) -> str:
-        """What sets this SAE apart in its default name, between width and seed (``_k32`` for TopK)."""
+        """What sets this SAE apart in its default name, between width and seed (``_k32`` for TopK).
+
+        Returns
+        -------
+        str
+            The tag (``""`` where nothing does).
+        """
         return ""
 
     def to_dict(self) -> dict[str, Any]:
-        """The settings as a JSON-ready dict (saved in ``cfg.json``)."""
+        """The settings as a JSON-ready dict (saved in ``cfg.json``).
+
+        Returns
+        -------
+        dict
+            One entry per field, ``provenance`` as a dict.
+        """
         return asdict(self)
 
 
@@ -380,7 +392,18 @@ class TrainConfig:
         return -(-self.total_tokens // self.batch_size)
 
     def lr_at(self, step: int) -> float:
-        """Linear warm-up, constant, then linear decay to zero over the last ``decay_fraction``."""
+        """Linear warm-up, constant, then linear decay to zero over the last ``decay_fraction``.
+
+        Parameters
+        ----------
+        step
+            Optimiser step, from 0.
+
+        Returns
+        -------
+        float
+            The learning rate at that step.
+        """
         total = self.total_steps
         if self.warmup_steps and step < self.warmup_steps:
             return self.lr * (step + 1) / self.warmup_steps
