@@ -27,6 +27,7 @@ extensions = [
 ]
 
 exclude_patterns = ["_build"]
+smartquotes = False  # option names in help text stay ``--vcf``, not an en dash
 # The network is closed to the build (and to CI): no intersphinx inventories, nothing fetched.
 
 # numpydoc-style docstrings (as scanpy), rendered by napoleon.
