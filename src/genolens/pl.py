@@ -80,14 +80,34 @@ def qq(
 def volcano(
     data: AssociationResult | pd.DataFrame | ad.AnnData, *, key: str = "association", ax: Axes | None = None
 ) -> Axes:
-    """Adjusted effect against -log10(p), coloured by confound category (parameters as :func:`qq`)."""
+    """Adjusted effect against -log10(p), coloured by confound category.
+
+    Parameters
+    ----------
+    data, key, ax
+        As :func:`qq`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     return draw_volcano(_association_table(data, key), ax=_axes(ax, (6, 5)))
 
 
 def categories(
     data: AssociationResult | pd.DataFrame | ad.AnnData, *, key: str = "association", ax: Axes | None = None
 ) -> Axes:
-    """How many features fell in each confound category (parameters as :func:`qq`)."""
+    """How many features fell in each confound category.
+
+    Parameters
+    ----------
+    data, key, ax
+        As :func:`qq`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     return draw_categories(_association_table(data, key), ax=_axes(ax, (5, 2.5)))
 
 

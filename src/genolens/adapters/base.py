@@ -131,7 +131,32 @@ class _Item:
 
 @dataclass
 class Adapter(ABC):
-    """A model, its tokeniser and what genolens needs to know about them."""
+    """A model, its tokeniser and what genolens needs to know about them.
+
+    Each family's ``from_pretrained`` builds one (:func:`genolens.models.load` picks the family).
+
+    Parameters
+    ----------
+    model
+        The model (put in eval mode on ``device``).
+    tokenizer
+        Sequence -> token IDs with the bases or residues each token covers.
+    name
+        Model name, as recorded in stores.
+    num_layers
+        The last layer index (layers ``0..num_layers``: 0 = embeddings, then the blocks, and for
+        ``final_norm_layer`` families the final layer norm).
+    hidden_size
+        Width of the activations.
+    max_tokens
+        Context length in tokens (longer sequences are tiled).
+    device
+        Where the model runs.
+    dtype
+        ``"float32"``, or ``"bfloat16"`` (autocast).
+    dropped_head
+        A task head the checkpoint had and the backbone left out, or None.
+    """
 
     family: ClassVar[str]
     alphabet: ClassVar[Literal["dna", "protein"]]
@@ -234,7 +259,18 @@ class Adapter(ABC):
 
     @abstractmethod
     def hook_module(self, layer: int) -> nn.Module:
-        """The module whose output is layer ``layer`` (0 = embeddings ... ``num_layers``)."""
+        """The module whose output is layer ``layer`` (0 = embeddings ... ``num_layers``).
+
+        Parameters
+        ----------
+        layer
+            A layer index, already checked.
+
+        Returns
+        -------
+        torch.nn.Module
+            The module the hooks attach to.
+        """
 
     @abstractmethod
     def _call_model(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
@@ -242,7 +278,18 @@ class Adapter(ABC):
 
     # -- shared ---------------------------------------------------------------------------
     def check_layers(self, layers: Iterable[int]) -> list[int]:
-        """Requested layers, negatives counted from the end, validated, sorted, unique."""
+        """Requested layers, negatives counted from the end, validated, sorted, unique.
+
+        Parameters
+        ----------
+        layers
+            Layer indices (``-1`` = the last); an index out of range is an error listing what each one is.
+
+        Returns
+        -------
+        list of int
+            The layers as non-negative indices.
+        """
         out = set()
         for layer in layers:
             norm = layer + self.num_layers + 1 if layer < 0 else layer
@@ -259,13 +306,30 @@ class Adapter(ABC):
         return self.num_layers - 1 if self.final_norm_layer else self.num_layers
 
     def layer_map(self) -> str:
-        """What each layer index is, e.g. ``layers 0..3: 0 = embeddings, 1..2 = blocks, 3 = final layer norm``."""
+        """What each layer index is, e.g. ``layers 0..3: 0 = embeddings, 1..2 = blocks, 3 = final layer norm``.
+
+        Returns
+        -------
+        str
+            One line.
+        """
         blocks = f"1..{self.n_blocks} = its {self.n_blocks} blocks" if self.n_blocks > 1 else "1 = its block"
         norm = f", {self.num_layers} = the final layer norm after the last block" if self.final_norm_layer else ""
         return f"layers 0..{self.num_layers}: 0 = embeddings, {blocks}{norm}; negative counts from the end"
 
     def layer_notes(self, layers: Iterable[int]) -> list[str]:
-        """Notes on requested layers that are not what their number suggests (a final layer norm's output)."""
+        """Notes on requested layers that are not what their number suggests (a final layer norm's output).
+
+        Parameters
+        ----------
+        layers
+            Requested layer indices.
+
+        Returns
+        -------
+        list of str
+            One note per such layer (empty for most families).
+        """
         if not self.final_norm_layer:
             return []
         return [
@@ -282,7 +346,22 @@ class Adapter(ABC):
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, *, layers: Sequence[int]
     ) -> dict[int, torch.Tensor]:
-        """``{layer: [batch, tokens, dim]}`` for a padded batch; stops after the deepest layer."""
+        """``{layer: [batch, tokens, dim]}`` for a padded batch; stops after the deepest layer.
+
+        Parameters
+        ----------
+        input_ids
+            ``[batch, tokens]`` token IDs, padded.
+        attention_mask
+            ``[batch, tokens]``, 1 on real tokens.
+        layers
+            Layers to return.
+
+        Returns
+        -------
+        dict of int to torch.Tensor
+            The activations of each layer, on the adapter's device.
+        """
         layers = self.check_layers(layers)
         with (
             torch.inference_mode(),
@@ -294,11 +373,28 @@ class Adapter(ABC):
         return dict(acts)
 
     def window_bases(self) -> int:
-        """Bases per window when tiling (the longest sequence that is sure to fit the context)."""
+        """Bases per window when tiling (the longest sequence that is sure to fit the context).
+
+        Returns
+        -------
+        int
+            The window width in bases (residues).
+        """
         return self.tokenizer.max_bases(self.max_tokens)
 
     def fits(self, sequence: str) -> bool:
-        """True when ``sequence`` goes through the model in one window (is not tiled)."""
+        """True when ``sequence`` goes through the model in one window (is not tiled).
+
+        Parameters
+        ----------
+        sequence
+            Bases or residues, upper-case.
+
+        Returns
+        -------
+        bool
+            Whether its tokens fit the context.
+        """
         return self._whole_tokens(sequence) is not None
 
     def _whole_tokens(self, sequence: str) -> Tokenized | None:
@@ -341,7 +437,20 @@ class Adapter(ABC):
         return items, tiled
 
     def plan_tiles(self, seq: str, overlap: int | None) -> list[Window]:
-        """The windows a sequence longer than the context is tiled into (rule in :mod:`.tiling`)."""
+        """The windows a sequence longer than the context is tiled into (rule in :mod:`.tiling`).
+
+        Parameters
+        ----------
+        seq
+            Bases or residues, upper-case.
+        overlap
+            Overlap of neighbouring windows in bases (None: a quarter window).
+
+        Returns
+        -------
+        list of Window
+            Half-open windows covering the sequence, each fitting the context.
+        """
         # k-mer tokenisers: a window with many N needs more tokens than window_bases() assumes;
         # then fall back to windows that fit even at one base per token.
         for attempt in (self.window_bases(), self.max_tokens - self.tokenizer.n_special):
@@ -427,6 +536,23 @@ class Adapter(ABC):
 
         ``batch_tokens`` bounds padded tokens per forward pass; ``overlap`` is the tiling
         overlap in bases for sequences longer than the context (default a quarter window).
+
+        Parameters
+        ----------
+        records
+            Sequences of the adapter's alphabet.
+        layers
+            Layers to return (negative counts from the end).
+        batch_tokens
+            Padded tokens per forward pass.
+        overlap
+            Tiling overlap in bases for sequences longer than the context.
+
+        Returns
+        -------
+        EmbedResult
+            Per sequence, the activations of each layer with the span of bases each token covers; the real and
+            padded token counts and how many sequences were tiled.
         """
         if batch_tokens <= 0:
             raise ConfigError(f"batch_tokens must be > 0, got {batch_tokens}")

@@ -28,7 +28,19 @@ from genolens.errors import ConfigError
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Where a model's checkpoint (and, when not inside it, its tokeniser) is."""
+    """Where a model's checkpoint (and, when not inside it, its tokeniser) is.
+
+    Parameters
+    ----------
+    name
+        The name asked for (short name, hub id or folder).
+    path
+        Checkpoint folder or hub id.
+    tokenizer
+        Tokeniser file when it is not inside the checkpoint folder.
+    family
+        Adapter family when the name fixes it (``None``: read from the checkpoint's ``config.json``).
+    """
 
     name: str
     path: str
@@ -75,7 +87,19 @@ def _package_dir(package: str, install: str) -> Path:
 
 
 def resolve(name: str) -> ModelSpec:
-    """The checkpoint behind ``name``: a short name above, an ``evo2_*`` name, a local folder or a hub id."""
+    """The checkpoint behind ``name``: a short name above, an ``evo2_*`` name, a local folder or a hub id.
+
+    Parameters
+    ----------
+    name
+        A short name (:func:`short_names`), an ``evo2_*`` name, a folder or a hub id.
+
+    Returns
+    -------
+    ModelSpec
+        Where the checkpoint is; a short name whose package is not installed is an error saying how to
+        install it.
+    """
     if name in PACKAGED:
         p = PACKAGED[name]
         root = _package_dir(p.package, p.install)
@@ -87,5 +111,11 @@ def resolve(name: str) -> ModelSpec:
 
 
 def short_names() -> list[str]:
-    """Short names :func:`resolve` knows."""
+    """Short names :func:`resolve` knows.
+
+    Returns
+    -------
+    list of str
+        The names, sorted.
+    """
     return sorted(PACKAGED)

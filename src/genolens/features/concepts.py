@@ -61,7 +61,23 @@ class AlignmentConfig:
 
 @dataclass(frozen=True, eq=False)
 class Alignment:
-    """Scores ``[split, threshold, feature, concept]`` and the best pairs chosen on the select split."""
+    """Scores ``[split, threshold, feature, concept]`` and the best pairs chosen on the select split.
+
+    Split 0 is the *select* half of the sequences, split 1 the *test* half.
+
+    Parameters
+    ----------
+    concepts
+        Concept names.
+    precision, recall, f1
+        ``[split, threshold, feature, concept]`` scores.
+    n_rows
+        ``[split]`` rows counted.
+    n_instances
+        ``[split, concept]`` instances of each concept.
+    config
+        Thresholds, recall definition and split that produced them.
+    """
 
     concepts: tuple[str, ...]
     precision: np.ndarray
@@ -72,7 +88,13 @@ class Alignment:
     config: AlignmentConfig = field(default_factory=AlignmentConfig)
 
     def best_concepts(self) -> pd.DataFrame:
-        """Per feature: the (concept, threshold) with the best select F1, and its scores on the test split."""
+        """Per feature: the (concept, threshold) with the best select F1, and its scores on the test split.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``feature, concept, threshold, f1_select, f1_test, precision_test, recall_test``.
+        """
         sel = self.f1[SELECT]  # [T, F, C]
         n_t, n_f, n_c = sel.shape
         flat = sel.transpose(1, 0, 2).reshape(n_f, n_t * n_c).argmax(1)
@@ -86,7 +108,14 @@ class Alignment:
         })
 
     def best_features(self) -> pd.DataFrame:
-        """Per concept: the (feature, threshold) with the best select F1, and its scores on the test split."""
+        """Per concept: the (feature, threshold) with the best select F1, and its scores on the test split.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``concept, feature, threshold, f1_select, f1_test, precision_test, recall_test, instances_select,
+            instances_test``.
+        """
         sel = self.f1[SELECT]
         n_t, n_f, n_c = sel.shape
         flat = sel.transpose(2, 0, 1).reshape(n_c, n_t * n_f).argmax(1)
@@ -100,7 +129,20 @@ class Alignment:
         })
 
     def feature_concepts(self, feature: int, *, top: int = 5) -> pd.DataFrame:
-        """A feature's ``top`` concepts by select F1 (best threshold each), with test scores."""
+        """A feature's ``top`` concepts by select F1 (best threshold each), with test scores.
+
+        Parameters
+        ----------
+        feature
+            The feature.
+        top
+            How many concepts.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``concept, threshold, f1_select, f1_test, precision_test, recall_test``, best first.
+        """
         sel = self.f1[SELECT, :, feature, :]  # [T, C]
         t = sel.argmax(0)
         c = np.arange(sel.shape[1])
@@ -112,6 +154,13 @@ class Alignment:
         return frame.sort_values("f1_select", ascending=False, kind="stable").head(top).reset_index(drop=True)
 
     def to_npz(self) -> dict[str, np.ndarray]:
+        """The arrays to save (``concepts.npz`` of an annotation folder); :meth:`from_npz` reads them back.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            Concepts, scores, counts and thresholds.
+        """
         return {
             "concepts": np.array(self.concepts), "precision": self.precision, "recall": self.recall, "f1": self.f1,
             "n_rows": self.n_rows, "n_instances": self.n_instances, "thresholds": np.array(self.config.thresholds),
@@ -119,11 +168,32 @@ class Alignment:
 
     @classmethod
     def from_npz(cls, data: dict, config: dict | None = None) -> Alignment:
+        """Inverse of :meth:`to_npz`.
+
+        Parameters
+        ----------
+        data
+            The arrays :meth:`to_npz` wrote.
+        config
+            The alignment settings recorded beside them (``annotate.json``); thresholds come from ``data``.
+
+        Returns
+        -------
+        Alignment
+            The scores.
+        """
         cfg = AlignmentConfig(**{**(config or {}), "thresholds": tuple(data["thresholds"].tolist())})
         return cls(tuple(str(c) for c in data["concepts"]), data["precision"], data["recall"], data["f1"],
                    data["n_rows"], data["n_instances"], cfg)
 
     def config_dict(self) -> dict:
+        """The alignment settings as a JSON-ready dict.
+
+        Returns
+        -------
+        dict
+            One entry per :class:`AlignmentConfig` field.
+        """
         return asdict(self.config)
 
 
@@ -170,7 +240,28 @@ def align_concepts(
     feature_max: np.ndarray,
     config: AlignmentConfig | None = None,
 ) -> Alignment:
-    """Score every feature against every concept on the store's rows (see the module docstring)."""
+    """Score every feature against every concept on the store's rows (see the module docstring).
+
+    Parameters
+    ----------
+    source
+        The store's rows of one layer.
+    sae
+        The SAE whose features are scored (anything with ``cfg.d_sae`` and ``encode``).
+    concepts
+        Concept intervals (annotation labels, motif sites, domains) on the store's sequences or contigs.
+    feature_max
+        Each feature's maximum activation over the store, ``[d_sae]``: thresholds are fractions of it.
+    config
+        Thresholds, recall definition and select/test split (default :class:`AlignmentConfig`).
+
+    Returns
+    -------
+    Alignment
+        Precision, recall and F1 per split, threshold, feature and concept; :meth:`Alignment.best_concepts`
+        and :meth:`Alignment.best_features` pick the best pairs on the select half and score them on the test
+        half.
+    """
     config = config or AlignmentConfig()
     d_sae, n_c, n_t = int(sae.cfg.d_sae), len(concepts.names), len(config.thresholds)
     split = split_sequences(source.sequences, test_fraction=config.test_fraction, seed=config.seed)

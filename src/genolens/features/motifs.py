@@ -197,7 +197,21 @@ def compare_pwm(query: np.ndarray, *, database: MotifDatabase, config: MotifConf
 
 @dataclass(frozen=True, eq=False)
 class FeatureMotif:
-    """A feature's PWM: full window counts, and the trimmed informative block (None if none)."""
+    """A feature's PWM: full window counts, and the trimmed informative block (None if none).
+
+    Parameters
+    ----------
+    feature
+        The feature.
+    counts
+        ``[window, 4]`` base counts (A, C, G, T) of the windows centred on its activating bases.
+    probs
+        ``[window, 4]`` probabilities (counts with a pseudocount).
+    trimmed
+        ``[start, end)`` columns of the informative block, or None.
+    n_sites
+        Contexts counted.
+    """
 
     feature: int
     counts: np.ndarray
@@ -224,7 +238,24 @@ def context_windows(contexts: pd.DataFrame, *, flank: int) -> list[str]:
 def feature_motif(
     contexts: pd.DataFrame, *, feature: int, config: MotifConfig | None = None
 ) -> FeatureMotif | None:
-    """The PWM of one feature's top contexts (None when it has fewer than ``min_sites`` with bases)."""
+    """The PWM of one feature's top contexts (None when it has fewer than ``min_sites`` with bases).
+
+    Parameters
+    ----------
+    contexts
+        Top activating contexts (``contexts`` of :func:`genolens.tl.annotate`'s result: ``feature``,
+        ``bases``, ``position``, ``window_start`` columns).
+    feature
+        The feature.
+    config
+        Window flank, minimum sites, trimming and pseudocount (default :class:`MotifConfig`).
+
+    Returns
+    -------
+    FeatureMotif or None
+        Counts and probabilities of windows centred on each activating base, and the trimmed informative
+        block; None with too few sites.
+    """
     config = config or MotifConfig()
     rows = contexts[(contexts["feature"] == feature) & (contexts["bases"].str.len() > 0)]
     if len(rows) < config.min_sites:

@@ -76,7 +76,33 @@ class TrackConfig:
 
 @dataclass(frozen=True, eq=False)
 class ReferenceTracks:
-    """One track (per-base values + coordinate map) per contig and strand, and what combining did."""
+    """One track (per-base values + coordinate map) per contig and strand, and what combining did.
+
+    Parameters
+    ----------
+    tracks
+        One per contig and strand.
+    n_sequences
+        Sequences drawn.
+    n_positions
+        Reference positions with a value.
+    n_shared
+        Reference positions covered by more than one sequence (combined by ``config.combine``).
+    max_depth
+        Most sequences covering one position.
+    config
+        How shared positions were combined.
+    name
+        What was drawn (e.g. ``topk_w512_k16_s0 feature 7 (L2)``).
+    model
+        The model the store was embedded with.
+    layer
+        The store layer read.
+    store_complete
+        False when an unfinished store was read on purpose.
+    store_shards
+        Shards read.
+    """
 
     tracks: list[Track]
     n_sequences: int
@@ -91,6 +117,13 @@ class ReferenceTracks:
     store_shards: int = 0
 
     def summary(self) -> dict:
+        """Counts and settings, JSON-ready (part of ``PREFIX.track.json``).
+
+        Returns
+        -------
+        dict
+            ``n_sequences``, ``n_positions``, ``n_shared``, ``max_depth``, ``config``.
+        """
         return {"n_sequences": self.n_sequences, "n_positions": self.n_positions, "n_shared": self.n_shared,
                 "max_depth": self.max_depth, "config": asdict(self.config)}
 

@@ -44,7 +44,21 @@ _GTF_ATTR = re.compile(r'\s*([^\s"]+)\s+"?([^";]*)"?\s*')
 
 @dataclass(frozen=True)
 class Feature:
-    """One GFF/GTF row, 0-based half-open."""
+    """One GFF/GTF row, 0-based half-open.
+
+    Parameters
+    ----------
+    contig
+        Column 1, the annotation's contig name.
+    start, end
+        0-based half-open bounds (columns 4 and 5, which are 1-based inclusive).
+    type
+        Column 3 (``exon``, ``CDS``, ``transcript``, ...).
+    strand
+        ``+``, ``-``, ``.`` or ``?``.
+    attributes
+        Column 9 parsed (GFF3 ``key=value`` or GTF ``key "value"``).
+    """
 
     contig: str
     start: int
@@ -56,7 +70,17 @@ class Feature:
 
 @dataclass(frozen=True, eq=False)
 class LabelTracks:
-    """Boolean per-base tracks (``values[i]`` is label ``labels[i]``) over ``region``."""
+    """Boolean per-base tracks (``values[i]`` is label ``labels[i]``) over ``region``; ``tracks["exon"]`` is one row.
+
+    Parameters
+    ----------
+    region
+        The bases the tracks cover.
+    labels
+        One label per track.
+    values
+        ``[len(labels), len(region)]`` booleans.
+    """
 
     region: Region
     labels: tuple[str, ...]
@@ -73,7 +97,18 @@ class LabelTracks:
             raise KeyError(f"no track {label!r}; tracks are {self.labels}") from None
 
     def merge(self, other: LabelTracks) -> LabelTracks:
-        """Tracks of both (same region; labels must not clash)."""
+        """Tracks of both (same region; labels must not clash).
+
+        Parameters
+        ----------
+        other
+            Tracks over the same region with other labels.
+
+        Returns
+        -------
+        LabelTracks
+            This object's tracks, then ``other``'s.
+        """
         if other.region != self.region:
             raise ValueError("cannot merge tracks over different regions")
         clash = set(self.labels) & set(other.labels)
@@ -83,7 +118,20 @@ class LabelTracks:
 
 
 def read_gff(path: str | os.PathLike[str], *, contig: str | None = None) -> list[Feature]:
-    """Read GFF3 or GTF rows (optionally one contig only). The format is told from the attributes."""
+    """Read GFF3 or GTF rows (optionally one contig only). The format is told from the attributes.
+
+    Parameters
+    ----------
+    path
+        GFF3 or GTF file, plain or gzipped; a ``##FASTA`` section ends it.
+    contig
+        Keep only the rows of this contig (the annotation's own name for it).
+
+    Returns
+    -------
+    list of Feature
+        One per row, 0-based half-open, with its attributes parsed.
+    """
     spath = str(path)
     features: list[Feature] = []
     with open_text(path, what="GFF/GTF file") as fh:
@@ -152,6 +200,24 @@ def gff_tracks(
     ``contig`` is the annotation's name for the region's contig when the two
     differ (``chr22`` in the annotation, ``22`` in the reference): an explicit
     join, never a guess.
+
+    Parameters
+    ----------
+    features
+        GFF/GTF rows (:func:`read_gff`).
+    region
+        The bases to label.
+    contig
+        The annotation's name for the region's contig (default: the region's own).
+    promoter_upstream, promoter_downstream
+        Promoter window around each transcript's TSS, in bases upstream and downstream.
+    splice_window
+        Bases at each intron end labelled splice donor / acceptor.
+
+    Returns
+    -------
+    LabelTracks
+        One boolean row per label of :data:`GFF_LABELS` over the region's bases.
     """
     if promoter_upstream < 0 or promoter_downstream < 0:
         raise ConfigError("promoter window sizes must be >= 0")
@@ -215,7 +281,24 @@ def gff_tracks(
 def bed_track(
     path: str | os.PathLike[str], region: Region, *, label: str | None = None, contig: str | None = None
 ) -> LabelTracks:
-    """One track: the bases of ``region`` covered by any BED interval (label = file stem by default)."""
+    """One track: the bases of ``region`` covered by any BED interval (label = file stem by default).
+
+    Parameters
+    ----------
+    path
+        BED file.
+    region
+        The bases to label.
+    label
+        The track's label (default: the file name without ``.bed``/``.gz``).
+    contig
+        The BED's name for the region's contig (default: the region's own).
+
+    Returns
+    -------
+    LabelTracks
+        One boolean row over the region's bases.
+    """
     name = contig or region.contig
     values = np.zeros(len(region), dtype=bool)
     for iv in read_bed(path):
@@ -237,7 +320,26 @@ def annotation_tracks(
     promoter_upstream: int = 1000,
     promoter_downstream: int = 500,
 ) -> LabelTracks:
-    """Tracks from a GFF3/GTF (every label) or a BED file (one label), told apart by file name."""
+    """Tracks from a GFF3/GTF (every label) or a BED file (one label), told apart by file name.
+
+    Parameters
+    ----------
+    path
+        ``.bed``, ``.gff``, ``.gff3`` or ``.gtf``, optionally ``.gz``.
+    region
+        The bases to label.
+    contig
+        The annotation's name for the region's contig (default: the region's own).
+    label
+        A BED track's label (default: the file name).
+    promoter_upstream, promoter_downstream
+        Promoter window around each TSS (GFF/GTF only).
+
+    Returns
+    -------
+    LabelTracks
+        Every GFF label (:func:`gff_tracks`) or the BED's one track (:func:`bed_track`).
+    """
     lower = str(path).lower().removesuffix(".gz")
     if lower.endswith(".bed"):
         return bed_track(path, region, label=label, contig=contig)

@@ -22,7 +22,17 @@ BLOCK_COLUMNS = ["sequence_id", "seq_start", "seq_end", "contig", "ref_start", "
 
 @dataclass(frozen=True, eq=False)
 class CoordinateMap:
-    """Per-base 0-based reference positions of a sequence (``-1`` = inserted base)."""
+    """Per-base 0-based reference positions of a sequence (``-1`` = inserted base).
+
+    Parameters
+    ----------
+    contig
+        Reference contig of the sequence.
+    strand
+        ``"+"``, or ``"-"`` for a reverse-complemented sequence (positions run downwards).
+    ref_pos
+        One 0-based reference position per base of the sequence, ``-1`` for inserted bases.
+    """
 
     contig: str
     strand: str
@@ -41,20 +51,58 @@ class CoordinateMap:
 
     @classmethod
     def identity(cls, contig: str, start: int, end: int, strand: str = "+") -> CoordinateMap:
-        """Map of an unchanged reference slice ``[start, end)``."""
+        """Map of an unchanged reference slice ``[start, end)``.
+
+        Parameters
+        ----------
+        contig
+            Reference contig.
+        start, end
+            0-based half-open slice.
+        strand
+            ``"-"``: the slice's reverse complement (positions run downwards).
+
+        Returns
+        -------
+        CoordinateMap
+            One position per base of the slice.
+        """
         pos = np.arange(start, end, dtype=np.int64)
         return cls(contig, strand, pos[::-1].copy() if strand == "-" else pos)
 
     def reverse_complemented(self) -> CoordinateMap:
-        """The map of this sequence's reverse complement."""
+        """The map of this sequence's reverse complement.
+
+        Returns
+        -------
+        CoordinateMap
+            Positions reversed, strand flipped.
+        """
         return CoordinateMap(self.contig, "-" if self.strand == "+" else "+", self.ref_pos[::-1].copy())
 
     def to_reference(self, seq_positions: np.ndarray | int) -> np.ndarray:
-        """0-based reference positions of 0-based sequence positions (-1 where inserted)."""
+        """0-based reference positions of 0-based sequence positions (-1 where inserted).
+
+        Parameters
+        ----------
+        seq_positions
+            One position or an array of them.
+
+        Returns
+        -------
+        numpy.ndarray
+            The reference positions, shaped as ``seq_positions``.
+        """
         return self.ref_pos[np.asarray(seq_positions)]
 
     def reference_span(self) -> tuple[int, int]:
-        """Half-open reference interval ``[start, end)`` spanned by the mapped bases."""
+        """Half-open reference interval ``[start, end)`` spanned by the mapped bases.
+
+        Returns
+        -------
+        tuple of int
+            ``(start, end)``; ``(0, 0)`` when no base maps to the reference.
+        """
         mapped = self.ref_pos[self.ref_pos >= 0]
         if mapped.size == 0:
             return (0, 0)
@@ -68,6 +116,16 @@ class CoordinateMap:
         minus strand the reference runs backwards over the block); an ``ins``
         block has an empty reference span at the position where it was inserted;
         a ``del`` block has an empty sequence span.
+
+        Parameters
+        ----------
+        sequence_id
+            The sequence's ID, written in every row.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``sequence_id, seq_start, seq_end, contig, ref_start, ref_end, strand, kind``.
         """
         pos = self.ref_pos
         n = len(pos)
@@ -106,7 +164,18 @@ class CoordinateMap:
 
     @classmethod
     def from_blocks(cls, blocks: pd.DataFrame) -> CoordinateMap:
-        """Rebuild a map from the rows of :meth:`blocks` for one sequence."""
+        """Rebuild a map from the rows of :meth:`blocks` for one sequence.
+
+        Parameters
+        ----------
+        blocks
+            The block-table rows of one sequence.
+
+        Returns
+        -------
+        CoordinateMap
+            The map the rows describe.
+        """
         if blocks.empty:
             raise ValueError("no blocks to rebuild a coordinate map from")
         contig = str(blocks["contig"].iloc[0])

@@ -35,7 +35,18 @@ def sidecar_path(fasta: str | os.PathLike[str], suffix: str = ".coords.tsv") -> 
 
 
 def read_coordinate_table(path: str | os.PathLike[str]) -> dict[str, CoordinateMap]:
-    """Sequence ID -> coordinate map from a block table."""
+    """Sequence ID -> coordinate map from a block table.
+
+    Parameters
+    ----------
+    path
+        A ``*.coords.tsv`` block table (:meth:`CoordinateMap.blocks` rows, as ``genolens sequences`` writes).
+
+    Returns
+    -------
+    dict of str to CoordinateMap
+        The map of each sequence, in table order.
+    """
     p = require_file(path, what="coordinate-map table")
     try:
         table = pd.read_csv(p, sep="\t", dtype={"contig": str, "sequence_id": str})
@@ -73,7 +84,20 @@ def with_provenance(
 
 
 def read_with_sidecar(fasta: str | os.PathLike[str], **kwargs: object) -> Iterator[SequenceRecord]:
-    """Stream a FASTA, restoring provenance from descriptions and the ``.coords.tsv`` sidecar if present."""
+    """Stream a FASTA, restoring provenance from descriptions and the ``.coords.tsv`` sidecar if present.
+
+    Parameters
+    ----------
+    fasta
+        FASTA written by ``genolens sequences`` (or any FASTA: without a sidecar, records carry no maps).
+    **kwargs
+        Passed to :func:`iter_fasta` (``alphabet``, ``ambiguous``).
+
+    Returns
+    -------
+    Iterator of SequenceRecord
+        Records with ``sample``, ``haplotype``, ``region`` and their coordinate maps restored.
+    """
     side = sidecar_path(fasta)
     coords = read_coordinate_table(side) if side.is_file() else None
     return with_provenance(iter_fasta(fasta, **kwargs), coords, path=str(side))  # type: ignore[arg-type]
@@ -81,7 +105,22 @@ def read_with_sidecar(fasta: str | os.PathLike[str], **kwargs: object) -> Iterat
 
 def write_with_sidecar(records: Iterable[SequenceRecord], out: str | os.PathLike[str],
                        coords: str | os.PathLike[str] | None = None) -> int:
-    """Write FASTA and the coordinate-map table of the records that have maps, both atomically."""
+    """Write FASTA and the coordinate-map table of the records that have maps, both atomically.
+
+    Parameters
+    ----------
+    records
+        Records to write.
+    out
+        Output FASTA (``.gz`` is compressed).
+    coords
+        Where the block table goes (default: beside ``out``, ``NAME.coords.tsv``).
+
+    Returns
+    -------
+    int
+        The number of records written.
+    """
     coords = sidecar_path(out) if coords is None else Path(coords)
     with atomic_write(coords) as fh:
         fh.write("\t".join(BLOCK_COLUMNS) + "\n")

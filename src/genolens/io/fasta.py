@@ -61,6 +61,20 @@ def iter_fasta(
     With ``alphabet="auto"`` the first record decides (see
     :func:`~genolens.io.alphabet.detect_alphabet`) and every later record must
     agree, so a file never mixes DNA and protein silently.
+
+    Parameters
+    ----------
+    path
+        FASTA file, plain or gzip/bgzip.
+    alphabet
+        ``"dna"``, ``"protein"`` or ``"auto"`` (the first record decides).
+    ambiguous
+        IUPAC ambiguity codes: ``"n"`` turns them into N (DNA) or X (protein), ``"reject"`` raises.
+
+    Yields
+    ------
+    SequenceRecord
+        Each record, upper-cased, with its soft-mask (lowercase letters) as ``mask``.
     """
     if alphabet not in ("auto", "dna", "protein"):
         raise ValueError(f"alphabet must be 'auto', 'dna' or 'protein', got {alphabet!r}")
@@ -109,14 +123,40 @@ def read_fasta(
     alphabet: AlphabetChoice = "auto",
     ambiguous: AmbiguityPolicy = "n",
 ) -> list[SequenceRecord]:
-    """Read every record of a FASTA file (see :func:`iter_fasta`)."""
+    """Read every record of a FASTA file (see :func:`iter_fasta`).
+
+    Parameters
+    ----------
+    path, alphabet, ambiguous
+        As :func:`iter_fasta`.
+
+    Returns
+    -------
+    list of SequenceRecord
+        The records in file order.
+    """
     return list(iter_fasta(path, alphabet=alphabet, ambiguous=ambiguous))
 
 
 def write_fasta(
     records: Iterable[SequenceRecord], path: str | os.PathLike[str], *, line_width: int = 60
 ) -> int:
-    """Write records atomically, soft-masked bases in lowercase; return the count written."""
+    """Write records atomically, soft-masked bases in lowercase.
+
+    Parameters
+    ----------
+    records
+        Records to write.
+    path
+        Output FASTA; a ``.gz`` name is gzip-compressed.
+    line_width
+        Bases per line.
+
+    Returns
+    -------
+    int
+        The number of records written.
+    """
     if line_width < 1:
         raise ValueError(f"line_width must be >= 1, got {line_width}")
     n = 0

@@ -59,7 +59,23 @@ for _a, _b in zip("ACGTRYKMSWBDHVN", "TGCAYRMKSWVHDBN", strict=True):
 
 @dataclass(frozen=True)
 class HaplotypePolicy:
-    """How variants and genotypes become haplotype sequences (see the module docstring)."""
+    """How variants and genotypes become haplotype sequences (see the module docstring).
+
+    Parameters
+    ----------
+    haplotypes
+        1-based haplotype indices to build (``(1, 2)``: both copies of a diploid genome).
+    include_filtered
+        Apply variants whose FILTER is neither PASS nor ``.``.
+    missing
+        A missing genotype: ``"ref"`` keeps the reference, ``"n"`` writes N over REF, ``"error"`` raises.
+    unphased
+        An unphased heterozygous call: ``"error"``, or ``"as-listed"`` (alleles in listed order).
+    symbolic
+        Symbolic and breakend alleles: ``"skip"`` (counted) or ``"error"``.
+    ambiguous
+        IUPAC ambiguity codes of the reference: ``"n"`` or ``"reject"``.
+    """
 
     haplotypes: tuple[int, ...] = (1, 2)
     include_filtered: bool = False
@@ -85,22 +101,59 @@ class HaplotypePolicy:
 
 @dataclass
 class BuildReport:
-    """Counts of what happened to variants and calls, with a few examples of each."""
+    """Counts of what happened to variants and calls, with a few examples of each.
+
+    Pass one to :func:`build_haplotypes` and read it once the records are consumed.
+
+    Parameters
+    ----------
+    counts
+        Number of variants or calls per outcome (applied, or why skipped).
+    examples
+        Up to ``max_examples`` examples of each outcome.
+    max_examples
+        How many examples to keep per outcome.
+    """
 
     counts: Counter = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
     max_examples: int = 5
 
     def add(self, reason: str, example: str, n: int = 1) -> None:
+        """Count ``n`` variants or calls under ``reason``, keeping ``example`` while there are few.
+
+        Parameters
+        ----------
+        reason
+            The outcome (``filtered``, ``missing_genotype``, ``crosses_region_edge``, ...).
+        example
+            A label of one of them (e.g. ``22:16050075:A>G``).
+        n
+            How many to count.
+        """
         self.counts[reason] += n
         shown = self.examples.setdefault(reason, [])
         if len(shown) < self.max_examples:
             shown.append(example)
 
     def to_dict(self) -> dict:
+        """The counts and examples, JSON-ready (``OUT.report.json`` of ``genolens sequences``).
+
+        Returns
+        -------
+        dict
+            ``{"counts": {reason: n}, "examples": {reason: [label, ...]}}``.
+        """
         return {"counts": dict(self.counts), "examples": self.examples}
 
     def summary(self) -> str:
+        """One line: every outcome with its count, or ``no variants``.
+
+        Returns
+        -------
+        str
+            E.g. ``applied: 1,204, filtered: 3``.
+        """
         return ", ".join(f"{k}: {v:,}" for k, v in sorted(self.counts.items())) or "no variants"
 
 
@@ -117,6 +170,26 @@ def build_haplotypes(
 
     ``samples=None`` takes every sample in the VCF. Record IDs are
     ``SAMPLE|hapH|REGION``.
+
+    Parameters
+    ----------
+    reference
+        Reference FASTA (bgzipped with ``.fai``/``.gzi``, or plain), or an open :class:`Reference`.
+    vcf
+        Phased VCF/BCF (indexed), or an open :class:`VariantFile`.
+    regions
+        Regions to build (minus-strand regions give the reverse complement).
+    samples
+        VCF samples to build (default: all).
+    policy
+        How variants and genotypes are applied (default :class:`HaplotypePolicy`).
+    report
+        Filled with what happened to every variant and call (applied, skipped and why).
+
+    Yields
+    ------
+    SequenceRecord
+        A haplotype of one sample over one region, with its sample, haplotype, region and coordinate map.
     """
     policy = policy or HaplotypePolicy()
     report = report if report is not None else BuildReport()
@@ -146,7 +219,22 @@ def reference_sequences(
     *,
     ambiguous: AmbiguityPolicy = "n",
 ) -> Iterator[SequenceRecord]:
-    """The reference itself over each region (ID = region name or ``contig:start-end``)."""
+    """The reference itself over each region (ID = region name or ``contig:start-end``).
+
+    Parameters
+    ----------
+    reference
+        Reference FASTA, or an open :class:`Reference`.
+    regions
+        Regions to read (minus-strand regions give the reverse complement).
+    ambiguous
+        IUPAC ambiguity codes: ``"n"`` or ``"reject"``.
+
+    Yields
+    ------
+    SequenceRecord
+        The reference bases of each region with their coordinate map.
+    """
     ref = reference if isinstance(reference, Reference) else Reference(reference)
     policy = HaplotypePolicy(ambiguous=ambiguous)
     try:

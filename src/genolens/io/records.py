@@ -21,6 +21,25 @@ class SequenceRecord:
     tokenisers never see lowercase. ``coords`` maps each base back to the
     reference when the sequence was built from one (``None`` for plain FASTA).
     ``sample``/``haplotype``/``region`` are set for personal haplotypes.
+
+    Parameters
+    ----------
+    id
+        Sequence ID (unique within a file or store).
+    sequence
+        The letters, upper-case.
+    alphabet
+        ``"dna"`` or ``"protein"``.
+    mask
+        Soft-mask, one boolean per letter (``None``: nothing masked).
+    coords
+        Map of each base to the reference, for sequences built from one.
+    description
+        The FASTA header after the ID.
+    sample, haplotype, region
+        Provenance of a personal haplotype: VCF sample, 1-based haplotype, region label.
+    meta
+        Free-form string fields carried along with the record.
     """
 
     id: str
@@ -52,7 +71,13 @@ class SequenceRecord:
         return len(self.sequence)
 
     def soft_masked(self) -> str:
-        """The sequence with soft-masked bases in lowercase, as FASTA writes it."""
+        """The sequence with soft-masked bases in lowercase, as FASTA writes it.
+
+        Returns
+        -------
+        str
+            The letters, masked ones lowercase.
+        """
         if self.mask is None or not self.mask.any():
             return self.sequence
         chars = np.frombuffer(self.sequence.encode("ascii"), dtype=np.uint8).copy()

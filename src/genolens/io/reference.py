@@ -17,6 +17,11 @@ class Reference:
 
     Sequence comes back in its original case, so soft-masking survives.
     Use as a context manager, or call :meth:`close`.
+
+    Parameters
+    ----------
+    path
+        Reference FASTA; a missing ``.fai`` is created (a plain-gzip file cannot be indexed: an error).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -39,7 +44,18 @@ class Reference:
         self.contig_lengths: dict[str, int] = dict(zip(self._fasta.references, self._fasta.lengths, strict=True))
 
     def fetch(self, region: Region) -> str:
-        """The reference bases of ``region`` (plus strand, original case)."""
+        """The reference bases of ``region`` (plus strand, original case).
+
+        Parameters
+        ----------
+        region
+            Region on a contig of the reference (checked against its length).
+
+        Returns
+        -------
+        str
+            The bases, soft-masking kept as lowercase.
+        """
         check_region(region, self.contig_lengths)
         try:
             seq = self._fasta.fetch(region.contig, region.start, region.end)
@@ -54,6 +70,7 @@ class Reference:
         return seq
 
     def close(self) -> None:
+        """Close the file."""
         self._fasta.close()
 
     def __enter__(self) -> Reference:
@@ -64,7 +81,18 @@ class Reference:
 
 
 def contig_lengths(path: str | os.PathLike[str]) -> dict[str, int]:
-    """Contig lengths from a FASTA index (``.fai``: name and length in its first two columns) or an indexed FASTA."""
+    """Contig lengths from a FASTA index (``.fai``: name and length in its first two columns) or an indexed FASTA.
+
+    Parameters
+    ----------
+    path
+        A ``.fai`` index, or a reference FASTA (opened as :class:`Reference`).
+
+    Returns
+    -------
+    dict of str to int
+        Length of each contig, in index order.
+    """
     p = require_file(path, what="reference FASTA or .fai index")
     if p.suffix != ".fai":
         with Reference(p) as ref:

@@ -21,7 +21,19 @@ _SPEC = re.compile(r"^(?P<contig>[^:\s]+)(?::(?P<start>[\d,]+)(?:-(?P<end>[\d,]+
 
 @dataclass(frozen=True)
 class Region:
-    """A 0-based half-open interval on a contig, with an optional name and strand."""
+    """A 0-based half-open interval on a contig, with an optional name and strand.
+
+    Parameters
+    ----------
+    contig
+        Contig name, as in the reference.
+    start, end
+        0-based half-open bounds (``end > start >= 0``).
+    name
+        Optional name (BED column 4); it becomes the sequence ID.
+    strand
+        ``"+"`` or ``"-"`` (sequences of a minus-strand region are reverse-complemented).
+    """
 
     contig: str
     start: int
@@ -52,7 +64,21 @@ class Region:
 
 
 def parse_region(spec: str, *, contig_lengths: Mapping[str, int] | None = None) -> Region:
-    """Parse ``chr``, ``chr:pos`` or ``chr:start-end`` (1-based, inclusive, commas allowed)."""
+    """Parse ``chr``, ``chr:pos`` or ``chr:start-end`` (1-based, inclusive, commas allowed).
+
+    Parameters
+    ----------
+    spec
+        The region string; a bare contig name needs ``contig_lengths``.
+    contig_lengths
+        Contig lengths (e.g. :func:`contig_lengths` of the reference): regions past a contig's end or on an
+        unknown contig are errors.
+
+    Returns
+    -------
+    Region
+        The region, 0-based half-open.
+    """
     m = _SPEC.match(spec.strip())
     if not m:
         raise RegionError(f"cannot parse region {spec!r}; expected contig:start-end, e.g. 22:17700001-17740000")
@@ -78,7 +104,20 @@ def parse_region(spec: str, *, contig_lengths: Mapping[str, int] | None = None) 
 
 
 def read_bed(path: str | os.PathLike[str], *, contig_lengths: Mapping[str, int] | None = None) -> list[Region]:
-    """Read BED3+ regions (name from column 4, strand from column 6 when present)."""
+    """Read BED3+ regions (name from column 4, strand from column 6 when present).
+
+    Parameters
+    ----------
+    path
+        BED file, plain or gzipped.
+    contig_lengths
+        As :func:`parse_region`.
+
+    Returns
+    -------
+    list of Region
+        The regions in file order.
+    """
     spath = str(path)
     regions: list[Region] = []
     with open_text(path, what="BED file") as fh:
@@ -126,6 +165,18 @@ def read_regions(
     An argument that names an existing file is read as BED; anything else is
     parsed as a region string. Duplicate region labels are rejected, since
     they would give duplicate sequence IDs downstream.
+
+    Parameters
+    ----------
+    specs
+        One BED path or region string, or several.
+    contig_lengths
+        As :func:`parse_region`.
+
+    Returns
+    -------
+    list of Region
+        The regions in the order given.
     """
     items = [specs] if isinstance(specs, (str, os.PathLike)) else list(specs)
     regions: list[Region] = []

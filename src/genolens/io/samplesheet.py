@@ -40,6 +40,24 @@ def read_sample_sheet(
     of their labels unless already 0/1; ``categorical`` columns are kept as
     pandas categoricals. Other columns are kept as read (numbers when every
     value parses).
+
+    Parameters
+    ----------
+    path
+        CSV or TSV file (the delimiter is told from the header line; ``#`` lines before it are skipped).
+    id_column
+        Column of sample IDs (non-empty, unique).
+    numeric
+        Columns that must hold numbers.
+    categorical
+        Columns kept as pandas categoricals.
+    binary
+        Columns with at most two distinct values, coded 0/1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sample, indexed by sample ID; missing values are NaN.
     """
     spath = str(path)
     with open_text(path, what="sample sheet") as fh:
@@ -157,13 +175,30 @@ def _to_binary(values: pd.Series, column: str, path: str) -> pd.Series:
 
 @dataclass(frozen=True)
 class SampleMatch:
-    """How a sample sheet and a VCF overlap."""
+    """How a sample sheet and a VCF overlap.
+
+    Parameters
+    ----------
+    common
+        Samples in both, in sheet order.
+    only_in_sheet
+        Sheet samples absent from the VCF.
+    only_in_vcf
+        VCF samples absent from the sheet, in VCF order.
+    """
 
     common: list[str]
     only_in_sheet: list[str]
     only_in_vcf: list[str]
 
     def summary(self) -> str:
+        """One line: how many samples are in both, only in the sheet, only in the VCF.
+
+        Returns
+        -------
+        str
+            The line.
+        """
         return (
             f"{len(self.common)} samples in both; {len(self.only_in_sheet)} only in the sample sheet; "
             f"{len(self.only_in_vcf)} only in the VCF"
@@ -182,6 +217,23 @@ def match_samples(
     Samples in the sheet but not the VCF raise :class:`SampleMismatchError`
     unless ``on_missing="warn"``; samples only in the VCF are reported in the
     result either way.
+
+    Parameters
+    ----------
+    sheet
+        Sample sheet indexed by sample ID (:func:`read_sample_sheet`).
+    vcf_samples
+        Sample IDs of the VCF (:func:`vcf_samples`).
+    on_missing
+        Sheet samples absent from the VCF: ``"error"`` raises, ``"warn"`` continues (they are listed in
+        ``only_in_sheet``).
+    sheet_path
+        The sheet's file, named in errors.
+
+    Returns
+    -------
+    SampleMatch
+        Samples in both, only in the sheet, only in the VCF.
     """
     if on_missing not in ("error", "warn"):
         raise ValueError(f"on_missing must be 'error' or 'warn', got {on_missing!r}")
@@ -247,7 +299,17 @@ def choose_samples(
 
 @dataclass(frozen=True)
 class SampleSheetCheck:
-    """A checked sample sheet: the table, its missing values per column and its overlap with a VCF."""
+    """A checked sample sheet: the table, its missing values per column and its overlap with a VCF.
+
+    Parameters
+    ----------
+    sheet
+        The parsed sheet, indexed by sample ID.
+    missing
+        Missing values per column, for the columns that have any.
+    match
+        How the sheet and the VCF overlap, when a VCF was given.
+    """
 
     sheet: pd.DataFrame
     missing: dict[str, int]

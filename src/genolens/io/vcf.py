@@ -54,7 +54,16 @@ def is_symbolic(allele: str) -> bool:
 
 
 class VariantFile:
-    """An indexed VCF or BCF, restricted to chosen samples."""
+    """An indexed VCF or BCF, restricted to chosen samples.
+
+    Parameters
+    ----------
+    path
+        VCF or BCF with a ``.tbi`` or ``.csi`` index.
+    samples
+        Samples whose calls are read, in this order (default: all, in header order); unknown or repeated
+        names are errors.
+    """
 
     def __init__(self, path: str | os.PathLike[str], *, samples: Sequence[str] | None = None) -> None:
         self.path = require_file(path, what="VCF")
@@ -86,7 +95,13 @@ class VariantFile:
         self.contigs: set[str] = set(self._vf.header.contigs) | set(self._vf.index)
 
     def check_contig(self, contig: str) -> None:
-        """Raise if the VCF knows no such contig but knows it under the other 'chr' convention."""
+        """Raise if the VCF knows no such contig but knows it under the other 'chr' convention.
+
+        Parameters
+        ----------
+        contig
+            Contig name as the reference and regions spell it.
+        """
         if contig in self.contigs:
             return
         alt = contig[3:] if contig.startswith("chr") else f"chr{contig}"
@@ -98,7 +113,20 @@ class VariantFile:
             )
 
     def fetch(self, region: Region) -> Iterator[tuple[Variant, list[Call]]]:
-        """Records overlapping ``region`` with the chosen samples' calls, in file order."""
+        """Records overlapping ``region`` with the chosen samples' calls, in file order.
+
+        Parameters
+        ----------
+        region
+            Region to read (a contig the VCF lacks gives nothing; one it names with/without ``chr`` is an
+            error).
+
+        Yields
+        ------
+        tuple
+            The :class:`Variant` and one call per chosen sample, in :attr:`samples` order: its allele indices
+            (None where missing) and whether it is phased.
+        """
         self.check_contig(region.contig)
         if region.contig not in self.contigs:
             return
@@ -140,6 +168,7 @@ class VariantFile:
         return variant, calls
 
     def close(self) -> None:
+        """Close the file."""
         self._vf.close()
 
     def __enter__(self) -> VariantFile:
@@ -150,7 +179,18 @@ class VariantFile:
 
 
 def vcf_samples(path: str | os.PathLike[str]) -> list[str]:
-    """The sample names in a VCF header (no index needed)."""
+    """The sample names in a VCF header (no index needed).
+
+    Parameters
+    ----------
+    path
+        VCF or BCF.
+
+    Returns
+    -------
+    list of str
+        Sample names in header order.
+    """
     p = require_file(Path(path), what="VCF")
     try:
         with pysam.VariantFile(str(p)) as vf:

@@ -40,6 +40,26 @@ def variant_windows(
     """Yield (reference window, alternate window) for each variant allele starting in ``regions``.
 
     IDs are ``CONTIG:POS:REF>ALT|ref`` and ``...|alt`` (1-based POS).
+
+    Parameters
+    ----------
+    reference
+        Reference FASTA, or an open :class:`Reference`.
+    vcf
+        Indexed VCF/BCF (genotypes are not read), or an open :class:`VariantFile`.
+    regions
+        Regions whose variants are taken (a variant belongs to the region it starts in).
+    width
+        Window width; the variant sits at offset ``width // 2`` in both windows.
+    include_filtered
+        Also take variants whose FILTER is neither PASS nor ``.``.
+    report
+        Filled with the variants skipped and why.
+
+    Yields
+    ------
+    tuple of SequenceRecord
+        The reference window and the alternate window of one variant allele, of the same width.
     """
     if width < 2:
         raise ConfigError(f"width must be >= 2, got {width}")

@@ -34,7 +34,29 @@ class FeaturePWM:
 
 @dataclass(frozen=True, eq=False)
 class AnnotationResults:
-    """Everything the dashboard shows; optional parts are None when annotate did not make them."""
+    """Everything the dashboard shows; optional parts are None when annotate did not make them.
+
+    Parameters
+    ----------
+    path
+        The annotation folder.
+    meta
+        ``annotate.json``: format, settings, counts.
+    features
+        One row per feature (``features.tsv``: statistics, best concept, best motif).
+    hist, hist_edges
+        ``[feature, bin]`` counts of non-zero activations (log10 bins) and the bin edges (``summary.npz``).
+    contexts
+        Top activating contexts (``contexts.tsv``).
+    alignment
+        Concept alignment scores (``concepts.npz``), or None.
+    best_features
+        Each concept's best feature (``best_features.tsv``), or None.
+    motifs
+        JASPAR matches of feature motifs (``motifs.tsv``), or None.
+    logos
+        Feature -> PNG bytes of its sequence logo.
+    """
 
     path: Path
     meta: dict

@@ -41,7 +41,16 @@ class StepOutput:
 
 
 class SparseAutoencoder(nn.Module):
-    """Base class; subclasses define :meth:`activate` and may add a penalty."""
+    """Base class; subclasses define :meth:`activate` and may add a penalty.
+
+    Build one with :func:`genolens.sae.build_sae` (the architecture's class from its config), or load a
+    trained one with :func:`genolens.sae.load`.
+
+    Parameters
+    ----------
+    cfg
+        Architecture, sizes and loss settings; the weights are initialised from ``cfg.seed``.
+    """
 
     architecture: str = ""
     #: the architecture's settings (a subclass of :class:`SAEConfig` beside its module)
@@ -67,30 +76,109 @@ class SparseAutoencoder(nn.Module):
         self.register_buffer("tokens_since_fired", torch.zeros(cfg.d_sae, dtype=torch.long))
 
     def param_groups(self, lr: float) -> list[dict]:
-        """Optimiser parameter groups; ``lr_scale`` multiplies the scheduled learning rate."""
+        """Optimiser parameter groups; ``lr_scale`` multiplies the scheduled learning rate.
+
+        Parameters
+        ----------
+        lr
+            The base learning rate.
+
+        Returns
+        -------
+        list of dict
+            Adam parameter groups with ``params``, ``lr`` and ``lr_scale``.
+        """
         return [{"params": list(self.parameters()), "lr": lr, "lr_scale": 1.0}]
 
     # -- inference -------------------------------------------------------------------------------
     def pre_acts(self, x_BD: torch.Tensor) -> torch.Tensor:
-        """Encoder pre-activations of raw inputs."""
+        """Encoder pre-activations of raw inputs.
+
+        Parameters
+        ----------
+        x_BD
+            Raw activations ``[..., d_in]``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[..., d_sae]`` pre-activations (before the architecture's activation rule).
+        """
         return (x_BD * self.input_scale - self.b_dec) @ self.W_enc + self.b_enc
 
     def activate(self, pre_BF: torch.Tensor) -> torch.Tensor:
+        """The architecture's inference activation rule (TopK, threshold, ReLU); subclasses define it.
+
+        Parameters
+        ----------
+        pre_BF
+            Encoder pre-activations ``[..., d_sae]``.
+
+        Returns
+        -------
+        torch.Tensor
+            Sparse feature activations, same shape.
+        """
         raise NotImplementedError
 
     def encode(self, x_BD: torch.Tensor) -> torch.Tensor:
-        """Sparse feature activations ``[..., d_sae]`` of raw inputs ``[..., d_in]``."""
+        """Sparse feature activations ``[..., d_sae]`` of raw inputs ``[..., d_in]``.
+
+        Parameters
+        ----------
+        x_BD
+            Raw activations ``[..., d_in]`` (as the store holds them).
+
+        Returns
+        -------
+        torch.Tensor
+            ``[..., d_sae]``, zero where a feature is inactive.
+        """
         return self.activate(self.pre_acts(x_BD))
 
     def decode(self, f_BF: torch.Tensor) -> torch.Tensor:
-        """Reconstruction in the raw input space."""
+        """Reconstruction in the raw input space.
+
+        Parameters
+        ----------
+        f_BF
+            Feature activations ``[..., d_sae]``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[..., d_in]``.
+        """
         return (f_BF @ self.W_dec + self.b_dec) / self.input_scale
 
     def decode_codes(self, codes: SparseCodes) -> torch.Tensor:
-        """Reconstruction in the raw input space from sparse codes (same as :meth:`decode` of the dense codes)."""
+        """Reconstruction in the raw input space from sparse codes (same as :meth:`decode` of the dense codes).
+
+        Parameters
+        ----------
+        codes
+            The active entries of ``[rows, d_sae]`` codes.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[rows, d_in]``.
+        """
         return (sparse_decode(codes, self.W_dec) + self.b_dec) / self.input_scale
 
     def forward(self, x_BD: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encode and decode raw inputs (sparsely for ``[rows, d_sae]`` codes where the architecture can).
+
+        Parameters
+        ----------
+        x_BD
+            Raw activations ``[..., d_in]``.
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            The reconstruction ``[..., d_in]`` and the feature activations ``[..., d_sae]``.
+        """
         f_BF = self.encode(x_BD)
         if self.sparse_inference and f_BF.dim() == 2:
             return self.decode_codes(codes_from_dense(f_BF)), f_BF
@@ -99,7 +187,13 @@ class SparseAutoencoder(nn.Module):
     # -- initialisation --------------------------------------------------------------------------
     @torch.no_grad()
     def init_from_data(self, x_ND: torch.Tensor) -> None:
-        """Set the input scale and decoder bias from a sample of activations (before training)."""
+        """Set the input scale and decoder bias from a sample of activations (before training).
+
+        Parameters
+        ----------
+        x_ND
+            ``[rows, d_in]`` raw activations.
+        """
         x_ND = x_ND.to(self.W_dec.device, torch.float32)
         mean_sq = x_ND.pow(2).sum(-1).mean().clamp_min(1e-12)
         self.input_scale.fill_(float(torch.sqrt(self.cfg.d_in / mean_sq)))
@@ -110,7 +204,13 @@ class SparseAutoencoder(nn.Module):
             self.b_dec.copy_(geometric_median(xs))
 
     def calibrate(self, batches_BD: list[torch.Tensor]) -> None:
-        """Post-training estimates from data with the final weights (BatchTopK's threshold)."""
+        """Post-training estimates from data with the final weights (BatchTopK's threshold).
+
+        Parameters
+        ----------
+        batches_BD
+            Batches of raw activations ``[batch, d_in]``.
+        """
 
     # -- training --------------------------------------------------------------------------------
     def training_step(self, x_BD: torch.Tensor, *, progress: float, dense: bool = False) -> StepOutput:
@@ -173,43 +273,152 @@ class SparseAutoencoder(nn.Module):
         return StepOutput(loss, codes.fired(), metrics)
 
     def train_select(self, pre_BF: torch.Tensor) -> SparseCodes:
-        """The entries active in training, holding their (detached) pre-activations (sparse architectures)."""
+        """The entries active in training, holding their (detached) pre-activations (sparse architectures).
+
+        Parameters
+        ----------
+        pre_BF
+            Detached encoder pre-activations ``[batch, d_sae]`` in the scaled space.
+
+        Returns
+        -------
+        SparseCodes
+            The chosen entries and their pre-activations.
+        """
         raise NotImplementedError
 
     def sparse_reconstruction_loss(self, codes: SparseCodes, xs_BD: torch.Tensor, mse: torch.Tensor) -> torch.Tensor:
-        """:meth:`reconstruction_loss` from sparse codes."""
+        """:meth:`reconstruction_loss` from sparse codes.
+
+        Parameters
+        ----------
+        codes
+            The batch's sparse codes.
+        xs_BD
+            Scaled inputs ``[batch, d_in]``.
+        mse
+            The batch's mean squared error (summed over ``d_in``).
+
+        Returns
+        -------
+        torch.Tensor
+            The loss (Matryoshka adds its prefix losses; the base returns ``mse``).
+        """
         return mse
 
     def train_activate(self, pre_BF: torch.Tensor) -> torch.Tensor:
-        """Activation used in training (BatchTopK differs from its inference rule)."""
+        """Activation used in training (BatchTopK differs from its inference rule).
+
+        Parameters
+        ----------
+        pre_BF
+            Encoder pre-activations ``[batch, d_sae]`` in the scaled space.
+
+        Returns
+        -------
+        torch.Tensor
+            Feature activations, same shape.
+        """
         return self.activate(pre_BF)
 
     def reconstruction_loss(self, f_BF: torch.Tensor, xs_BD: torch.Tensor, mse: torch.Tensor) -> torch.Tensor:
+        """The reconstruction term of the loss (Matryoshka adds its prefix losses to ``mse``).
+
+        Parameters
+        ----------
+        f_BF
+            Feature activations ``[batch, d_sae]``.
+        xs_BD
+            Scaled inputs ``[batch, d_in]``.
+        mse
+            The batch's mean squared error (summed over ``d_in``).
+
+        Returns
+        -------
+        torch.Tensor
+            The loss term.
+        """
         return mse
 
     def penalty(
         self, pre_BF: torch.Tensor, f_BF: torch.Tensor, *, progress: float, metrics: dict[str, float]
     ) -> torch.Tensor | None:
+        """The architecture's sparsity penalty (ReLU's L1, JumpReLU's L0), or None.
+
+        Parameters
+        ----------
+        pre_BF
+            Encoder pre-activations ``[batch, d_sae]``.
+        f_BF
+            Feature activations ``[batch, d_sae]``.
+        progress
+            Fraction of training done (penalty warm-up).
+        metrics
+            The step's metrics, to which the penalty may add its own.
+
+        Returns
+        -------
+        torch.Tensor or None
+            The penalty to add to the loss.
+        """
         return None
 
     def aux_loss(
         self, pre_BF: torch.Tensor, err_BD: torch.Tensor, *, x_in: torch.Tensor | None = None
     ) -> torch.Tensor | None:
-        """Auxiliary loss; ``x_in`` (the encoder input) is given on the sparse path, where ``pre_BF`` is detached."""
+        """Auxiliary loss; ``x_in`` (the encoder input) is given on the sparse path, where ``pre_BF`` is detached.
+
+        Parameters
+        ----------
+        pre_BF
+            Encoder pre-activations ``[batch, d_sae]``.
+        err_BD
+            Reconstruction error ``[batch, d_in]`` in the scaled space.
+        x_in
+            Encoder input (scaled input minus decoder bias), on the sparse path.
+
+        Returns
+        -------
+        torch.Tensor or None
+            The loss to add (TopK family: auxiliary-k on dead latents), or None.
+        """
         return None
 
     def dead_mask(self) -> torch.Tensor:
+        """Which latents count as dead: not fired for ``cfg.dead_after_tokens`` tokens.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[d_sae]`` booleans.
+        """
         return self.tokens_since_fired >= self.cfg.dead_after_tokens
 
     @torch.no_grad()
     def record_firing(self, fired_F: torch.Tensor, *, tokens: int) -> None:
-        """Count ``tokens`` more since each latent fired; reset the latents in ``fired_F`` [d_sae] bool."""
+        """Count ``tokens`` more since each latent fired; reset the latents in ``fired_F`` [d_sae] bool.
+
+        Parameters
+        ----------
+        fired_F
+            ``[d_sae]`` booleans: the latents that fired in the step.
+        tokens
+            Tokens in the step.
+        """
         self.tokens_since_fired += tokens
         self.tokens_since_fired[fired_F] = 0
 
     @torch.no_grad()
     def after_step(self, fired_F: torch.Tensor, *, tokens: int) -> None:
-        """Bookkeeping after the optimiser step: decoder norms, firing counters."""
+        """Bookkeeping after the optimiser step: decoder norms, firing counters.
+
+        Parameters
+        ----------
+        fired_F
+            ``[d_sae]`` booleans: the latents that fired in the step.
+        tokens
+            Tokens in the step.
+        """
         if self.unit_norm_decoder:
             self.W_dec.div_(self.W_dec.norm(dim=1, keepdim=True).clamp_min(1e-8))
         self.record_firing(fired_F, tokens=tokens)
@@ -223,7 +432,13 @@ class SparseAutoencoder(nn.Module):
 
     # -- saving ----------------------------------------------------------------------------------
     def folded_state(self) -> dict[str, torch.Tensor]:
-        """Weights for raw (unscaled) inputs, input scale folded in (SAELens layout)."""
+        """Weights for raw (unscaled) inputs, input scale folded in (SAELens layout).
+
+        Returns
+        -------
+        dict of str to torch.Tensor
+            ``W_enc``, ``W_dec``, ``b_enc``, ``b_dec`` (subclasses add ``threshold``).
+        """
         s = float(self.input_scale)
         return {
             "W_enc": (self.W_enc * s).detach().contiguous(),

@@ -93,7 +93,25 @@ def saelens_cfg(sae: SparseAutoencoder, extra: dict[str, Any] | None = None) -> 
 
 
 def save_sae(sae: SparseAutoencoder, path: str | Path, *, extra: dict[str, Any] | None = None) -> Path:
-    """Write the inference files (weights + cfg.json) atomically; returns the directory."""
+    """Write the inference files (weights + cfg.json) atomically; returns the directory.
+
+    The input scale is folded into the weights and the files follow SAELens' layout
+    (``sae_weights.safetensors`` + ``cfg.json``, genolens' own settings in its ``genolens`` section).
+
+    Parameters
+    ----------
+    sae
+        The SAE to save.
+    path
+        Output folder (created; files in it are replaced).
+    extra
+        More entries for the ``genolens`` section of ``cfg.json`` (e.g. the training settings).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+    """
     target = Path(path)
     target.mkdir(parents=True, exist_ok=True)
     state = {k: v.float().cpu().contiguous() for k, v in sae.folded_state().items()}
@@ -108,7 +126,20 @@ def save_sae(sae: SparseAutoencoder, path: str | Path, *, extra: dict[str, Any] 
 
 
 def load_sae(path: str | Path, *, device: str = "cpu") -> SparseAutoencoder:
-    """Load an SAE written by :func:`save_sae` (input scale folded: ``input_scale`` is 1)."""
+    """Load an SAE written by :func:`save_sae` (input scale folded: ``input_scale`` is 1).
+
+    Parameters
+    ----------
+    path
+        SAE folder (``cfg.json`` + ``sae_weights.safetensors``); damaged or foreign files are errors.
+    device
+        Where the weights go.
+
+    Returns
+    -------
+    SparseAutoencoder
+        The SAE in eval mode, with its config and provenance.
+    """
     root = Path(path)
     cfg_path, w_path = root / CFG, root / WEIGHTS
     if not cfg_path.is_file() or not w_path.is_file():
@@ -161,7 +192,19 @@ def read_weights(path: Path, *, what: str) -> dict[str, torch.Tensor]:
 
 
 def check_compatible(sae: SparseAutoencoder, provenance: Provenance, *, what: str = "input") -> None:
-    """Raise :class:`ConfigError` if the SAE was trained on another model, layer or tokenizer."""
+    """Raise :class:`ConfigError` if the SAE was trained on another model, layer or tokenizer.
+
+    Fields unknown on either side (``""`` or ``-1``) are not compared.
+
+    Parameters
+    ----------
+    sae
+        The SAE.
+    provenance
+        What it is about to be applied to.
+    what
+        How the error names the input (e.g. ``"store results/store"``).
+    """
     problems = sae.cfg.provenance.mismatch(provenance)
     if problems:
         raise ConfigError(

@@ -14,7 +14,21 @@ from genolens.errors import ConfigError
 
 @dataclass(frozen=True)
 class Provenance:
-    """What the SAE was trained on; applying it elsewhere is an error (see :func:`check_compatible`)."""
+    """What the SAE was trained on; applying it elsewhere is an error (see :func:`check_compatible`).
+
+    Parameters
+    ----------
+    model
+        Model name of the store (``""``: unknown).
+    model_hash
+        Fingerprint of the model's weights.
+    layer
+        Layer trained on (``-1``: unknown).
+    tokenizer
+        Fingerprint of the tokeniser.
+    store
+        The store's folder (recorded, not compared).
+    """
 
     model: str = ""
     model_hash: str = ""
@@ -23,7 +37,18 @@ class Provenance:
     store: str = ""
 
     def mismatch(self, other: Provenance) -> list[str]:
-        """Names of the fields that differ, ignoring fields unknown ('' or -1) on either side."""
+        """Names of the fields that differ, ignoring fields unknown ('' or -1) on either side.
+
+        Parameters
+        ----------
+        other
+            What the SAE is about to be applied to.
+
+        Returns
+        -------
+        list of str
+            One line per differing field with both values (``store`` is not compared).
+        """
         out = []
         for f in ("model", "model_hash", "layer", "tokenizer"):
             a, b = getattr(self, f), getattr(other, f)
@@ -40,6 +65,25 @@ class SAEConfig:
     :mod:`genolens.sae.topk`, ``ReLUConfig`` in :mod:`genolens.sae.relu`, ...), so an option that does not
     apply to an architecture cannot be set on it; :func:`genolens.sae.registry.make_config` builds the
     right one from an architecture name and refuses options it does not take.
+
+    Parameters
+    ----------
+    architecture
+        The architecture's name (each subclass sets its own).
+    d_in
+        Width of the activations.
+    d_sae
+        Number of latents (dictionary size).
+    dead_after_tokens
+        A latent that has not fired for this many tokens counts as dead.
+    b_dec_init
+        Decoder bias initialisation: ``"geometric_median"``, ``"mean"`` or ``"zeros"`` of a data sample.
+    seed
+        Seed of the weight initialisation.
+    name
+        Name of the SAE (default ``{architecture}_w{d_sae}{tag}_s{seed}``, the tag from :meth:`name_tag`).
+    provenance
+        What it was trained on.
     """
 
     architecture: str = ""
@@ -66,11 +110,23 @@ class SAEConfig:
             object.__setattr__(self, "name", f"{self.architecture}_w{self.d_sae}{self.name_tag()}_s{self.seed}")
 
     def name_tag(self) -> str:
-        """What sets this SAE apart in its default name, between width and seed (``_k32`` for TopK)."""
+        """What sets this SAE apart in its default name, between width and seed (``_k32`` for TopK).
+
+        Returns
+        -------
+        str
+            The tag (``""`` where nothing does).
+        """
         return ""
 
     def to_dict(self) -> dict[str, Any]:
-        """The settings as a JSON-ready dict (saved in ``cfg.json``)."""
+        """The settings as a JSON-ready dict (saved in ``cfg.json``).
+
+        Returns
+        -------
+        dict
+            One entry per field, ``provenance`` as a dict.
+        """
         return asdict(self)
 
 
@@ -283,7 +339,31 @@ def config_from_dict(data: dict[str, Any]) -> SAEConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The training loop: how many tokens, batch size, learning-rate schedule, checkpoints."""
+    """The training loop: how many tokens, batch size, learning-rate schedule, checkpoints.
+
+    Parameters
+    ----------
+    total_tokens
+        Training tokens (activation rows) in all.
+    batch_size
+        Rows per step.
+    lr
+        Peak learning rate.
+    warmup_steps
+        Steps of linear warm-up.
+    decay_fraction
+        Final fraction of the steps over which the learning rate decays linearly to zero.
+    init_tokens
+        Rows sampled to initialise the decoder bias and to calibrate thresholds.
+    checkpoint_every
+        Steps between checkpoints (a killed run resumes from the last).
+    log_every
+        Steps between lines of ``metrics.jsonl``.
+    seed
+        Seed of torch's global generator, set when training starts (the data order has its own seed).
+    device
+        ``"cpu"`` or ``"cuda"``.
+    """
 
     total_tokens: int
     batch_size: int = 4096
@@ -312,7 +392,18 @@ class TrainConfig:
         return -(-self.total_tokens // self.batch_size)
 
     def lr_at(self, step: int) -> float:
-        """Linear warm-up, constant, then linear decay to zero over the last ``decay_fraction``."""
+        """Linear warm-up, constant, then linear decay to zero over the last ``decay_fraction``.
+
+        Parameters
+        ----------
+        step
+            Optimiser step, from 0.
+
+        Returns
+        -------
+        float
+            The learning rate at that step.
+        """
         total = self.total_steps
         if self.warmup_steps and step < self.warmup_steps:
             return self.lr * (step + 1) / self.warmup_steps

@@ -21,6 +21,26 @@ from genolens.sae.base import SparseAutoencoder
 
 @dataclass
 class SAEMetrics:
+    """Reconstruction and sparsity of an SAE over evaluation tokens (:func:`evaluate_sae`).
+
+    Parameters
+    ----------
+    tokens
+        Evaluation tokens (activation rows).
+    mse
+        Mean squared reconstruction error per element, in the raw activation space.
+    fve
+        Fraction of variance explained, ``1 - SSE / SST`` around the evaluation mean.
+    l0
+        Mean number of active latents per token.
+    dead_fraction, n_dead
+        Latents that never fired: fraction and count.
+    dense_fraction, n_dense
+        Latents that fired on more than ``dense_threshold`` of the tokens: fraction and count.
+    density
+        Firing frequency of each latent, ``[d_sae]``.
+    """
+
     tokens: int
     mse: float
     fve: float
@@ -32,6 +52,13 @@ class SAEMetrics:
     density: np.ndarray = field(repr=False)
 
     def to_dict(self) -> dict:
+        """The metrics as a JSON-ready dict, without the per-latent ``density``.
+
+        Returns
+        -------
+        dict
+            One entry per scalar field.
+        """
         out = asdict(self)
         out.pop("density")
         return out
@@ -45,7 +72,24 @@ def evaluate_sae(
     dense_threshold: float = 0.1,
     device: str | torch.device = "cpu",
 ) -> SAEMetrics:
-    """Reconstruction and sparsity metrics of ``sae`` over ``batches`` of raw activations."""
+    """Reconstruction and sparsity metrics of ``sae`` over ``batches`` of raw activations.
+
+    Parameters
+    ----------
+    sae
+        The SAE to judge.
+    batches
+        ``[rows, d_in]`` batches of raw activations (held-out ones, for an honest figure).
+    dense_threshold
+        Firing frequency above which a latent counts as dense.
+    device
+        Where the SAE runs.
+
+    Returns
+    -------
+    SAEMetrics
+        MSE, fraction of variance explained, L0, dead and dense latents, per-latent density.
+    """
     sae = sae.to(device).eval()
     d_in, d_sae = sae.cfg.d_in, sae.cfg.d_sae
     n = 0
@@ -115,7 +159,20 @@ def density_histogram(density: np.ndarray, path: str | Path, *, title: str = "")
 
 @torch.no_grad()
 def feature_stability(a: SparseAutoencoder, b: SparseAutoencoder, *, threshold: float = 0.9) -> float:
-    """Fraction of ``a``'s latents whose decoder direction has a match (cosine > threshold) in ``b``."""
+    """Fraction of ``a``'s latents whose decoder direction has a match (cosine > threshold) in ``b``.
+
+    Parameters
+    ----------
+    a, b
+        Two SAEs over the same activations (e.g. the same settings, another seed).
+    threshold
+        Cosine similarity above which two decoder rows match.
+
+    Returns
+    -------
+    float
+        The fraction, in [0, 1].
+    """
     da = torch.nn.functional.normalize(a.W_dec.detach().float().cpu(), dim=1)
     db = torch.nn.functional.normalize(b.W_dec.detach().float().cpu(), dim=1)
     best = torch.cat([(chunk @ db.T).max(1).values for chunk in da.split(4096)])

@@ -32,7 +32,23 @@ STABILITY_THRESHOLD = 0.9
 
 @dataclass
 class TrainResult:
-    """SAEs trained by :func:`train`, where each was saved, the budget and the seed stability of a sweep."""
+    """SAEs trained by :func:`train`, where each was saved, the budget and the seed stability of a sweep.
+
+    Parameters
+    ----------
+    saes
+        The trained SAEs, in sweep order.
+    paths
+        The folder each was saved in.
+    budget
+        The token budget against the training rows (``budget.epochs``: passes over the data).
+    n_heldout_rows
+        Rows held out for evaluation (whole sequences).
+    stability
+        Seed stability of SAEs that differ only in seed (:func:`seed_stability`), also in ``stability.json``.
+    warning
+        The budget's warning when it repeats the data too often, else None.
+    """
 
     saes: list[SparseAutoencoder]
     paths: list[Path]

@@ -261,12 +261,31 @@ def aggregate_activations(
 
 
 def write_features(adata: ad.AnnData, *, path: str | os.PathLike[str]) -> None:
-    """Write sample-level features as ``.h5ad`` (readable by scanpy / anndata)."""
+    """Write sample-level features as ``.h5ad`` (readable by scanpy / anndata).
+
+    Parameters
+    ----------
+    adata
+        Samples × features (:func:`genolens.tl.aggregate`), with whatever ``obs``/``var``/``uns`` it holds.
+    path
+        Output ``.h5ad``.
+    """
     adata.write_h5ad(path)
 
 
 def read_features(path: str | os.PathLike[str]) -> ad.AnnData:
-    """Read a samples x features ``.h5ad``, with typed errors for a missing or unreadable file."""
+    """Read a samples x features ``.h5ad``, with typed errors for a missing or unreadable file.
+
+    Parameters
+    ----------
+    path
+        ``.h5ad`` written by ``genolens aggregate`` / :func:`write_features`.
+
+    Returns
+    -------
+    anndata.AnnData
+        Samples × features; an empty matrix or repeated sample names are errors.
+    """
     from pathlib import Path
 
     from genolens.errors import InputFileError

@@ -53,7 +53,19 @@ class PCAConfig:
 
 @dataclass
 class AncestryPCs:
-    """Genotype PCs (samples x PC1..PCk), eigenvalues and how many variants each step kept."""
+    """Genotype PCs (samples x PC1..PCk), eigenvalues and how many variants each step kept.
+
+    Parameters
+    ----------
+    pcs
+        Samples × ``PC1``..``PCk``, indexed by sample.
+    eigenvalues
+        One per PC.
+    counts
+        Variants kept by each step (biallelic SNVs passing MAF, after LD thinning).
+    config
+        The filters and PCA settings used.
+    """
 
     pcs: pd.DataFrame
     eigenvalues: np.ndarray
@@ -61,6 +73,13 @@ class AncestryPCs:
     config: PCAConfig = field(default_factory=PCAConfig)
 
     def to_dict(self) -> dict:
+        """What the PCs were made with, JSON-ready (the JSON beside an ``.eigenvec``).
+
+        Returns
+        -------
+        dict
+            ``config``, ``counts``, ``eigenvalues``.
+        """
         return {
             "config": asdict(self.config),
             "counts": dict(self.counts),
@@ -68,7 +87,18 @@ class AncestryPCs:
         }
 
     def write(self, path: str | os.PathLike[str]) -> Path:
-        """Write the PCs as a PLINK 2 ``.eigenvec`` with a JSON beside it (see :func:`write_eigenvec`)."""
+        """Write the PCs as a PLINK 2 ``.eigenvec`` with a JSON beside it (see :func:`write_eigenvec`).
+
+        Parameters
+        ----------
+        path
+            The ``.eigenvec`` to write.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+        """
         return write_eigenvec(self, path)
 
 
@@ -249,7 +279,15 @@ def vcf_pcs(
 def read_eigenvec(path: str | os.PathLike[str]) -> pd.DataFrame:
     """PCs from a PLINK ``.eigenvec``: 1.9 (``FID IID PC..``, no header) or 2 (``#FID IID ..``, ``#IID ..``).
 
-    Returns a DataFrame indexed by IID with columns PC1..PCk.
+    Parameters
+    ----------
+    path
+        ``.eigenvec`` file (plain or gzipped), e.g. from ``genolens ancestry`` or PLINK.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by IID, with columns PC1..PCk.
     """
     path = Path(path)
     if not path.is_file():

@@ -84,6 +84,19 @@ class AssociationResult:
 
     ``per_stratum`` holds the per-population tests of a stratified run (else None); ``adata`` the tested
     AnnData when the caller asked for a copy or read a folder back with its features.
+
+    Parameters
+    ----------
+    table
+        One row per feature: ``feature, beta, se, stat, pvalue, neg_log10_p, qvalue, n, ancestry_r2,
+        pvalue_unadjusted, category`` and more columns (the unadjusted fit, method, reason for NA).
+    summary
+        Settings, sample counts (used, dropped for missing values), design columns, collinearity, lambda GC
+        with and without the PCs, category counts.
+    per_stratum
+        Per-population tests of a stratified run, or None.
+    adata
+        The tested AnnData, or None.
     """
 
     table: pd.DataFrame
@@ -92,7 +105,18 @@ class AssociationResult:
     adata: ad.AnnData | None = None
 
     def write(self, out: str | os.PathLike[str], *, adata: ad.AnnData | None = None) -> Path:
-        """Write the run's folder (see :func:`genolens.stats.results.write_association`); return it."""
+        """Write the run's folder (see :func:`genolens.stats.results.write_association`); return it.
+
+        Parameters
+        ----------
+        out, adata
+            As :func:`~genolens.stats.results.write_association`.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
         from genolens.stats.results import write_association
 
         return write_association(self, out, adata=adata)

@@ -57,13 +57,32 @@ class AuditConfig:
 
 @dataclass
 class AuditResult:
-    """One row per (target, metric) and a JSON-ready summary."""
+    """One row per (target, metric) and a JSON-ready summary.
+
+    Parameters
+    ----------
+    table
+        Columns ``target, metric, score, ci_low, ci_high, chance, null_mean, perm_pvalue``.
+    summary
+        Settings, sample counts, samples dropped for missing labels or PCs, class sizes.
+    """
 
     table: pd.DataFrame
     summary: dict[str, Any]
 
     def write(self, out: str | os.PathLike[str]) -> Path:
-        """Write the audit's folder (see :func:`genolens.stats.results.write_audit`); return it."""
+        """Write the audit's folder (see :func:`genolens.stats.results.write_audit`); return it.
+
+        Parameters
+        ----------
+        out
+            Output folder (created).
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
         from genolens.stats.results import write_audit
 
         return write_audit(self, out)

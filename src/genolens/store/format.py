@@ -80,7 +80,31 @@ def sequence_digest(sequence: str) -> str:
 
 @dataclass(frozen=True)
 class StoreConfig:
-    """What a store was made with; a resumed run must use the same."""
+    """What a store was made with; a resumed run must use the same.
+
+    Parameters
+    ----------
+    model
+        Model name, hub id or folder.
+    family
+        Adapter family (``esm``, ``bert``, ``hyenadna``, ...).
+    layers
+        Stored layers (``hidden_states`` indices).
+    hidden_size
+        Width of the stored activations.
+    dtype
+        ``"float32"`` or ``"bfloat16"``.
+    shard_size
+        Bases (residues) per shard.
+    batch_tokens
+        Padded tokens per forward pass.
+    overlap
+        Tiling overlap for sequences longer than the context (``None``: a quarter window).
+    model_hash
+        Fingerprint of the weights (since format 0.2.0).
+    tokenizer
+        Fingerprint of the tokeniser (since format 0.2.0).
+    """
 
     model: str
     family: str
@@ -106,14 +130,46 @@ class StoreConfig:
             raise ConfigError(f"hidden_size must be > 0, got {self.hidden_size}")
 
     def to_json(self) -> dict:
+        """The settings as a JSON-ready dict (``store.json``'s ``config``).
+
+        Returns
+        -------
+        dict
+            One entry per field.
+        """
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> StoreConfig:
+        """Inverse of :meth:`to_json` (validated as on construction).
+
+        Parameters
+        ----------
+        data
+            A dict written by :meth:`to_json`.
+
+        Returns
+        -------
+        StoreConfig
+            The settings.
+        """
         return cls(**data)
 
     def differences(self, other: StoreConfig, *, names: tuple[str, str]) -> str:
-        """The settings that differ, as ``key: NAME1 VALUE, NAME2 VALUE; ...`` ('' when equal)."""
+        """The settings that differ, as ``key: NAME1 VALUE, NAME2 VALUE; ...`` ('' when equal).
+
+        Parameters
+        ----------
+        other
+            Settings to compare with.
+        names
+            How the message names this one and ``other`` (e.g. ``("store", "this run")``).
+
+        Returns
+        -------
+        str
+            The differing keys with both values, or ``""``.
+        """
         mine, theirs = self.to_json(), other.to_json()
         return "; ".join(
             f"{key}: {names[0]} {mine[key]!r}, {names[1]} {theirs[key]!r}" for key in mine if mine[key] != theirs[key]

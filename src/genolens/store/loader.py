@@ -20,7 +20,28 @@ from genolens.store.reader import ActivationStore
 
 
 class ShuffledLoader:
-    """Iterate ``[batch_size, dim]`` float32 batches of ``layer``; ``epoch(e)`` gives epoch ``e``'s order."""
+    """Iterate ``[batch_size, dim]`` float32 batches of ``layer``; ``epoch(e)`` gives epoch ``e``'s order.
+
+    Shards are visited in a seeded random order and their rows shuffled within a buffer, so at most
+    ``buffer_rows`` rows plus one shard are held in memory.
+
+    Parameters
+    ----------
+    store
+        The store to read.
+    layer
+        Store layer whose activations are served.
+    batch_size
+        Rows per batch.
+    seed
+        Seed of the shard order and of the shuffles (with the epoch number).
+    buffer_rows
+        Rows gathered before they are shuffled and served (at least ``batch_size``).
+    drop_last
+        Drop the last, short batch of an epoch.
+    rows
+        Shard index -> boolean mask of the rows to use (e.g. a training / held-out split).
+    """
 
     def __init__(
         self,
@@ -52,6 +73,18 @@ class ShuffledLoader:
         return self.epoch(0)
 
     def epoch(self, epoch: int) -> Iterator[torch.Tensor]:
+        """The batches of one epoch, in an order fixed by ``seed`` and ``epoch``.
+
+        Parameters
+        ----------
+        epoch
+            Epoch number (each gives another order).
+
+        Yields
+        ------
+        torch.Tensor
+            ``[batch_size, dim]`` float32 (the last one shorter unless ``drop_last``).
+        """
         rng = np.random.default_rng([self.seed, epoch])
         generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
         buffer: list[torch.Tensor] = []

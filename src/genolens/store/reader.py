@@ -51,6 +51,10 @@ class StoreCheck:
 class ActivationStore:
     """A store on disk. Shards are opened on demand; nothing but metadata is read up front.
 
+    Every shard is checked against its header when first opened (a file cut short, grown,
+    or with a damaged header is an error naming it); :meth:`verify` also checks the data
+    checksums (``genolens check``).
+
     Parameters
     ----------
     path
@@ -59,10 +63,6 @@ class ActivationStore:
         Read a store whose embed has not finished (no ``complete.json``): only the shards
         written so far. Off by default, so that no result is silently computed on part of
         the data; :meth:`provenance` records it for the outputs made from such a store.
-
-    Every shard is checked against its header when first opened (a file cut short, grown,
-    or with a damaged header is an error naming it); :meth:`verify` also checks the data
-    checksums (``genolens check``).
     """
 
     def __init__(self, path: str | Path, *, partial: bool = False) -> None:
@@ -132,7 +132,13 @@ class ActivationStore:
         return len(names)
 
     def provenance(self) -> dict:
-        """Where outputs made from this store came from: path, format, shards, finished or partial."""
+        """Where outputs made from this store came from: path, format, shards, finished or partial.
+
+        Returns
+        -------
+        dict
+            ``path``, ``format``, ``shards``, ``complete``.
+        """
         return {"path": str(self.path), "format": self.version, "shards": self.n_shards, "complete": self.complete}
 
     def verify(self) -> StoreCheck:
@@ -186,6 +192,18 @@ class ActivationStore:
         return self.version not in WITHOUT_BASES
 
     def shard_path(self, index: int) -> Path:
+        """The file of shard ``index``.
+
+        Parameters
+        ----------
+        index
+            Shard number, from 0.
+
+        Returns
+        -------
+        pathlib.Path
+            ``STORE/shards/shard-NNNNNN.safetensors``.
+        """
         if not 0 <= index < self.n_shards:
             raise IndexError(f"shard {index} out of range (store has {self.n_shards})")
         return self.path / SHARD_DIR / shard_name(index)
@@ -209,7 +227,18 @@ class ActivationStore:
         return handle, meta
 
     def shard_sequences(self, index: int) -> list[dict]:
-        """The sequences of shard ``index`` (id, length, rows, contig, strand, ...)."""
+        """The sequences of shard ``index`` (id, length, rows, contig, strand, ...).
+
+        Parameters
+        ----------
+        index
+            Shard number, from 0.
+
+        Returns
+        -------
+        list of dict
+            One entry per sequence, in shard order, from the shard's header.
+        """
         _, meta = self._open(index)
         try:
             seqs = json.loads(meta["sequences"])
@@ -219,18 +248,56 @@ class ActivationStore:
         return seqs
 
     def shard_rows(self, index: int) -> int:
+        """How many activation rows (tokens) shard ``index`` holds.
+
+        Parameters
+        ----------
+        index
+            Shard number, from 0.
+
+        Returns
+        -------
+        int
+            The row count.
+        """
         handle, _ = self._open(index)
         return handle.get_slice("row.seq").get_shape()[0]
 
     def read(self, index: int, key: str) -> torch.Tensor:
-        """One tensor of a shard: ``acts.L{layer}``, ``row.seq``/``span``/``ref``, ``base.seq``/``ref``."""
+        """One tensor of a shard: ``acts.L{layer}``, ``row.seq``/``span``/``ref``, ``base.seq``/``ref``.
+
+        Parameters
+        ----------
+        index
+            Shard number, from 0.
+        key
+            Tensor name (an unknown one is a KeyError listing the shard's).
+
+        Returns
+        -------
+        torch.Tensor
+            The tensor, memory-mapped.
+        """
         handle, _ = self._open(index)
         if key not in handle.keys():  # noqa: SIM118 - safe_open is not a dict
             raise KeyError(f"shard {index} has no tensor {key!r} (has {sorted(handle.keys())})")
         return handle.get_tensor(key)
 
     def activations(self, index: int, layer: int) -> torch.Tensor:
-        """``[rows, dim]`` activations of ``layer`` in shard ``index``."""
+        """``[rows, dim]`` activations of ``layer`` in shard ``index``.
+
+        Parameters
+        ----------
+        index
+            Shard number, from 0.
+        layer
+            A stored layer (:attr:`layers`).
+
+        Returns
+        -------
+        torch.Tensor
+            In the store's dtype (float32 or bfloat16).
+        """
         if layer not in self.layers:
             raise KeyError(f"layer {layer} is not in the store (layers {list(self.layers)})")
         return self.read(index, act_key(layer))
@@ -275,7 +342,20 @@ class ActivationStore:
         return int(self.sequences["rows"].sum()) if self.n_shards else 0
 
     def sequence(self, seq_id: str, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Activations ``[rows, dim]`` and spans ``[rows, 2]`` of one sequence."""
+        """Activations ``[rows, dim]`` and spans ``[rows, 2]`` of one sequence.
+
+        Parameters
+        ----------
+        seq_id
+            Sequence ID.
+        layer
+            A stored layer.
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            The activations, and for each row the half-open span of bases (residues) it covers.
+        """
         row = self.sequences.iloc[self._position(seq_id)]
         sl = slice(int(row.row_offset), int(row.row_offset) + int(row.rows))
         return self.activations(int(row.shard), layer)[sl], self.read(int(row.shard), "row.span")[sl]
@@ -288,16 +368,44 @@ class ActivationStore:
         return handle.get_slice(key)[start : start + length]
 
     def bases(self, seq_id: str) -> str | None:
-        """The bases of one sequence as embedded (upper-case), or None for a store older than format 0.3.0."""
+        """The bases of one sequence as embedded (upper-case), or None for a store older than format 0.3.0.
+
+        Parameters
+        ----------
+        seq_id
+            Sequence ID.
+
+        Returns
+        -------
+        str or None
+            The bases the model read.
+        """
         chars = self._base_slice(seq_id, "base.seq")
         return None if chars is None else chars.numpy().tobytes().decode("ascii")
 
     def bases_by_id(self) -> Mapping[str, str] | None:
-        """Every sequence's bases by ID, read lazily a shard at a time; None for a store older than format 0.3.0."""
+        """Every sequence's bases by ID, read lazily a shard at a time; None for a store older than format 0.3.0.
+
+        Returns
+        -------
+        Mapping of str to str, or None
+            Sequence ID -> bases.
+        """
         return StoredBases(self) if self.has_bases else None
 
     def base_ref(self, seq_id: str) -> np.ndarray | None:
-        """Per-base 0-based reference positions of one sequence (-1: inserted or no coordinates); None before 0.3.0."""
+        """Per-base 0-based reference positions of one sequence (-1: inserted or no coordinates); None before 0.3.0.
+
+        Parameters
+        ----------
+        seq_id
+            Sequence ID.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            int64 positions, one per base.
+        """
         ref = self._base_slice(seq_id, "base.ref")
         return None if ref is None else ref.numpy()
 

@@ -50,7 +50,21 @@ COLUMN_CHUNK = 1 << 20  # bases of a streamed sequence whose row/base columns ar
 
 @dataclass
 class WriteSummary:
-    """What a (possibly resumed) run did."""
+    """What a (possibly resumed) run did.
+
+    Parameters
+    ----------
+    shards_written
+        Shards written by this run.
+    shards_skipped
+        Shards already in the store (a resumed run).
+    sequences
+        Sequences embedded by this run.
+    rows
+        Activation rows (tokens) written.
+    real_tokens, padded_tokens
+        Tokens of the sequences, and tokens including batch padding (:attr:`padding_waste` compares them).
+    """
 
     shards_written: int = 0
     shards_skipped: int = 0
