@@ -56,6 +56,8 @@ class AnnotationResults:
         JASPAR matches of feature motifs (``motifs.tsv``), or None.
     logos
         Feature -> PNG bytes of its sequence logo.
+    pwms
+        Feature -> its position weight matrix and the sites it came from (``pwms.npz``); empty without motifs.
     """
 
     path: Path
