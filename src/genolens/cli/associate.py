@@ -31,8 +31,12 @@ def associate_command(
     no_ancestry: bool = typer.Option(False, "--no-ancestry", help="Run without any ancestry terms (on purpose)."),
     allow_collinear: bool = typer.Option(False, "--allow-collinear", help="Fit even if covariates are collinear."),
     alpha: float = typer.Option(0.05, "--alpha", help="q-value threshold of the categories."),
-    ancestry_r2_low: float = typer.Option(0.1, "--ancestry-r2-low", help="Below: little ancestry signal."),
-    ancestry_r2_high: float = typer.Option(0.5, "--ancestry-r2-high", help="At or above: mostly ancestry."),
+    change_test: str = typer.Option(
+        "sandwich", "--change-test",
+        help="Test of the change in effect when the PCs are added: sandwich (regressors random) or clogg "
+        "(Clogg et al. 1995, conditional on the design; least squares only).",
+    ),
+    level: float = typer.Option(0.95, "--level", help="Confidence level of the fraction of effect explained."),
     vif: float = typer.Option(50.0, "--vif", help="Maximum variance inflation factor (PLINK 2 default 50)."),
     max_corr: float = typer.Option(0.999, "--max-corr", help="Maximum |correlation| between predictors."),
     maf: float = typer.Option(0.05, "--maf", help="--vcf: minor allele frequency filter."),
@@ -65,7 +69,7 @@ def associate_command(
         no_ancestry=no_ancestry,
         allow_collinear=allow_collinear,
         collinearity=CollinearityThresholds(vif=vif, max_corr=max_corr),
-        confound=ConfoundThresholds(alpha=alpha, ancestry_r2_low=ancestry_r2_low, ancestry_r2_high=ancestry_r2_high),
+        confound=ConfoundThresholds(alpha=alpha, level=level, change_test=change_test),
         layer=layer,
     )
     out = write_association(result, out, adata=adata)

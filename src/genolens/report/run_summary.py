@@ -29,7 +29,7 @@ td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.muted{color:#777}
 .cards{display:flex;flex-wrap:wrap;gap:1em}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:9em}
 .card b{display:block;font-size:1.4em}img{max-width:100%;border:1px solid #eee}
-.biomarker_candidate{background:#e3f4e3}.ancestry_confounded{background:#fbe3e3}.both{background:#fff3d6}
+.biomarker_candidate{background:#e3f4e3}.ancestry_confounded{background:#fbe3e3}.both{background:#fff3d6}.unresolved{background:#eeeeee}
 """
 
 

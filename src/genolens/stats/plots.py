@@ -20,6 +20,7 @@ CATEGORY_COLOURS = {
     "biomarker_candidate": "tab:red",
     "ancestry_confounded": "tab:blue",
     "both": "tab:purple",
+    "unresolved": "tab:orange",
     "none": "0.6",
 }
 
