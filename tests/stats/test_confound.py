@@ -107,13 +107,14 @@ def test_permuted_phenotype_keeps_false_discoveries_at_or_below_alpha(simulated)
 
 
 def test_categories_follow_the_rule():
-    q = np.array([0.01, 0.01, 0.01, 0.5, 0.5, 0.5, 0.5, np.nan, 0.5])
-    q_unadj = np.array([0.01, 0.01, 0.5, 0.01, 0.01, 0.01, 0.5, 0.01, 0.01])
-    q_change = np.array([0.5, 0.01, 0.01, 0.01, 0.5, 0.01, 0.01, 0.01, 0.01])
-    beta = np.array([1.0, 1.0, 1.0, 0.1, 0.5, -0.2, 0.0, np.nan, 0.9])
-    beta_unadj = np.array([1.0, 2.0, 0.5, 1.0, 1.0, 1.0, 0.0, 1.0, 0.5])
+    q = np.array([0.01, 0.01, 0.01, 0.5, 0.5, 0.5, 0.5, np.nan, 0.5, 0.5])
+    q_unadj = np.array([0.01, 0.01, 0.5, 0.01, 0.01, 0.01, 0.5, 0.01, 0.01, 0.01])
+    q_change = np.array([0.5, 0.01, 0.01, 0.01, 0.5, 0.01, 0.01, 0.01, 0.01, 0.01])
+    beta = np.array([1.0, 1.0, 1.0, 0.1, 0.5, -0.2, 0.0, np.nan, 0.9, 0.6])
+    beta_unadj = np.array([1.0, 2.0, 0.5, 1.0, 1.0, 1.0, 0.0, 1.0, 0.5, 1.0])
+    low = np.array([-0.1, 0.2, -2.0, 0.6, -0.5, 0.9, -1.0, 0.5, -1.0, 0.3])
     out = categorise(qvalue=q, qvalue_unadjusted=q_unadj, qvalue_change=q_change, beta=beta,
-                     beta_unadjusted=beta_unadj)
+                     beta_unadjusted=beta_unadj, fraction_low=low)
     assert list(out) == [
         "biomarker_candidate",  # adjusted significant, no change
         "both",  # adjusted significant, significant attenuation
@@ -124,13 +125,18 @@ def test_categories_follow_the_rule():
         "none",
         "ancestry_confounded",  # adjusted untestable (NaN): not significant
         "unresolved",  # lost, change significant but the adjusted effect is larger
+        "unresolved",  # lost, significant attenuation, but ancestry may explain less than half of it
     ]
     strict = categorise(qvalue=q, qvalue_unadjusted=q_unadj, qvalue_change=q_change, beta=beta,
-                        beta_unadjusted=beta_unadj, alpha=0.005)
-    assert list(strict) == ["none"] * 9
+                        beta_unadjusted=beta_unadj, fraction_low=low, alpha=0.005)
+    assert list(strict) == ["none"] * 10
+    lenient = categorise(qvalue=q, qvalue_unadjusted=q_unadj, qvalue_change=q_change, beta=beta,
+                         beta_unadjusted=beta_unadj, fraction_low=low, min_fraction=0.0)
+    assert lenient[-1] == "ancestry_confounded"
 
 
-@pytest.mark.parametrize("kwargs", [{"alpha": 0.0}, {"alpha": 1.0}, {"level": 1.0}, {"change_test": "wald"}])
+@pytest.mark.parametrize("kwargs", [{"alpha": 0.0}, {"alpha": 1.0}, {"level": 1.0}, {"change_test": "wald"},
+                                    {"min_fraction": 1.5}])
 def test_confound_thresholds_are_validated(kwargs):
     with pytest.raises(ConfigError):
         ConfoundThresholds(**kwargs)

@@ -37,6 +37,11 @@ def associate_command(
         "(Clogg et al. 1995, conditional on the design; least squares only).",
     ),
     level: float = typer.Option(0.95, "--level", help="Confidence level of the fraction of effect explained."),
+    min_fraction: float = typer.Option(
+        0.5, "--min-fraction",
+        help="ancestry_confounded needs the fraction of the effect ancestry explains to be at least this "
+        "(lower confidence bound).",
+    ),
     vif: float = typer.Option(50.0, "--vif", help="Maximum variance inflation factor (PLINK 2 default 50)."),
     max_corr: float = typer.Option(0.999, "--max-corr", help="Maximum |correlation| between predictors."),
     maf: float = typer.Option(0.05, "--maf", help="--vcf: minor allele frequency filter."),
@@ -69,7 +74,7 @@ def associate_command(
         no_ancestry=no_ancestry,
         allow_collinear=allow_collinear,
         collinearity=CollinearityThresholds(vif=vif, max_corr=max_corr),
-        confound=ConfoundThresholds(alpha=alpha, level=level, change_test=change_test),
+        confound=ConfoundThresholds(alpha=alpha, level=level, change_test=change_test, min_fraction=min_fraction),
         layer=layer,
     )
     out = write_association(result, out, adata=adata)

@@ -220,7 +220,9 @@ def associate(
         qvalue_change=change["qvalue_change"],
         beta=res["beta"],
         beta_unadjusted=unadj["beta"],
+        fraction_low=change["fraction_explained_low"],
         alpha=config.confound.alpha,
+        min_fraction=config.confound.min_fraction,
     )
     table = pd.DataFrame(
         {
@@ -259,7 +261,7 @@ def associate(
         "lambda_gc": lambda_gc(res["pvalue"]),
         "lambda_gc_unadjusted": lambda_gc(unadj["pvalue"]),
         "category_counts": {c: int((category == c).sum()) for c in np.unique(category)},
-        "category_rule": {**CATEGORY_RULE, "alpha": config.confound.alpha,
+        "category_rule": {**CATEGORY_RULE, "alpha": config.confound.alpha, "min_fraction": config.confound.min_fraction,
                           "change_test": config.confound.change_test if pcs else "none (no ancestry terms)"},
     }
     for col in TABLE_COLUMNS[1:] + CHANGE_COLUMNS + ("method", "reason"):

@@ -8,8 +8,10 @@ effect's q-value and the q-value of the test of the change between the two
 - ``biomarker_candidate``: the adjusted effect is significant and the change is not;
 - ``both``: the adjusted effect is significant and so is the change (ancestry accounts for part of the
   unadjusted effect, or, with the opposite sign, masked part of it);
-- ``ancestry_confounded``: the unadjusted effect is significant, the adjusted one is not, and the change
-  is significant, an attenuation or a change of sign;
+- ``ancestry_confounded``: the unadjusted effect is significant, the adjusted one is not, the change
+  is significant (an attenuation or a change of sign), and the lower confidence bound of the fraction of
+  the unadjusted effect that ancestry explains is at least ``min_fraction`` (default 0.5: ancestry
+  accounts for most of the effect, not merely for some of it while the rest lacks power);
 - ``unresolved``: significant only without adjustment, but the change itself is not significant: the
   data cannot tell a confound from a loss of power;
 - ``none``: otherwise.
@@ -36,8 +38,8 @@ CHANGE_TESTS = ("sandwich", "clogg")
 CATEGORY_RULE = {
     "biomarker_candidate": "qvalue < alpha and qvalue_change >= alpha",
     "both": "qvalue < alpha and qvalue_change < alpha",
-    "ancestry_confounded": "qvalue >= alpha, qvalue_unadjusted < alpha, qvalue_change < alpha, and |beta| < "
-    "|beta_unadjusted| or the sign changed",
+    "ancestry_confounded": "qvalue >= alpha, qvalue_unadjusted < alpha, qvalue_change < alpha, |beta| < "
+    "|beta_unadjusted| or the sign changed, and fraction_explained_low >= min_fraction",
     "unresolved": "qvalue >= alpha, qvalue_unadjusted < alpha, and not ancestry_confounded",
     "none": "otherwise",
 }
@@ -45,7 +47,9 @@ CATEGORY_RULE = {
 
 @dataclass(frozen=True)
 class ConfoundThresholds:
-    """Significance level (on BH q-values), confidence level and which test of the change in effect.
+    """Significance level (on BH q-values), confidence level, which test of the change in effect, and the
+    smallest fraction of the unadjusted effect (its lower confidence bound) ancestry must explain for a
+    feature to be called ``ancestry_confounded``.
 
     ``change_test``: ``sandwich`` (regressors random: is the effect confounded in the population sampled)
     or ``clogg`` (Clogg, Petkova & Haritou 1995, conditional on the design; least squares only).
@@ -54,6 +58,7 @@ class ConfoundThresholds:
     alpha: float = 0.05
     level: float = 0.95
     change_test: str = "sandwich"
+    min_fraction: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:
@@ -62,6 +67,8 @@ class ConfoundThresholds:
             raise ConfigError(f"confidence level must be in (0, 1), got {self.level}")
         if self.change_test not in CHANGE_TESTS:
             raise ConfigError(f"change_test must be one of {list(CHANGE_TESTS)}, got {self.change_test!r}")
+        if not 0.0 <= self.min_fraction <= 1.0:
+            raise ConfigError(f"min_fraction must be in [0, 1], got {self.min_fraction}")
 
 
 def explained_variance(features: Any, *, predictors: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
@@ -91,7 +98,9 @@ def categorise(
     qvalue_change: np.ndarray,
     beta: np.ndarray,
     beta_unadjusted: np.ndarray,
+    fraction_low: np.ndarray,
     alpha: float = 0.05,
+    min_fraction: float = 0.5,
 ) -> np.ndarray:
     """One category per feature from the adjusted, unadjusted and change q-values (see the module).
 
@@ -102,8 +111,12 @@ def categorise(
         significant).
     beta, beta_unadjusted
         The adjusted and unadjusted effects (for the direction of the change).
+    fraction_low
+        Lower confidence bound of the fraction of the unadjusted effect that ancestry explains.
     alpha
         Significance level.
+    min_fraction
+        Smallest ``fraction_low`` of an ``ancestry_confounded`` call.
 
     Returns
     -------
@@ -122,5 +135,6 @@ def categorise(
     out[sig_adj & sig_change] = "both"
     lost = ~sig_adj & sig_unadj
     out[lost] = "unresolved"
-    out[lost & sig_change & attenuated] = "ancestry_confounded"
+    mostly = np.nan_to_num(np.asarray(fraction_low, dtype=float), nan=-np.inf) >= min_fraction
+    out[lost & sig_change & attenuated & mostly] = "ancestry_confounded"
     return out
