@@ -39,6 +39,9 @@ _READERS = {
     "write_association": ("genolens.stats.results", "write_association"),
     "read_audit": ("genolens.stats.results", "read_audit"),
     "write_audit": ("genolens.stats.results", "write_audit"),
+    "read_cis": ("genolens.stats.results", "read_cis"),
+    "write_cis": ("genolens.stats.results", "write_cis"),
+    "read_phenotype_bed": ("genolens.stats.phenotype_bed", "read_phenotype_bed"),
     "read_annotation": ("genolens.report.results", "read_results"),
 }
 

@@ -6,14 +6,15 @@ default (``copy=False``) and, with ``copy=True``, leave the input untouched and 
 returns a result object (a table and a summary), which ``gl.write_*`` saves and ``gl.read_*`` reads back.
 
 The command line calls exactly these functions: ``genolens aggregate`` -> :func:`aggregate`,
-``genolens ancestry`` -> :func:`ancestry`, ``genolens associate`` -> :func:`associate`, ``genolens audit``
--> :func:`audit`.
+``genolens ancestry`` -> :func:`ancestry`, ``genolens associate`` -> :func:`associate` (``--cis``:
+:func:`cis`), ``genolens audit`` -> :func:`audit`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import asdict
 
 import anndata as ad
 import pandas as pd
@@ -28,15 +29,18 @@ from genolens.stats.ancestry import AncestryPCs, PCAConfig, vcf_pcs
 from genolens.stats.associate import AssociationConfig, AssociationResult, json_ready
 from genolens.stats.associate import associate as _associate
 from genolens.stats.audit import AuditConfig, AuditResult, embedding_audit
+from genolens.stats.cis import CisResult
 from genolens.stats.confound import ConfoundThresholds
 from genolens.stats.design import CollinearityThresholds
+from genolens.stats.phenotype_bed import PhenotypeBed
 from genolens.stats.sample_table import ancestry_pcs_for, join_panel, pc_columns
 from genolens.stats.stratified import stratified_associations
 
 PathLike = str | os.PathLike[str]
 
 __all__ = [
-    "aggregate", "align_concepts", "ancestry", "annotate", "associate", "audit", "feature_motif", "feature_track",
+    "aggregate", "align_concepts", "ancestry", "annotate", "associate", "audit", "cis", "feature_motif",
+    "feature_track",
 ]
 
 
@@ -264,6 +268,126 @@ def associate(
     if copy:
         result.adata = target
     return result
+
+
+def cis(
+    adata: ad.AnnData,
+    *,
+    phenotypes: PathLike | PhenotypeBed,
+    covariates: Sequence[str] = (),
+    n_pcs: int = 10,
+    eigenvec: PathLike | None = None,
+    vcf: PathLike | None = None,
+    pca: PCAConfig | None = None,
+    no_ancestry: bool = False,
+    window: int | None = None,
+    mapping: dict[str, list[str]] | PathLike | None = None,
+    n_permutations: int = 1000,
+    seed: int = 0,
+    confound: ConfoundThresholds = ConfoundThresholds(),
+    layer: str | None = None,
+    key_added: str = "cis",
+    copy: bool = False,
+) -> CisResult:
+    """Cis mapping: each gene's expression against the features of its own window(s), as tensorQTL's map_cis.
+
+    Per gene, every feature of its regions is tested (``phenotype ~ covariates + PCs + feature``); the best
+    one gets a permutation p-value and tensorQTL's beta-approximated p-value, and q-values (BH) across genes.
+    The best feature's effect without the PCs, the test of the change and a confound category follow
+    (:mod:`genolens.stats.confound`, with the gene-level q-values).
+
+    Parameters
+    ----------
+    adata
+        Samples × features with ``var["region"]`` (``aggregate`` with ``regions``); ``obs`` holds covariates.
+    phenotypes
+        Phenotype BED (``#chr start end gene_id sample1 ...``, as GEUVADIS/fastQTL/tensorQTL) or its contents.
+    covariates
+        ``obs`` columns adjusted for besides the PCs.
+    n_pcs, eigenvec, vcf, pca, no_ancestry
+        Ancestry PCs, as in :func:`associate`.
+    window
+        Features of regions within this many bp of the gene's TSS; None: regions named like the gene (or
+        listed for it in ``mapping``).
+    mapping
+        Gene ID -> region names, for regions not named by the gene's ID (or a TSV of ``gene_id``, ``region``
+        lines).
+    n_permutations, seed
+        Permutations (the same for every gene; tensorQTL's for the same seed).
+    confound
+        Significance level and category settings.
+    layer
+        AnnData layer to test instead of ``X``.
+    key_added
+        Key of the summary in ``uns``.
+    copy
+        Work on a copy of ``adata`` (returned as ``result.adata``).
+
+    Returns
+    -------
+    CisResult
+        ``table`` (one row per gene: ``phenotype_id, num_var, beta_shape1, beta_shape2, true_df,
+        pval_true_df, feature_id, pval_nominal, slope, slope_se, pval_perm, pval_beta, qval``, then the
+        confound columns), ``nominal`` (every gene × feature pair), ``summary``. Written into the AnnData:
+        ``uns[key_added]`` (the summary) and ``obs["PC1".."PCk"]``.
+    """
+    import numpy as np
+    import scipy.sparse as sp
+
+    from genolens.stats.associate import feature_matrix
+    from genolens.stats.cis import CisConfig, cis_groups, cis_map, read_cis_map
+    from genolens.stats.confound import CATEGORY_RULE
+    from genolens.stats.design import build_design, encode_columns
+    from genolens.stats.phenotype_bed import read_phenotype_bed
+
+    bed = phenotypes if isinstance(phenotypes, PhenotypeBed) else read_phenotype_bed(phenotypes)
+    if mapping is not None and not isinstance(mapping, dict):
+        mapping = read_cis_map(mapping)
+    config = CisConfig(window=window, n_permutations=n_permutations, seed=seed)
+    target = adata.copy() if copy else adata
+    n_used = 0 if no_ancestry else n_pcs
+    if not no_ancestry and n_pcs < 1:
+        raise ConfigError("no ancestry terms (PCs) in the model", hint="pass no_ancestry=True to do it on purpose")
+    obs, pc_info = ancestry_pcs_for(target.obs, n_pcs=n_used, eigenvec=eigenvec, vcf=vcf, pca=pca)
+    target.obs = obs
+    in_bed = obs.index.isin(bed.values.index)
+    if in_bed.sum() < 10:
+        raise ConfigError(f"only {int(in_bed.sum())} samples of the features are in the phenotype BED",
+                          hint="the BED's sample columns must be the AnnData's obs names")
+    pcs = [f"PC{i + 1}" for i in range(n_used)]
+    design = build_design(obs, columns=list(covariates) + pcs, extra_mask=in_bed)
+    rows = design.keep
+    n_reduced = 1 + encode_columns(obs, columns=list(covariates))[0].shape[1]
+    x = feature_matrix(target, layer=layer)
+    x = x[rows].toarray() if sp.issparse(x) else np.asarray(x[rows], dtype=float)
+    samples = obs.index[rows]
+    regions = {k: tuple(v) for k, v in dict(target.uns.get("aggregation", {}).get("regions", {})).items() if len(v)}
+    groups = cis_groups(target.var, bed.positions, window=window, regions=regions, mapping=mapping)
+    if not groups:
+        raise ConfigError("no gene of the phenotype BED has a feature region",
+                          hint="name regions by gene ID, pass a mapping, or give a window around the TSS")
+    scan = cis_map(x, feature_names=list(map(str, target.var_names)), phenotypes=bed.values.loc[samples],
+                   groups=groups, reduced=design.matrix[:, :n_reduced], full=design.matrix, config=config,
+                   alpha=confound.alpha, min_fraction=confound.min_fraction)
+    counts = scan.table["category"].value_counts().to_dict() if len(scan.table) else {}
+    summary = {
+        "pcs": pc_info,
+        "config": {**config.to_dict(), "covariates": list(covariates), "pcs": pcs, "confound": asdict(confound)},
+        "n_samples_used": int(rows.sum()),
+        "n_phenotypes": int(bed.positions.shape[0]),
+        "n_phenotypes_mapped": int(len(scan.table)),
+        "skipped": scan.skipped,
+        "design_columns": design.columns,
+        "n_significant": int((scan.table["qval"] < confound.alpha).sum()) if len(scan.table) else 0,
+        "q_values": "Benjamini-Hochberg over genes on pval_beta (tensorQTL uses Storey's qvalue)",
+        "category_counts": {str(k): int(v) for k, v in counts.items()},
+        "category_rule": {**CATEGORY_RULE, "alpha": confound.alpha, "min_fraction": confound.min_fraction,
+                          "change_test": "sandwich" if pcs else "none (no ancestry terms)",
+                          "significance": "qval (gene level) and qval_unadjusted (the best feature's unadjusted "
+                          "p read through the gene's beta null)"},
+    }
+    target.uns[key_added] = json_ready(summary)
+    return CisResult(table=scan.table, nominal=scan.nominal, summary=summary, adata=target if copy else None)
 
 
 def audit(

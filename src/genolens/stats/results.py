@@ -4,8 +4,9 @@
 :data:`genolens.stats.associate.TABLE_COLUMNS` first), ``stratified.tsv`` (per population, when
 stratified), ``qq.png``, ``volcano.png``, ``features.h5ad`` (the tested AnnData with the results in
 ``var``/``uns``) and ``associate.json`` (the summary). ``write_audit`` / ``read_audit``: ``audit.tsv`` and
-``audit.json``. A notebook reads a folder back into the same result object the run returned, never by
-parsing files by hand.
+``audit.json``. ``write_cis`` / ``read_cis``: ``cis.tsv`` (one row per gene), ``cis_nominal.tsv`` (every
+gene x feature pair) and ``cis.json``. A notebook reads a folder back into the same result object the run
+returned, never by parsing files by hand.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from genolens.errors import InputFileError, InputFormatError
 from genolens.io.files import output_folder
 from genolens.stats.associate import TABLE_COLUMNS, AssociationResult, json_ready
 from genolens.stats.audit import AuditResult
+from genolens.stats.cis import CIS_COLUMNS, CisResult
 from genolens.stats.plots import qq_plot, volcano_plot
 
 ASSOCIATION_FORMAT = "genolens-association"
 AUDIT_FORMAT = "genolens-audit"
+CIS_FORMAT = "genolens-cis"
 FORMAT_VERSION = "0.1.0"
 # columns of an association table that hold text
 TEXT_COLUMNS = ("feature", "category", "method", "reason", "effect_pattern")
@@ -167,3 +170,49 @@ def read_audit(path: str | os.PathLike[str]) -> AuditResult:
     summary = _read_json(root / "audit.json", AUDIT_FORMAT, "audit")
     summary.pop("results", None)
     return AuditResult(table=_read_tsv(root / "audit.tsv"), summary=summary)
+
+
+def write_cis(result: CisResult, out: str | os.PathLike[str]) -> Path:
+    """Write a cis run's folder (``cis.tsv``, ``cis_nominal.tsv``, ``cis.json``).
+
+    Parameters
+    ----------
+    result
+        What :func:`genolens.tl.cis` returned.
+    out
+        Output folder (created).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    out = output_folder(out)
+    result.table.to_csv(out / "cis.tsv", sep="\t", index=False, na_rep="NA")
+    result.nominal.to_csv(out / "cis_nominal.tsv", sep="\t", index=False, na_rep="NA")
+    _write_json(out / "cis.json", result.summary, CIS_FORMAT)
+    return out
+
+
+def read_cis(path: str | os.PathLike[str]) -> CisResult:
+    """Read a folder written by ``genolens associate --cis`` (or :func:`write_cis`).
+
+    Parameters
+    ----------
+    path
+        The folder.
+
+    Returns
+    -------
+    CisResult
+        ``table`` (one row per gene), ``nominal`` (every gene x feature pair) and ``summary``.
+    """
+    root = Path(path)
+    summary = _read_json(root / "cis.json", CIS_FORMAT, "associate --cis")
+    table = _read_tsv(root / "cis.tsv")
+    missing = [c for c in CIS_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputFormatError(f"cis.tsv lacks the columns {missing}", path=root / "cis.tsv")
+    for col in ("phenotype_id", "feature_id", "category"):
+        table[col] = table[col].fillna("").astype(str)
+    return CisResult(table=table, nominal=_read_tsv(root / "cis_nominal.tsv"), summary=summary)
