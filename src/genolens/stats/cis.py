@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import scipy.optimize
 from scipy import stats as sps
-from scipy.special import loggamma
+from scipy.special import loggamma, stdtr
 
 from genolens.errors import ConfigError, InputFileError, InputFormatError
 from genolens.stats.confound import categorise, explained_variance
@@ -71,7 +71,7 @@ def pval_from_corr(r2: np.ndarray | float, dof: float) -> np.ndarray:
     r2 = np.asarray(r2, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.sqrt(dof * r2 / (1.0 - r2))
-    return 2.0 * sps.t.cdf(-np.abs(t), dof)
+    return 2.0 * stdtr(dof, -np.abs(t))  # Student t CDF (what scipy.stats.t.cdf calls, without its overhead)
 
 
 def _beta_shape1(r2: np.ndarray, dof: float) -> float:
@@ -80,9 +80,11 @@ def _beta_shape1(r2: np.ndarray, dof: float) -> float:
     return mean * (mean * (1.0 - mean) / var - 1.0)
 
 
-def _beta_nll(x: np.ndarray, a: float, b: float) -> float:
+def _beta_nll(log_sums: tuple[float, float, int], a: float, b: float) -> float:
+    """Negative Beta log-likelihood from ``(sum log x, sum log(1 - x), n)`` (tensorQTL's, sums taken once)."""
+    s1, s2, n = log_sums
     logbeta = loggamma(a) + loggamma(b) - loggamma(a + b)
-    return (1.0 - a) * np.sum(np.log(x)) + (1.0 - b) * np.sum(np.log(1.0 - x)) + len(x) * logbeta
+    return (1.0 - a) * s1 + (1.0 - b) * s2 + n * logbeta
 
 
 def beta_approximation(r2_perm: np.ndarray, r2_nominal: float, dof: float, *, tol: float = 1e-4) -> dict[str, float]:
@@ -117,7 +119,9 @@ def beta_approximation(r2_perm: np.ndarray, r2_nominal: float, dof: float, *, to
     mean, var = np.mean(p), np.var(p)
     a0 = mean * (mean * (1.0 - mean) / var - 1.0)
     b0 = a0 * (1.0 / mean - 1.0)
-    fit = scipy.optimize.minimize(lambda s: _beta_nll(p, s[0], s[1]), [a0, b0], method="Nelder-Mead", tol=tol)
+    log_sums = (float(np.sum(np.log(p))), float(np.sum(np.log(1.0 - p))), len(p))
+    fit = scipy.optimize.minimize(lambda s: _beta_nll(log_sums, s[0], s[1]), [a0, b0], method="Nelder-Mead",
+                                  tol=tol)
     a, b = (float(v) for v in fit.x)
     p_true = float(pval_from_corr(r2_nominal, true_dof))
     return {"pval_beta": float(sps.beta.cdf(p_true, a, b)), "beta_shape1": a, "beta_shape2": b,
@@ -154,19 +158,20 @@ def cis_permutations(
         ``std_ratio`` (residual SD of the phenotype over the best feature's), ``r2_perm`` (permutation maxima).
     """
     xr = x - q @ (q.T @ x)
-    yp = np.column_stack([y, y[permutations].T])  # samples x (1 + permutations)
-    yr = yp - q @ (q.T @ yp)
     xs, xss = _standardise(xr)
-    ys, yss = _standardise(yr)
-    r = xs.T @ ys  # features x (1 + permutations)
-    r_nominal = r[:, 0]
+    yr = y - q @ (q.T @ y)
+    yss = float(yr @ yr)
+    r_nominal = (xs.T @ yr) / np.sqrt(yss)
     best = int(np.nanargmax(np.where(np.isnan(r_nominal), -1.0, r_nominal**2)))
-    return {
-        "r": r_nominal,
-        "best": best,
-        "std_ratio": float(np.sqrt(yss[0] / xss[best])),
-        "r2_perm": np.nanmax(r[:, 1:] ** 2, axis=0),
-    }
+    # Permutations: the residualised features are orthogonal to q, so x_res' y_perm,res = x_res' y_perm, and
+    # |y_perm,res|^2 = |y|^2 - |q' y_perm|^2 (q spans the intercept): no residualised copy of every permutation.
+    # The products run in float32, as tensorQTL's do; the nominal statistics above stay in float64.
+    yc = y - y.mean()  # the same residuals (q spans the intercept), without a large mean to cancel
+    yp = yc[permutations.T]  # samples x permutations
+    norms = float(yc @ yc) - np.einsum("ij,ij->j", q.T @ yp, q.T @ yp)
+    cross = xs.T.astype(np.float32) @ yp.astype(np.float32)
+    r2_perm = np.nanmax(cross.astype(float) ** 2, axis=0) / norms
+    return {"r": r_nominal, "best": best, "std_ratio": float(np.sqrt(yss / xss[best])), "r2_perm": r2_perm}
 
 
 # Columns of a cis table, in this order (tensorQTL map_cis names; feature_id where it has variant_id).
