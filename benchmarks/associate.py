@@ -98,6 +98,7 @@ def run_cis(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from genolens.stats.ancestry import PCAConfig, genotype_pcs, read_dosages
+    from genolens.stats.baseline import variant_windows
     from genolens.stats.cis import CisConfig, cis_map
     from genolens.stats.phenotype_bed import read_phenotype_bed
 
@@ -112,9 +113,7 @@ def run_cis(args: argparse.Namespace) -> None:
     pcs = genotype_pcs(g, samples=common, config=PCAConfig(n_pcs=5), positions=sites["pos"].to_numpy(),
                        contigs=sites["contig"].to_numpy()).pcs
     pos = sites["pos"].to_numpy()
-    tss = bed.positions["end"]  # tensorQTL reads start + 1 == end for a TSS
-    groups = {gene: np.flatnonzero((pos >= t - args.window) & (pos <= t + args.window)) for gene, t in tss.items()}
-    groups = {k: v for k, v in groups.items() if v.size}
+    groups = variant_windows(sites, bed.positions, window=args.window)  # tensorQTL's TSS: the BED end
     ids = [f"{c}_{p}_{i}" for c, p, i in zip(sites["contig"], pos, range(len(pos)), strict=True)]
     phen = bed.values.loc[common, list(groups)]
     print(f"cis: {len(common)} samples, {len(groups)} genes, {g.shape[0]:,} variants, window ±{args.window:,}, "

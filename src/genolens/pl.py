@@ -19,9 +19,9 @@ from genolens.features.logo import draw_logo, logo_width
 from genolens.features.tracks import ReferenceTracks
 from genolens.sae.evaluate import draw_density
 from genolens.stats.associate import TABLE_COLUMNS, AssociationResult
-from genolens.stats.plots import draw_categories, draw_qq, draw_volcano
+from genolens.stats.plots import draw_baseline, draw_categories, draw_qq, draw_volcano
 
-__all__ = ["activation_histogram", "categories", "density", "feature_track", "logo", "qq", "volcano"]
+__all__ = ["activation_histogram", "baseline", "categories", "density", "feature_track", "logo", "qq", "volcano"]
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -77,6 +77,26 @@ def volcano(
 ) -> Axes:
     """Adjusted effect against -log10(p), coloured by confound category (parameters as :func:`qq`)."""
     return draw_volcano(_association_table(data, key), ax=_axes(ax, (6, 5)))
+
+
+def baseline(data: object, *, ax: Axes | None = None) -> Axes:
+    """Per gene, cross-validated R² of expression from model features against from cis genotypes.
+
+    Parameters
+    ----------
+    data
+        A genotype-baseline result (``gl.tl.baseline``, ``gl.read_baseline``) or its table.
+    ax
+        Axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    table = data if isinstance(data, pd.DataFrame) else getattr(data, "table", None)
+    if not isinstance(table, pd.DataFrame) or "r2_features" not in table.columns:
+        raise ConfigError(f"expected a baseline result or its table, got {type(data).__name__}")
+    return draw_baseline(table, ax=_axes(ax, (5, 5)))
 
 
 def categories(

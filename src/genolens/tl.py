@@ -29,17 +29,18 @@ from genolens.stats.ancestry import AncestryPCs, PCAConfig, vcf_pcs
 from genolens.stats.associate import AssociationConfig, AssociationResult, json_ready
 from genolens.stats.associate import associate as _associate
 from genolens.stats.audit import AuditConfig, AuditResult, embedding_audit
+from genolens.stats.baseline import BaselineConfig, BaselineResult
 from genolens.stats.cis import CisResult
 from genolens.stats.confound import ConfoundThresholds
 from genolens.stats.design import CollinearityThresholds
-from genolens.stats.phenotype_bed import PhenotypeBed
+from genolens.stats.phenotype_bed import PhenotypeBed, read_phenotype_bed
 from genolens.stats.sample_table import ancestry_pcs_for, join_panel, pc_columns
 from genolens.stats.stratified import stratified_associations
 
 PathLike = str | os.PathLike[str]
 
 __all__ = [
-    "aggregate", "align_concepts", "ancestry", "annotate", "associate", "audit", "cis", "feature_motif",
+    "aggregate", "align_concepts", "ancestry", "annotate", "associate", "audit", "baseline", "cis", "feature_motif",
     "feature_track",
 ]
 
@@ -331,41 +332,16 @@ def cis(
         confound columns), ``nominal`` (every gene × feature pair), ``summary``. Written into the AnnData:
         ``uns[key_added]`` (the summary) and ``obs["PC1".."PCk"]``.
     """
-    import numpy as np
-    import scipy.sparse as sp
-
-    from genolens.stats.associate import feature_matrix
-    from genolens.stats.cis import CisConfig, cis_groups, cis_map, read_cis_map
+    from genolens.stats.cis import CisConfig, cis_map
     from genolens.stats.confound import CATEGORY_RULE
-    from genolens.stats.design import build_design, encode_columns
-    from genolens.stats.phenotype_bed import read_phenotype_bed
 
     bed = phenotypes if isinstance(phenotypes, PhenotypeBed) else read_phenotype_bed(phenotypes)
-    if mapping is not None and not isinstance(mapping, dict):
-        mapping = read_cis_map(mapping)
     config = CisConfig(window=window, n_permutations=n_permutations, seed=seed)
     target = adata.copy() if copy else adata
-    n_used = 0 if no_ancestry else n_pcs
-    if not no_ancestry and n_pcs < 1:
-        raise ConfigError("no ancestry terms (PCs) in the model", hint="pass no_ancestry=True to do it on purpose")
-    obs, pc_info = ancestry_pcs_for(target.obs, n_pcs=n_used, eigenvec=eigenvec, vcf=vcf, pca=pca)
-    target.obs = obs
-    in_bed = obs.index.isin(bed.values.index)
-    if in_bed.sum() < 10:
-        raise ConfigError(f"only {int(in_bed.sum())} samples of the features are in the phenotype BED",
-                          hint="the BED's sample columns must be the AnnData's obs names")
-    pcs = [f"PC{i + 1}" for i in range(n_used)]
-    design = build_design(obs, columns=list(covariates) + pcs, extra_mask=in_bed)
-    rows = design.keep
-    n_reduced = 1 + encode_columns(obs, columns=list(covariates))[0].shape[1]
-    x = feature_matrix(target, layer=layer)
-    x = x[rows].toarray() if sp.issparse(x) else np.asarray(x[rows], dtype=float)
-    samples = obs.index[rows]
-    regions = {k: tuple(v) for k, v in dict(target.uns.get("aggregation", {}).get("regions", {})).items() if len(v)}
-    groups = cis_groups(target.var, bed.positions, window=window, regions=regions, mapping=mapping)
-    if not groups:
-        raise ConfigError("no gene of the phenotype BED has a feature region",
-                          hint="name regions by gene ID, pass a mapping, or give a window around the TSS")
+    inputs = _cis_inputs(target, bed, covariates=covariates, n_pcs=0 if no_ancestry else n_pcs,
+                         no_ancestry=no_ancestry, eigenvec=eigenvec, vcf=vcf, pca=pca, layer=layer, window=window,
+                         mapping=mapping)
+    design, rows, n_reduced, x, samples, groups, pcs, pc_info = inputs
     scan = cis_map(x, feature_names=list(map(str, target.var_names)), phenotypes=bed.values.loc[samples],
                    groups=groups, reduced=design.matrix[:, :n_reduced], full=design.matrix, config=config,
                    alpha=confound.alpha, min_fraction=confound.min_fraction)
@@ -388,6 +364,154 @@ def cis(
     }
     target.uns[key_added] = json_ready(summary)
     return CisResult(table=scan.table, nominal=scan.nominal, summary=summary, adata=target if copy else None)
+
+
+def baseline(
+    adata: ad.AnnData,
+    *,
+    phenotypes: PathLike | PhenotypeBed,
+    vcf: PathLike,
+    covariates: Sequence[str] = (),
+    n_pcs: int = 10,
+    eigenvec: PathLike | None = None,
+    pca: PCAConfig | None = None,
+    no_ancestry: bool = False,
+    window: int | None = None,
+    mapping: dict[str, list[str]] | PathLike | None = None,
+    genotype_window: int = 1_000_000,
+    min_maf: float = 0.01,
+    n_permutations: int = 1000,
+    config: BaselineConfig = BaselineConfig(),
+    layer: str | None = None,
+    key_added: str = "baseline",
+    copy: bool = False,
+) -> BaselineResult:
+    """The genotype baseline: a cis-eQTL scan on the VCF, and cross-validated prediction of each gene's
+    expression from its model features vs from its cis genotypes (elastic net, identical folds).
+
+    Parameters
+    ----------
+    adata
+        Samples × features with ``var["region"]`` (as for :func:`cis`).
+    phenotypes
+        Phenotype BED (``#chr start end gene_id sample1 ...``) or its contents.
+    vcf
+        Genotypes of the samples: biallelic SNVs within ``genotype_window`` of each TSS are the baseline's
+        predictors (missing dosages imputed by the variant's mean, as tensorQTL does); also the source of
+        the PCs when ``obs`` lacks them and no ``eigenvec`` is given.
+    covariates, n_pcs, eigenvec, pca, no_ancestry
+        Covariates and ancestry PCs, as in :func:`associate`; expression is residualised on them.
+    window, mapping
+        Which features belong to a gene, as in :func:`cis`.
+    genotype_window
+        Bp either side of the TSS for the cis genotypes (tensorQTL's default 1 Mb).
+    min_maf
+        Variants with a lower minor-allele frequency over the samples are left out.
+    n_permutations
+        Permutations of the genotype cis-eQTL scan.
+    config
+        Folds, elastic-net settings, the R² margin of a ``match``, seed.
+    layer
+        AnnData layer to use instead of ``X``.
+    key_added
+        Key of the summary in ``uns``.
+    copy
+        Work on a copy of ``adata``.
+
+    Returns
+    -------
+    BaselineResult
+        ``table`` (per gene: R², Pearson r and its sign from features and from genotypes, the correlation of
+        the two predictions, ``delta_r2``, ``verdict`` and the genotype eQTL's best variant, ``eqtl_pval_beta``
+        and ``eqtl_qval``), ``eqtl`` (the genotype cis-eQTL scan in tensorQTL's columns), ``summary``.
+        Written into the AnnData: ``uns[key_added]`` and ``obs["PC1".."PCk"]``.
+    """
+    import numpy as np
+
+    from genolens.io.vcf import vcf_samples
+    from genolens.stats.ancestry import read_dosages
+    from genolens.stats.baseline import genotype_baseline, variant_windows
+    from genolens.stats.cis import CisConfig, cis_map
+
+    bed = phenotypes if isinstance(phenotypes, PhenotypeBed) else read_phenotype_bed(phenotypes)
+    target = adata.copy() if copy else adata
+    n_used = 0 if no_ancestry else n_pcs
+    has_pcs = all(f"PC{i + 1}" in target.obs.columns for i in range(n_used))
+    in_vcf = vcf_samples(vcf)
+    design, rows, n_reduced, x, samples, groups, pcs, pc_info = _cis_inputs(
+        target, bed, covariates=covariates, n_pcs=n_used, no_ancestry=no_ancestry, eigenvec=eigenvec,
+        vcf=None if has_pcs or eigenvec is not None or n_used == 0 else vcf, pca=pca, layer=layer, window=window,
+        mapping=mapping, samples_in=in_vcf,
+    )
+    dosages, _, sites = read_dosages(vcf, samples=[str(s) for s in samples], min_maf=min_maf)
+    means = np.nanmean(dosages, axis=1, keepdims=True)
+    dosages = np.where(np.isnan(dosages), means, dosages)
+    varies = dosages.std(axis=1) > 0
+    dosages, sites = dosages[varies], sites[varies].reset_index(drop=True)
+    variant_groups = variant_windows(sites, bed.positions.loc[list(groups)], window=genotype_window)
+    phen = bed.values.loc[samples]
+    ids = [f"{c}:{p}:{v}" for c, p, v in zip(sites["contig"], sites["pos"], sites["id"], strict=True)]
+    eqtl = cis_map(dosages.T, feature_names=ids, phenotypes=phen, groups=variant_groups,
+                   reduced=design.matrix[:, :n_reduced], full=design.matrix,
+                   config=CisConfig(n_permutations=n_permutations, seed=config.seed))
+    table = genotype_baseline(x, dosages.T, phenotypes=phen, feature_groups=groups, variant_groups=variant_groups,
+                              covariates=design.matrix, config=config)
+    best = eqtl.table.set_index("phenotype_id")[["feature_id", "pval_nominal", "pval_beta", "qval"]]
+    best.columns = ["eqtl_variant", "eqtl_pval_nominal", "eqtl_pval_beta", "eqtl_qval"]
+    table = table.join(best, on="phenotype_id")
+    counts = table["verdict"].value_counts().to_dict()
+    summary = {
+        "pcs": pc_info,
+        "config": {**config.to_dict(), "covariates": list(covariates), "pcs": pcs, "genotype_window": genotype_window,
+                   "feature_window": window, "min_maf": min_maf, "n_permutations": n_permutations, "vcf": str(vcf)},
+        "n_samples_used": int(rows.sum()),
+        "n_variants": int(dosages.shape[0]),
+        "n_genes_compared": int(len(table)),
+        "verdict_counts": {str(k): int(v) for k, v in counts.items()},
+        "median_r2_features": float(table["r2_features"].median()) if len(table) else float("nan"),
+        "median_r2_genotypes": float(table["r2_genotypes"].median()) if len(table) else float("nan"),
+        "residualised_on": design.columns,
+    }
+    target.uns[key_added] = json_ready(summary)
+    return BaselineResult(table=table, eqtl=eqtl.table, summary=summary)
+
+def _cis_inputs(target: ad.AnnData, bed: PhenotypeBed, *, covariates: Sequence[str], n_pcs: int, no_ancestry: bool,
+                eigenvec: PathLike | None, vcf: PathLike | None, pca: PCAConfig | None, layer: str | None,
+                window: int | None, mapping: dict[str, list[str]] | PathLike | None,
+                samples_in: Sequence[str] | None = None):  # noqa: ANN202
+    """PCs into ``target.obs``; the design, feature matrix and gene -> feature groups of a cis run."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from genolens.stats.associate import feature_matrix
+    from genolens.stats.cis import cis_groups, read_cis_map
+    from genolens.stats.design import build_design, encode_columns
+
+    if not no_ancestry and n_pcs < 1:
+        raise ConfigError("no ancestry terms (PCs) in the model", hint="pass no_ancestry=True to do it on purpose")
+    if mapping is not None and not isinstance(mapping, dict):
+        mapping = read_cis_map(mapping)
+    obs, pc_info = ancestry_pcs_for(target.obs, n_pcs=n_pcs, eigenvec=eigenvec, vcf=vcf, pca=pca)
+    target.obs = obs
+    usable = obs.index.isin(bed.values.index)
+    if samples_in is not None:
+        usable &= obs.index.isin(list(samples_in))
+    if usable.sum() < 10:
+        raise ConfigError(f"only {int(usable.sum())} samples of the features are in the phenotype BED"
+                          + (" and the VCF" if samples_in is not None else ""),
+                          hint="the BED's sample columns must be the AnnData's obs names")
+    pcs = [f"PC{i + 1}" for i in range(n_pcs)]
+    design = build_design(obs, columns=list(covariates) + pcs, extra_mask=usable)
+    rows = design.keep
+    n_reduced = 1 + encode_columns(obs, columns=list(covariates))[0].shape[1]
+    x = feature_matrix(target, layer=layer)
+    x = x[rows].toarray() if sp.issparse(x) else np.asarray(x[rows], dtype=float)
+    regions = {k: tuple(v) for k, v in dict(target.uns.get("aggregation", {}).get("regions", {})).items() if len(v)}
+    groups = cis_groups(target.var, bed.positions, window=window, regions=regions, mapping=mapping)
+    if not groups:
+        raise ConfigError("no gene of the phenotype BED has a feature region",
+                          hint="name regions by gene ID, pass a mapping, or give a window around the TSS")
+    return design, rows, n_reduced, x, obs.index[rows], groups, pcs, pc_info
 
 
 def audit(

@@ -78,6 +78,28 @@ def draw_categories(table: pd.DataFrame, *, ax: Axes) -> Axes:
     return ax
 
 
+VERDICT_COLOURS = {"beat": "tab:red", "match": "tab:purple", "miss": "tab:blue"}
+
+
+def draw_baseline(table: pd.DataFrame, *, ax: Axes) -> Axes:
+    """Per gene, cross-validated R² from model features against R² from cis genotypes, on ``ax``."""
+    for verdict, colour in VERDICT_COLOURS.items():
+        part = table[table["verdict"] == verdict]
+        if len(part):
+            ax.scatter(part["r2_genotypes"], part["r2_features"], s=14, color=colour,
+                       label=f"features {verdict} genotypes ({len(part)})")
+    values = table[["r2_genotypes", "r2_features"]].to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    low, high = (min(0.0, float(finite.min())), max(0.05, float(finite.max()))) if finite.size else (0.0, 1.0)
+    ax.plot([low, high], [low, high], color="black", linewidth=0.8)
+    ax.axhline(0.0, color="0.7", linewidth=0.5)
+    ax.axvline(0.0, color="0.7", linewidth=0.5)
+    ax.set_xlabel("cross-validated R², cis genotypes")
+    ax.set_ylabel("cross-validated R², model features")
+    ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
 def _save(draw, table: pd.DataFrame, path: str | os.PathLike[str], figsize: tuple[float, float]) -> None:
     fig = Figure(figsize=figsize, dpi=100)
     draw(table, ax=fig.subplots())
@@ -93,3 +115,8 @@ def qq_plot(table: pd.DataFrame, *, path: str | os.PathLike[str]) -> None:
 def volcano_plot(table: pd.DataFrame, *, path: str | os.PathLike[str]) -> None:
     """Write :func:`draw_volcano` as a PNG."""
     _save(draw_volcano, table, path, (6, 5))
+
+
+def baseline_plot(table: pd.DataFrame, *, path: str | os.PathLike[str]) -> None:
+    """Write :func:`draw_baseline` as a PNG."""
+    _save(draw_baseline, table, path, (5, 5))

@@ -5,8 +5,9 @@
 stratified), ``qq.png``, ``volcano.png``, ``features.h5ad`` (the tested AnnData with the results in
 ``var``/``uns``) and ``associate.json`` (the summary). ``write_audit`` / ``read_audit``: ``audit.tsv`` and
 ``audit.json``. ``write_cis`` / ``read_cis``: ``cis.tsv`` (one row per gene), ``cis_nominal.tsv`` (every
-gene x feature pair) and ``cis.json``. A notebook reads a folder back into the same result object the run
-returned, never by parsing files by hand.
+gene x feature pair) and ``cis.json``. ``write_baseline`` / ``read_baseline``: ``baseline.tsv`` (one row per
+gene), ``eqtl.tsv`` (the genotype cis-eQTL scan), ``baseline.png`` and ``baseline.json``. A notebook reads
+a folder back into the same result object the run returned, never by parsing files by hand.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from genolens.errors import InputFileError, InputFormatError
 from genolens.io.files import output_folder
 from genolens.stats.associate import TABLE_COLUMNS, AssociationResult, json_ready
 from genolens.stats.audit import AuditResult
+from genolens.stats.baseline import BASELINE_COLUMNS, BaselineResult
 from genolens.stats.cis import CIS_COLUMNS, CisResult
-from genolens.stats.plots import qq_plot, volcano_plot
+from genolens.stats.plots import baseline_plot, qq_plot, volcano_plot
 
 ASSOCIATION_FORMAT = "genolens-association"
 AUDIT_FORMAT = "genolens-audit"
 CIS_FORMAT = "genolens-cis"
+BASELINE_FORMAT = "genolens-baseline"
 FORMAT_VERSION = "0.1.0"
 # columns of an association table that hold text
 TEXT_COLUMNS = ("feature", "category", "method", "reason", "effect_pattern")
@@ -216,3 +219,48 @@ def read_cis(path: str | os.PathLike[str]) -> CisResult:
     for col in ("phenotype_id", "feature_id", "category"):
         table[col] = table[col].fillna("").astype(str)
     return CisResult(table=table, nominal=_read_tsv(root / "cis_nominal.tsv"), summary=summary)
+
+
+def write_baseline(result: BaselineResult, out: str | os.PathLike[str]) -> Path:
+    """Write a genotype-baseline run's folder (``baseline.tsv``, ``eqtl.tsv``, ``baseline.png``, ``baseline.json``).
+
+    Parameters
+    ----------
+    result
+        What :func:`genolens.tl.baseline` returned.
+    out
+        Output folder (created).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    out = output_folder(out)
+    result.table.to_csv(out / "baseline.tsv", sep="\t", index=False, na_rep="NA")
+    result.eqtl.to_csv(out / "eqtl.tsv", sep="\t", index=False, na_rep="NA")
+    baseline_plot(result.table, path=out / "baseline.png")
+    _write_json(out / "baseline.json", result.summary, BASELINE_FORMAT)
+    return out
+
+
+def read_baseline(path: str | os.PathLike[str]) -> BaselineResult:
+    """Read a folder written by ``genolens baseline`` (or :func:`write_baseline`).
+
+    Parameters
+    ----------
+    path
+        The folder.
+
+    Returns
+    -------
+    BaselineResult
+        ``table`` (one row per gene), ``eqtl`` (the genotype cis-eQTL scan) and ``summary``.
+    """
+    root = Path(path)
+    summary = _read_json(root / "baseline.json", BASELINE_FORMAT, "baseline")
+    table = _read_tsv(root / "baseline.tsv")
+    missing = [c for c in BASELINE_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputFormatError(f"baseline.tsv lacks the columns {missing}", path=root / "baseline.tsv")
+    return BaselineResult(table=table, eqtl=_read_tsv(root / "eqtl.tsv"), summary=summary)
