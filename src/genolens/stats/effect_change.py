@@ -33,6 +33,7 @@ that level).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -224,46 +225,34 @@ def ols_change_sandwich(
         ``beta_reduced``, ``beta_full`` and the :data:`CHANGE_COLUMNS` (t reference with the full model's
         residual degrees of freedom).
     """
-    n_total = features.shape[0]
-    rows = np.ones(n_total, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
-    y_rows = np.asarray(y, dtype=float)[rows]
-    c_r, c_f = np.asarray(reduced, dtype=float)[rows], np.asarray(full, dtype=float)[rows]
-    bases = (covariate_basis(c_r, y=y_rows), covariate_basis(c_f, y=y_rows))
+    def make_fit(y_rows: np.ndarray, c_r: np.ndarray, c_f: np.ndarray) -> Callable:
+        bases = (covariate_basis(c_r, y=y_rows), covariate_basis(c_f, y=y_rows))
 
-    def fit(mask: np.ndarray, block: np.ndarray) -> dict[str, np.ndarray]:
-        sums = column_sums(block)
-        has_nan = np.isnan(sums)
-        xc = block[:, ~has_nan] - sums[~has_nan] / block.shape[0]
-        fits = []
-        for whole, cov in zip(bases, (c_r, c_f), strict=True):
-            basis = whole if mask.all() else covariate_basis(cov[mask], y=y_rows[mask])
-            r = xc - basis.q @ (basis.q.T @ xc)
-            sxx = np.einsum("ij,ij->j", r, r)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                beta = (basis.y_resid @ r) / sxx
-                u = r * (basis.y_resid[:, None] - r * beta) / sxx
-            fits.append((beta, u, basis.rank))
-        (b_r, u_r, _), (b_f, u_f, rank) = fits
-        n = xc.shape[0]
-        df = n - rank - 1
-        hc1 = n / df if df > 0 else np.nan
-        u_d = u_r - u_f
-        out = {
-            "beta": b_f,
-            "beta_reduced": b_r,
-            "var_change": hc1 * np.einsum("ij,ij->j", u_d, u_d),
-            "var_reduced": hc1 * np.einsum("ij,ij->j", u_r, u_r),
-            "cov_reduced_change": hc1 * np.einsum("ij,ij->j", u_r, u_d),
-            "df": np.full(xc.shape[1], float(df)),
-        }
-        return with_nan_columns(out, has_nan)
+        def fit(mask: np.ndarray, block: np.ndarray) -> dict[str, np.ndarray]:
+            sums = column_sums(block)
+            has_nan = np.isnan(sums)
+            xc = block[:, ~has_nan] - sums[~has_nan] / block.shape[0]
+            fits = []
+            for whole, cov in zip(bases, (c_r, c_f), strict=True):
+                basis = whole if mask.all() else covariate_basis(cov[mask], y=y_rows[mask])
+                r = xc - basis.q @ (basis.q.T @ xc)
+                sxx = np.einsum("ij,ij->j", r, r)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    beta = (basis.y_resid @ r) / sxx
+                    u = r * (basis.y_resid[:, None] - r * beta) / sxx
+                fits.append((beta, u, basis.rank))
+            (b_r, u_r, _), (b_f, u_f, rank) = fits
+            n = xc.shape[0]
+            df = n - rank - 1
+            hc1 = n / df if df > 0 else np.nan
+            out = _influence_moments(b_r, b_f, u_r, u_f, scale=hc1)
+            out["df"] = np.full(xc.shape[1], float(df))
+            return with_nan_columns(out, has_nan)
 
-    res = scan(features, fit_block=fit, rows=rows, block_bytes=block_bytes)
-    change = change_from_moments(
-        res["beta_reduced"], res["beta"], var_change=res["var_change"], var_reduced=res["var_reduced"],
-        cov_reduced_change=res["cov_reduced_change"], df=res["df"], level=level,
-    )
-    return {"beta_reduced": res["beta_reduced"], "beta_full": res["beta"], **change}
+        return fit
+
+    return _nested_change(features, y=y, reduced=reduced, full=full, rows=rows, make_fit=make_fit, level=level,
+                          block_bytes=block_bytes, t_reference=True)
 
 
 def logistic_change(
@@ -306,33 +295,49 @@ def logistic_change(
     dict of numpy.ndarray
         ``beta_reduced``, ``beta_full`` and the :data:`CHANGE_COLUMNS`.
     """
-    n_total = features.shape[0]
-    rows = np.ones(n_total, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    def make_fit(y_rows: np.ndarray, c_r: np.ndarray, c_f: np.ndarray) -> Callable:
+        q_r, q_f = covariate_basis(c_r).q, covariate_basis(c_f).q
+
+        def fit(mask: np.ndarray, block: np.ndarray) -> dict[str, np.ndarray]:
+            sums = column_sums(block)
+            has_nan = np.isnan(sums)
+            qr = q_r if mask.all() else covariate_basis(c_r[mask]).q
+            qf = q_f if mask.all() else covariate_basis(c_f[mask]).q
+            kept, s = block[:, ~has_nan], sums[~has_nan]
+            res_r = logistic_block(y_rows[mask], qr, kept, s, config=config, thresholds=thresholds, influence=True)
+            res_f = logistic_block(y_rows[mask], qf, kept, s, config=config, thresholds=thresholds, influence=True)
+            out = _influence_moments(res_r["beta"], res_f["beta"], res_r["influence"], res_f["influence"], scale=1.0)
+            return with_nan_columns(out, has_nan)
+
+        return fit
+
+    return _nested_change(features, y=y, reduced=reduced, full=full, rows=rows, make_fit=make_fit, level=level,
+                          block_bytes=block_bytes, t_reference=False)
+
+
+def _influence_moments(b_r: np.ndarray, b_f: np.ndarray, u_r: np.ndarray, u_f: np.ndarray, *,
+                       scale: float) -> dict[str, np.ndarray]:
+    """Per feature: both coefficients and ``Var(delta)``, ``Var(b_R)``, ``Cov(b_R, delta)`` from influences."""
+    u_d = u_r - u_f
+    return {
+        "beta": b_f,
+        "beta_reduced": b_r,
+        "var_change": scale * np.einsum("ij,ij->j", u_d, u_d),
+        "var_reduced": scale * np.einsum("ij,ij->j", u_r, u_r),
+        "cov_reduced_change": scale * np.einsum("ij,ij->j", u_r, u_d),
+    }
+
+
+def _nested_change(features: Any, *, y: np.ndarray, reduced: np.ndarray, full: np.ndarray, rows: np.ndarray | None,
+                   make_fit: Callable, level: float, block_bytes: int, t_reference: bool) -> dict[str, np.ndarray]:
+    """Scan both nested models with ``make_fit(y, reduced, full)``'s block fit; test the change (t with the fits'
+    ``df`` when ``t_reference``, else normal)."""
+    rows = np.ones(features.shape[0], dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
     y_rows = np.asarray(y, dtype=float)[rows]
     c_r, c_f = np.asarray(reduced, dtype=float)[rows], np.asarray(full, dtype=float)[rows]
-    q_r, q_f = covariate_basis(c_r).q, covariate_basis(c_f).q
-
-    def fit(mask: np.ndarray, block: np.ndarray) -> dict[str, np.ndarray]:
-        sums = column_sums(block)
-        has_nan = np.isnan(sums)
-        qr = q_r if mask.all() else covariate_basis(c_r[mask]).q
-        qf = q_f if mask.all() else covariate_basis(c_f[mask]).q
-        kept, s = block[:, ~has_nan], sums[~has_nan]
-        res_r = logistic_block(y_rows[mask], qr, kept, s, config=config, thresholds=thresholds, influence=True)
-        res_f = logistic_block(y_rows[mask], qf, kept, s, config=config, thresholds=thresholds, influence=True)
-        u_r, u_d = res_r["influence"], res_r["influence"] - res_f["influence"]
-        out = {
-            "beta": res_f["beta"],
-            "beta_reduced": res_r["beta"],
-            "var_change": np.einsum("ij,ij->j", u_d, u_d),
-            "var_reduced": np.einsum("ij,ij->j", u_r, u_r),
-            "cov_reduced_change": np.einsum("ij,ij->j", u_r, u_d),
-        }
-        return with_nan_columns(out, has_nan)
-
-    res = scan(features, fit_block=fit, rows=rows, block_bytes=block_bytes)
+    res = scan(features, fit_block=make_fit(y_rows, c_r, c_f), rows=rows, block_bytes=block_bytes)
     change = change_from_moments(
         res["beta_reduced"], res["beta"], var_change=res["var_change"], var_reduced=res["var_reduced"],
-        cov_reduced_change=res["cov_reduced_change"], df=None, level=level,
+        cov_reduced_change=res["cov_reduced_change"], df=res["df"] if t_reference else None, level=level,
     )
     return {"beta_reduced": res["beta_reduced"], "beta_full": res["beta"], **change}

@@ -175,6 +175,16 @@ def read_audit(path: str | os.PathLike[str]) -> AuditResult:
     return AuditResult(table=_read_tsv(root / "audit.tsv"), summary=summary)
 
 
+def _write_tables(out: str | os.PathLike[str], tables: dict[str, pd.DataFrame], summary: dict, *, name: str,
+                  encoding: str) -> Path:
+    """A run folder: each table as TSV (NA for missing) and the summary as versioned JSON."""
+    folder = output_folder(out)
+    for filename, table in tables.items():
+        table.to_csv(folder / filename, sep="\t", index=False, na_rep="NA")
+    _write_json(folder / name, summary, encoding)
+    return folder
+
+
 def write_cis(result: CisResult, out: str | os.PathLike[str]) -> Path:
     """Write a cis run's folder (``cis.tsv``, ``cis_nominal.tsv``, ``cis.json``).
 
@@ -190,11 +200,8 @@ def write_cis(result: CisResult, out: str | os.PathLike[str]) -> Path:
     Path
         The folder.
     """
-    out = output_folder(out)
-    result.table.to_csv(out / "cis.tsv", sep="\t", index=False, na_rep="NA")
-    result.nominal.to_csv(out / "cis_nominal.tsv", sep="\t", index=False, na_rep="NA")
-    _write_json(out / "cis.json", result.summary, CIS_FORMAT)
-    return out
+    return _write_tables(out, {"cis.tsv": result.table, "cis_nominal.tsv": result.nominal}, result.summary,
+                         name="cis.json", encoding=CIS_FORMAT)
 
 
 def read_cis(path: str | os.PathLike[str]) -> CisResult:
@@ -236,11 +243,9 @@ def write_baseline(result: BaselineResult, out: str | os.PathLike[str]) -> Path:
     Path
         The folder.
     """
-    out = output_folder(out)
-    result.table.to_csv(out / "baseline.tsv", sep="\t", index=False, na_rep="NA")
-    result.eqtl.to_csv(out / "eqtl.tsv", sep="\t", index=False, na_rep="NA")
+    out = _write_tables(out, {"baseline.tsv": result.table, "eqtl.tsv": result.eqtl}, result.summary,
+                        name="baseline.json", encoding=BASELINE_FORMAT)
     baseline_plot(result.table, path=out / "baseline.png")
-    _write_json(out / "baseline.json", result.summary, BASELINE_FORMAT)
     return out
 
 
