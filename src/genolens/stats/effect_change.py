@@ -226,26 +226,30 @@ def ols_change_sandwich(
         residual degrees of freedom).
     """
     def make_fit(y_rows: np.ndarray, c_r: np.ndarray, c_f: np.ndarray) -> Callable:
-        bases = (covariate_basis(c_r, y=y_rows), covariate_basis(c_f, y=y_rows))
+        whole = _nested_bases(c_r, c_f, y_rows)
 
         def fit(mask: np.ndarray, block: np.ndarray) -> dict[str, np.ndarray]:
             sums = column_sums(block)
             has_nan = np.isnan(sums)
+            q_r, q_e, y_r, y_f = whole if mask.all() else _nested_bases(c_r[mask], c_f[mask], y_rows[mask])
             xc = block[:, ~has_nan] - sums[~has_nan] / block.shape[0]
-            fits = []
-            for whole, cov in zip(bases, (c_r, c_f), strict=True):
-                basis = whole if mask.all() else covariate_basis(cov[mask], y=y_rows[mask])
-                r = xc - basis.q @ (basis.q.T @ xc)
-                sxx = np.einsum("ij,ij->j", r, r)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    beta = (basis.y_resid @ r) / sxx
-                    u = r * (basis.y_resid[:, None] - r * beta) / sxx
-                fits.append((beta, u, basis.rank))
-            (b_r, u_r, _), (b_f, u_f, rank) = fits
+            # q_e spans what the PCs add to the reduced covariates, orthogonal to q_r, so with a = q' x:
+            # r_R = x - q_r a_r, r_F = r_R - q_e a_e, and y_M' r_M = y_M' x (y_M is residualised already)
+            a = np.concatenate([q_r, q_e], axis=1).T @ xc
+            a_r, a_e = a[: q_r.shape[1]], a[q_r.shape[1]:]
+            xx = np.einsum("ij,ij->j", xc, xc)
+            sxx_r = xx - np.einsum("ij,ij->j", a_r, a_r)
+            sxx_f = sxx_r - np.einsum("ij,ij->j", a_e, a_e)
+            r_r = xc - q_r @ a_r
+            r_f = r_r - q_e @ a_e
+            with np.errstate(invalid="ignore", divide="ignore"):
+                b_r = (y_r @ xc) / sxx_r
+                b_f = (y_f @ xc) / sxx_f
+                u_r = r_r * (y_r[:, None] - r_r * b_r) / sxx_r
+                u_f = r_f * (y_f[:, None] - r_f * b_f) / sxx_f
             n = xc.shape[0]
-            df = n - rank - 1
-            hc1 = n / df if df > 0 else np.nan
-            out = _influence_moments(b_r, b_f, u_r, u_f, scale=hc1)
+            df = n - q_r.shape[1] - q_e.shape[1] - 1
+            out = _influence_moments(b_r, b_f, u_r, u_f, scale=n / df if df > 0 else np.nan)
             out["df"] = np.full(xc.shape[1], float(df))
             return with_nan_columns(out, has_nan)
 
@@ -318,14 +322,27 @@ def logistic_change(
 def _influence_moments(b_r: np.ndarray, b_f: np.ndarray, u_r: np.ndarray, u_f: np.ndarray, *,
                        scale: float) -> dict[str, np.ndarray]:
     """Per feature: both coefficients and ``Var(delta)``, ``Var(b_R)``, ``Cov(b_R, delta)`` from influences."""
-    u_d = u_r - u_f
+    s_rr = np.einsum("ij,ij->j", u_r, u_r)
+    s_ff = np.einsum("ij,ij->j", u_f, u_f)
+    s_rf = np.einsum("ij,ij->j", u_r, u_f)
     return {
         "beta": b_f,
         "beta_reduced": b_r,
-        "var_change": scale * np.einsum("ij,ij->j", u_d, u_d),
-        "var_reduced": scale * np.einsum("ij,ij->j", u_r, u_r),
-        "cov_reduced_change": scale * np.einsum("ij,ij->j", u_r, u_d),
+        "var_change": scale * (s_rr + s_ff - 2.0 * s_rf),
+        "var_reduced": scale * s_rr,
+        "cov_reduced_change": scale * (s_rr - s_rf),
     }
+
+
+def _nested_bases(c_r: np.ndarray, c_f: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Orthonormal bases of the reduced covariates and of what the full ones add, and ``y`` residualised on each."""
+    q_r = covariate_basis(c_r).q
+    extra = c_f - q_r @ (q_r.T @ c_f)
+    u, s, _ = np.linalg.svd(extra, full_matrices=False)
+    scale = max(float(s[0]) if s.size else 0.0, float(np.linalg.norm(c_f, 2)))
+    q_e = np.ascontiguousarray(u[:, s > scale * max(c_f.shape) * np.finfo(float).eps])
+    y_r = y - q_r @ (q_r.T @ y)
+    return q_r, q_e, y_r, y_r - q_e @ (q_e.T @ y_r)
 
 
 def _nested_change(features: Any, *, y: np.ndarray, reduced: np.ndarray, full: np.ndarray, rows: np.ndarray | None,
