@@ -454,8 +454,8 @@ def baseline(
     eqtl = cis_map(dosages.T, feature_names=ids, phenotypes=phen, groups=variant_groups,
                    reduced=design.matrix[:, :n_reduced], full=design.matrix,
                    config=CisConfig(n_permutations=n_permutations, seed=config.seed))
-    table = genotype_baseline(x, dosages.T, phenotypes=phen, feature_groups=groups, variant_groups=variant_groups,
-                              covariates=design.matrix, config=config)
+    table = genotype_baseline(x, genotypes=dosages.T, phenotypes=phen, feature_groups=groups,
+                              variant_groups=variant_groups, covariates=design.matrix, config=config)
     best = eqtl.table.set_index("phenotype_id")[["feature_id", "pval_nominal", "pval_beta", "qval"]]
     best.columns = ["eqtl_variant", "eqtl_pval_nominal", "eqtl_pval_beta", "eqtl_qval"]
     table = table.join(best, on="phenotype_id")

@@ -75,7 +75,7 @@ def test_identical_folds_give_identical_predictions_for_identical_predictors():
     y = g[:, 3] * 0.8 + rng.normal(size=n)
     phen = pd.DataFrame({"gene": y})
     groups = {"gene": np.arange(30)}
-    table = genotype_baseline(g, g, phenotypes=phen, feature_groups=groups, variant_groups=groups,
+    table = genotype_baseline(g, genotypes=g, phenotypes=phen, feature_groups=groups, variant_groups=groups,
                               covariates=np.ones((n, 1)), config=BaselineConfig(n_alphas=8))
     row = table.iloc[0]
     assert row["r2_features"] == row["r2_genotypes"] and row["r_between"] == pytest.approx(1.0)

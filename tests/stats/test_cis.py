@@ -116,7 +116,7 @@ def test_beta_approximation_is_the_maximum_likelihood_fit_at_the_effective_dof()
     y = rng.normal(size=(n, 1000))
     y = (y - y.mean(0)) / y.std(0)
     r2_perm = ((x.T @ y / n) ** 2).max(axis=0)
-    res = beta_approximation(r2_perm, 0.05, dof)
+    res = beta_approximation(r2_perm, r2_nominal=0.05, dof=dof)
     p = pval_from_corr(r2_perm, res["true_df"])
     # the effective dof makes the moment estimate of the first shape 1
     mean, var = p.mean(), p.var()

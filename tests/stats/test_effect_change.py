@@ -33,7 +33,7 @@ def test_ols_change_equals_clogg_formula_with_explicit_matrices():
     rng, reduced, full, pcs, x = nested_design(0)
     y = 0.4 * x[:, 2] + pcs @ np.array([0.8, -0.3, 0.2]) + rng.normal(size=len(x))
     x[5, 3] = np.nan  # a feature with its own missing sample
-    change = ols_change(ols_scan(x, y=y, covariates=reduced), ols_scan(x, y=y, covariates=full))
+    change = ols_change(ols_scan(x, y=y, covariates=reduced), full=ols_scan(x, y=y, covariates=full))
     for j in range(x.shape[1]):
         ok = np.isfinite(x[:, j])
         x1 = np.column_stack([reduced[ok], x[ok, j]])
@@ -69,7 +69,7 @@ def test_ols_change_variance_matches_its_sampling_distribution():
         deltas.append((c_r - c_f) @ y)
     deltas = np.array(deltas)
     for d in range(0, draws, 500):  # the formula's se from a few of the draws
-        change = ols_change(ols_scan(x, y=y[:, d], covariates=reduced), ols_scan(x, y=y[:, d], covariates=full))
+        change = ols_change(ols_scan(x, y=y[:, d], covariates=reduced), full=ols_scan(x, y=y[:, d], covariates=full))
         se.append(change["se_change"])
     empirical = deltas.std(axis=1)
     assert np.allclose(np.mean(se, axis=0), empirical, rtol=0.06)
@@ -97,7 +97,7 @@ def test_sandwich_calibrated_where_clogg_is_not_when_features_are_independent_of
     p = robust["pvalue_change"]
     assert sps.kstest(p, "uniform").pvalue > 0.001
     assert (robust["qvalue_change"] < 0.05).mean() <= 0.01
-    clogg = ols_change(ols_scan(x, y=y, covariates=reduced), ols_scan(x, y=y, covariates=full))
+    clogg = ols_change(ols_scan(x, y=y, covariates=reduced), full=ols_scan(x, y=y, covariates=full))
     assert (clogg["pvalue_change"] < 0.05).mean() > 0.5
     assert np.allclose(robust["beta_change"], clogg["beta_change"], rtol=1e-8, atol=1e-12)
 

@@ -288,7 +288,7 @@ def effect_change(
         change = logistic_change(features, y=y, reduced=reduced, full=full, rows=rows, config=config.logistic,
                                  thresholds=config.collinearity, level=level)
     elif config.confound.change_test == "clogg":
-        change = ols_change(reduced_scan, full_scan, level=level)
+        change = ols_change(reduced_scan, full=full_scan, level=level)
     else:
         change = ols_change_sandwich(features, y=y, reduced=reduced, full=full, rows=rows, level=level)
     untested = ~(np.isfinite(reduced_scan["pvalue"]) & np.isfinite(full_scan["pvalue"]))

@@ -129,8 +129,8 @@ def prediction_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
 
 def genotype_baseline(
     features: np.ndarray,
-    genotypes: np.ndarray,
     *,
+    genotypes: np.ndarray,
     phenotypes: pd.DataFrame,
     feature_groups: dict[str, np.ndarray],
     variant_groups: dict[str, np.ndarray],

@@ -87,7 +87,7 @@ def _beta_nll(log_sums: tuple[float, float, int], a: float, b: float) -> float:
     return (1.0 - a) * s1 + (1.0 - b) * s2 + n * logbeta
 
 
-def beta_approximation(r2_perm: np.ndarray, r2_nominal: float, dof: float, *, tol: float = 1e-4) -> dict[str, float]:
+def beta_approximation(r2_perm: np.ndarray, *, r2_nominal: float, dof: float, tol: float = 1e-4) -> dict[str, float]:
     """tensorQTL's beta-approximated p-value of the best nominal ``r^2`` from permutation maxima.
 
     Parameters
@@ -267,7 +267,7 @@ def cis_map(
                                      "pval_nominal": pval_from_corr(r**2, dof), "slope": slopes, "slope_se": ses}))
         best = res["best"]
         r2 = float(r[best] ** 2)
-        beta = beta_approximation(res["r2_perm"], r2, dof)
+        beta = beta_approximation(res["r2_perm"], r2_nominal=r2, dof=dof)
         xb = xg[:, [best]]
         change = ols_change_sandwich(xb, y=y, reduced=c_r, full=c_f)
         unadj_basis = covariate_basis(c_r)

@@ -158,7 +158,7 @@ def change_from_moments(
     }
 
 
-def ols_change(reduced: dict[str, np.ndarray], full: dict[str, np.ndarray], *, level: float = 0.95) -> dict:
+def ols_change(reduced: dict[str, np.ndarray], *, full: dict[str, np.ndarray], level: float = 0.95) -> dict:
     """Clogg-Petkova-Haritou test from two :func:`genolens.stats.ols.ols_scan` results on the same samples.
 
     Parameters
