@@ -17,12 +17,29 @@ numbers and never asserts on time.
 
 Both sides run with the same number of BLAS threads (``--threads``, default 1:
 on a shared machine, spinning BLAS threads make timings erratic).
+
+``--cis``: cis mapping against tensorQTL's ``map_cis`` on the same matrices, from the repository's real
+data (GEUVADIS chr22 expression, 1000 Genomes genotype dosages within ``--window`` of each TSS as the
+features, 5 genotype PCs as covariates). tensorQTL lives in its own environment (its torch must not
+touch the project's); point ``--tensorqtl-python`` at it:
+
+    python3 -m venv .venv-tqtl && .venv-tqtl/bin/pip install torch==2.13.0 tensorqtl pandas-plink
+    python benchmarks/associate.py --cis --tensorqtl-python .venv-tqtl/bin/python
+
+Both use the same permutations (tensorQTL's, drawn from ``np.random.seed``); it prints the largest
+difference of log10 nominal p-values of the best feature, of the beta-approximated p-values, and the
+time of each (tensorQTL's own timer excludes its start-up and reading the inputs; ours too).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import statsmodels.api as sm
@@ -40,12 +57,107 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=2_000, help="features per float64 chunk")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads for both sides (0: library default)")
+    parser.add_argument("--cis", action="store_true", help="cis mapping against tensorQTL instead")
+    parser.add_argument("--tensorqtl-python", default=".venv-tqtl/bin/python", help="python with tensorqtl")
+    parser.add_argument("--window", type=int, default=1_000_000, help="--cis: bp either side of the TSS")
+    parser.add_argument("--permutations", type=int, default=1000, help="--cis: permutations per gene")
     args = parser.parse_args()
+    job = run_cis if args.cis else run
     if args.threads > 0:
         with threadpool_limits(limits=args.threads):
-            run(args)
+            job(args)
     else:
-        run(args)
+        job(args)
+
+
+TENSORQTL_SCRIPT = """
+import json, sys, time
+import numpy as np, pandas as pd, torch
+torch.set_num_threads(int(sys.argv[2]))
+from tensorqtl import cis
+d = sys.argv[1]
+samples = open(f"{d}/samples.txt").read().split()
+genotype_df = pd.DataFrame(np.load(f"{d}/dosages.npy"), columns=samples)
+variant_df = pd.read_csv(f"{d}/variants.tsv", sep="\\t", index_col=0)
+genotype_df.index = variant_df.index
+phenotype_df = pd.read_csv(f"{d}/phenotypes.tsv", sep="\\t", index_col=0)
+phenotype_pos_df = pd.read_csv(f"{d}/phenotype_pos.tsv", sep="\\t", index_col=0)
+covariates_df = pd.read_csv(f"{d}/covariates.tsv", sep="\\t", index_col=0)
+args = json.loads(open(f"{d}/args.json").read())
+t0 = time.perf_counter()
+res = cis.map_cis(genotype_df, variant_df, phenotype_df, phenotype_pos_df, covariates_df=covariates_df,
+                  nperm=args["nperm"], window=args["window"], seed=args["seed"], verbose=False)
+elapsed = time.perf_counter() - t0
+res.to_csv(f"{d}/tensorqtl.tsv", sep="\\t")
+print(json.dumps({"seconds": elapsed}))
+"""
+
+
+def run_cis(args: argparse.Namespace) -> None:
+    """genolens cis_map against tensorQTL map_cis on real GEUVADIS / 1000 Genomes matrices."""
+    import pandas as pd
+
+    from genolens.stats.ancestry import PCAConfig, genotype_pcs, read_dosages
+    from genolens.stats.baseline import variant_windows
+    from genolens.stats.cis import CisConfig, cis_map
+    from genolens.stats.phenotype_bed import read_phenotype_bed
+
+    root = Path(__file__).resolve().parents[1] / "data" / "example"
+    bed = read_phenotype_bed(root / "expression" / "GEUVADIS_EUR373_chr22_16-22Mb_expression.bed.gz")
+    dosages, samples, sites = read_dosages(root / "genotypes" / "1kg_phase1_v3_chr22_thinned19773_1092samples.vcf.gz")
+    common = [s for s in samples if s in bed.values.index]
+    cols = [samples.index(s) for s in common]
+    g = dosages[:, cols]
+    keep = np.isfinite(g).all(axis=1) & (g.std(axis=1) > 0)
+    g, sites = g[keep], sites[keep].reset_index(drop=True)
+    pcs = genotype_pcs(g, samples=common, config=PCAConfig(n_pcs=5), positions=sites["pos"].to_numpy(),
+                       contigs=sites["contig"].to_numpy()).pcs
+    pos = sites["pos"].to_numpy()
+    groups = variant_windows(sites, bed.positions, window=args.window)  # tensorQTL's TSS: the BED end
+    ids = [f"{c}_{p}_{i}" for c, p, i in zip(sites["contig"], pos, range(len(pos)), strict=True)]
+    phen = bed.values.loc[common, list(groups)]
+    print(f"cis: {len(common)} samples, {len(groups)} genes, {g.shape[0]:,} variants, window ±{args.window:,}, "
+          f"{args.permutations} permutations, 5 PCs")
+    covs = np.column_stack([np.ones(len(common)), pcs.to_numpy()])
+    t0 = time.perf_counter()
+    ours = cis_map(g.T, feature_names=ids, phenotypes=phen, groups=groups, reduced=covs[:, :1], full=covs,
+                   config=CisConfig(n_permutations=args.permutations, seed=0))
+    ours_s = time.perf_counter() - t0
+    print(f"genolens cis_map: {ours_s:.2f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        np.save(d / "dosages.npy", g.astype(np.float32))
+        (d / "samples.txt").write_text("\n".join(common))
+        pd.DataFrame({"chrom": sites["contig"].astype(str).to_numpy(), "pos": pos}, index=ids).to_csv(
+            d / "variants.tsv", sep="\t")
+        phen.T.to_csv(d / "phenotypes.tsv", sep="\t")
+        bed.positions.loc[list(groups)].rename(columns={"end": "pos"})[["chr", "pos"]].to_csv(
+            d / "phenotype_pos.tsv", sep="\t")
+        pcs.to_csv(d / "covariates.tsv", sep="\t")
+        (d / "args.json").write_text(json.dumps({"nperm": args.permutations, "window": args.window, "seed": 0}))
+        (d / "run.py").write_text(TENSORQTL_SCRIPT)
+        threads = str(max(args.threads, 1))
+        out = subprocess.run([args.tensorqtl_python, str(d / "run.py"), str(d), threads], capture_output=True,
+                             text=True, check=False)
+        if out.returncode != 0:
+            sys.exit(f"tensorQTL failed:\n{out.stderr[-3000:]}")
+        theirs_s = json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+        theirs = pd.read_csv(d / "tensorqtl.tsv", sep="\t", index_col=0)
+    print(f"tensorQTL map_cis (CPU, torch threads {threads}): {theirs_s:.2f} s")
+    mine = ours.table.set_index("phenotype_id").loc[theirs.index]
+    same_num = (mine["num_var"].to_numpy() == theirs["num_var"].to_numpy()).all()
+    same_best = (mine["feature_id"].to_numpy() == theirs["variant_id"].to_numpy()).mean()
+    dlog = np.abs(np.log10(mine["pval_nominal"].to_numpy()) - np.log10(theirs["pval_nominal"].to_numpy()))
+    rel = np.abs(mine["pval_nominal"].to_numpy() / theirs["pval_nominal"].to_numpy() - 1)
+    dbeta = np.abs(mine["pval_beta"].to_numpy() - theirs["pval_beta"].to_numpy())
+    dlogbeta = np.abs(np.log10(mine["pval_beta"].to_numpy()) - np.log10(theirs["pval_beta"].to_numpy()))
+    dperm = np.abs(mine["pval_perm"].to_numpy() - theirs["pval_perm"].to_numpy())
+    print(f"agreement over {len(theirs)} genes: same num_var {same_num}; same best feature {same_best:.1%}; "
+          f"nominal p max |log10 diff| {dlog.max():.2e} (max relative {rel.max():.2e}); "
+          f"beta p max abs diff {dbeta.max():.2e} (max |log10 diff| {dlogbeta.max():.2e}); "
+          f"permutation p max abs diff {dperm.max():.2e}; true_df max rel diff "
+          f"{np.abs(mine['true_df'].to_numpy() / theirs['true_df'].to_numpy() - 1).max():.2e}")
+    print(f"time ratio tensorQTL / genolens: {theirs_s / ours_s:.2f} (goal >= 1: not slower)")
 
 
 def run(args: argparse.Namespace) -> None:

@@ -40,6 +40,11 @@ _READERS = {
     "write_association": ("genolens.stats.results", "write_association"),
     "read_audit": ("genolens.stats.results", "read_audit"),
     "write_audit": ("genolens.stats.results", "write_audit"),
+    "read_cis": ("genolens.stats.results", "read_cis"),
+    "write_cis": ("genolens.stats.results", "write_cis"),
+    "read_baseline": ("genolens.stats.results", "read_baseline"),
+    "write_baseline": ("genolens.stats.results", "write_baseline"),
+    "read_phenotype_bed": ("genolens.stats.phenotype_bed", "read_phenotype_bed"),
     "read_annotation": ("genolens.report.results", "read_results"),
 }
 

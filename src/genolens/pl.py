@@ -20,12 +20,11 @@ from genolens.features.tracks import ReferenceTracks
 from genolens.sae.metrics import draw_density
 from genolens.stats.ancestry import AncestryPCs
 from genolens.stats.associate import TABLE_COLUMNS, AssociationResult
-from genolens.stats.confound import ConfoundThresholds
-from genolens.stats.plots import draw_categories, draw_confound, draw_qq, draw_volcano
+from genolens.stats.plots import draw_baseline, draw_categories, draw_confound, draw_qq, draw_volcano
 
 __all__ = [
-    "activation_histogram", "categories", "confound", "density", "feature_phenotype", "feature_track", "logo",
-    "pcs", "qq", "scree", "volcano",
+    "activation_histogram", "baseline", "categories", "confound", "density", "feature_phenotype", "feature_track",
+    "logo", "pcs", "qq", "scree", "volcano",
 ]
 
 
@@ -94,6 +93,26 @@ def volcano(
     return draw_volcano(_association_table(data, key), ax=_axes(ax, (6, 5)))
 
 
+def baseline(data: object, *, ax: Axes | None = None) -> Axes:
+    """Per gene, cross-validated R² of expression from model features against from cis genotypes.
+
+    Parameters
+    ----------
+    data
+        A genotype-baseline result (``gl.tl.baseline``, ``gl.read_baseline``) or its table.
+    ax
+        Axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    table = data if isinstance(data, pd.DataFrame) else getattr(data, "table", None)
+    if not isinstance(table, pd.DataFrame) or "r2_features" not in table.columns:
+        raise ConfigError(f"expected a baseline result or its table, got {type(data).__name__}")
+    return draw_baseline(table, ax=_axes(ax, (5, 5)))
+
+
 def categories(
     data: AssociationResult | pd.DataFrame | ad.AnnData, *, key: str = "association", ax: Axes | None = None
 ) -> Axes:
@@ -115,10 +134,12 @@ def confound(
     data: AssociationResult | pd.DataFrame | ad.AnnData,
     *,
     key: str = "association",
-    thresholds: ConfoundThresholds | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """The ancestry-confound picture: each tested feature's ancestry R² against its adjusted -log10(p).
+
+    Colours are the categories, which come from the adjusted and unadjusted tests and the test of the
+    change in effect (:mod:`genolens.stats.confound`); ancestry R² is a descriptor, not a cut-off.
 
     Parameters
     ----------
@@ -126,9 +147,6 @@ def confound(
         As :func:`qq`.
     key
         The ``key_added`` of the association run, for an AnnData.
-    thresholds
-        The category cut-offs to mark (default: those of the run, from its summary, when ``data`` carries
-        one: an association result, or an AnnData with ``uns[key]``).
     ax
         Axes to draw on (default: a new figure).
 
@@ -136,13 +154,7 @@ def confound(
     -------
     matplotlib.axes.Axes
     """
-    if thresholds is None:
-        summary = data.summary if isinstance(data, AssociationResult) else (
-            data.uns.get(key, {}) if isinstance(data, ad.AnnData) else {})
-        found = summary.get("config", {}).get("confound")
-        thresholds = ConfoundThresholds(**found) if found else None
-    low, high = (thresholds.ancestry_r2_low, thresholds.ancestry_r2_high) if thresholds else (None, None)
-    return draw_confound(_association_table(data, key), ax=_axes(ax, (5, 4)), r2_low=low, r2_high=high)
+    return draw_confound(_association_table(data, key), ax=_axes(ax, (5, 4)))
 
 
 def scree(ancestry: AncestryPCs, *, ax: Axes | None = None) -> Axes:

@@ -6,15 +6,17 @@ default (``copy=False``) and, with ``copy=True``, leave the input untouched and 
 returns a result object (a table and a summary), which ``gl.write_*`` saves and ``gl.read_*`` reads back.
 
 The command line calls exactly these functions: ``genolens aggregate`` -> :func:`aggregate`,
-``genolens ancestry`` -> :func:`ancestry`, ``genolens associate`` -> :func:`associate`, ``genolens audit``
--> :func:`audit`, ``genolens annotate`` -> :func:`annotate`, ``genolens track`` -> :func:`write_feature_track`
-(``associate`` and ``audit`` also take the path of a ``.h5ad``).
+``genolens ancestry`` -> :func:`ancestry`, ``genolens associate`` -> :func:`associate` (``--cis``:
+:func:`cis`), ``genolens audit`` -> :func:`audit`, ``genolens baseline`` -> :func:`baseline`, ``genolens
+annotate`` -> :func:`annotate`, ``genolens track`` -> :func:`write_feature_track` (``associate``, ``cis`` and
+``audit`` also take the path of a ``.h5ad``).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import asdict
 
 import anndata as ad
 import pandas as pd
@@ -30,16 +32,19 @@ from genolens.stats.ancestry import AncestryPCs, PCAConfig, vcf_pcs
 from genolens.stats.associate import AssociationConfig, AssociationResult
 from genolens.stats.associate import associate as _associate
 from genolens.stats.audit import AuditConfig, AuditResult, embedding_audit
+from genolens.stats.baseline import BaselineConfig, BaselineResult
+from genolens.stats.cis import CisResult
 from genolens.stats.confound import ConfoundThresholds
 from genolens.stats.design import CollinearityThresholds
+from genolens.stats.phenotype_bed import PhenotypeBed, read_phenotype_bed
 from genolens.stats.sample_table import ancestry_pcs_for, join_panel, pc_columns
 from genolens.stats.stratified import stratified_associations
 
 PathLike = str | os.PathLike[str]
 
 __all__ = [
-    "aggregate", "align_concepts", "ancestry", "annotate", "associate", "audit", "feature_motif", "feature_track",
-    "write_feature_track",
+    "aggregate", "align_concepts", "ancestry", "annotate", "associate", "audit", "baseline", "cis", "feature_motif",
+    "feature_track", "write_feature_track",
 ]
 
 
@@ -278,6 +283,252 @@ def associate(
     if copy or from_file:
         result.adata = target
     return result
+
+
+def cis(
+    adata: ad.AnnData | PathLike,
+    *,
+    phenotypes: PathLike | PhenotypeBed,
+    covariates: Sequence[str] = (),
+    n_pcs: int = 10,
+    eigenvec: PathLike | None = None,
+    vcf: PathLike | None = None,
+    pca: PCAConfig | None = None,
+    no_ancestry: bool = False,
+    window: int | None = None,
+    mapping: dict[str, list[str]] | PathLike | None = None,
+    n_permutations: int = 1000,
+    seed: int = 0,
+    confound: ConfoundThresholds = ConfoundThresholds(),
+    layer: str | None = None,
+    key_added: str = "cis",
+    copy: bool = False,
+) -> CisResult:
+    """Cis mapping: each gene's expression against the features of its own window(s), as tensorQTL's map_cis.
+
+    Per gene, every feature of its regions is tested (``phenotype ~ covariates + PCs + feature``); the best
+    one gets a permutation p-value and tensorQTL's beta-approximated p-value, and q-values (BH) across genes.
+    The best feature's effect without the PCs, the test of the change and a confound category follow
+    (:mod:`genolens.stats.confound`, with the gene-level q-values).
+
+    Parameters
+    ----------
+    adata
+        Samples × features with ``var["region"]`` (``aggregate`` with ``regions``); ``obs`` holds covariates.
+    phenotypes
+        Phenotype BED (``#chr start end gene_id sample1 ...``, as GEUVADIS/fastQTL/tensorQTL) or its contents.
+    covariates
+        ``obs`` columns adjusted for besides the PCs.
+    n_pcs, eigenvec, vcf, pca, no_ancestry
+        Ancestry PCs, as in :func:`associate`.
+    window
+        Features of regions within this many bp of the gene's TSS; None: regions named like the gene (or
+        listed for it in ``mapping``).
+    mapping
+        Gene ID -> region names, for regions not named by the gene's ID (or a TSV of ``gene_id``, ``region``
+        lines).
+    n_permutations, seed
+        Permutations (the same for every gene; tensorQTL's for the same seed).
+    confound
+        Significance level and category settings.
+    layer
+        AnnData layer to test instead of ``X``.
+    key_added
+        Key of the summary in ``uns``.
+    copy
+        Work on a copy of ``adata`` (returned as ``result.adata``).
+
+    Returns
+    -------
+    CisResult
+        ``table`` (one row per gene: ``phenotype_id, num_var, beta_shape1, beta_shape2, true_df,
+        pval_true_df, feature_id, pval_nominal, slope, slope_se, pval_perm, pval_beta, qval``, then the
+        confound columns), ``nominal`` (every gene × feature pair), ``summary``. Written into the AnnData:
+        ``uns[key_added]`` (the summary) and ``obs["PC1".."PCk"]``.
+    """
+    from genolens.stats.cis import CisConfig, cis_map
+    from genolens.stats.confound import CATEGORY_RULE
+
+    adata, from_file = _features(adata)
+    bed = phenotypes if isinstance(phenotypes, PhenotypeBed) else read_phenotype_bed(phenotypes)
+    config = CisConfig(window=window, n_permutations=n_permutations, seed=seed)
+    target = adata.copy() if copy else adata
+    inputs = _cis_inputs(target, bed, covariates=covariates, n_pcs=0 if no_ancestry else n_pcs,
+                         no_ancestry=no_ancestry, eigenvec=eigenvec, vcf=vcf, pca=pca, layer=layer, window=window,
+                         mapping=mapping)
+    design, rows, n_reduced, x, samples, groups, pcs, pc_info = inputs
+    scan = cis_map(x, feature_names=list(map(str, target.var_names)), phenotypes=bed.values.loc[samples],
+                   groups=groups, reduced=design.matrix[:, :n_reduced], full=design.matrix, config=config,
+                   alpha=confound.alpha, min_fraction=confound.min_fraction)
+    counts = scan.table["category"].value_counts().to_dict() if len(scan.table) else {}
+    summary = {
+        "pcs": pc_info,
+        "config": {**config.to_dict(), "covariates": list(covariates), "pcs": pcs, "confound": asdict(confound)},
+        "n_samples_used": int(rows.sum()),
+        "n_phenotypes": int(bed.positions.shape[0]),
+        "n_phenotypes_mapped": int(len(scan.table)),
+        "skipped": scan.skipped,
+        "design_columns": design.columns,
+        "n_significant": int((scan.table["qval"] < confound.alpha).sum()) if len(scan.table) else 0,
+        "q_values": "Benjamini-Hochberg over genes on pval_beta (tensorQTL uses Storey's qvalue)",
+        "category_counts": {str(k): int(v) for k, v in counts.items()},
+        "category_rule": {**CATEGORY_RULE, "alpha": confound.alpha, "min_fraction": confound.min_fraction,
+                          "change_test": "sandwich" if pcs else "none (no ancestry terms)",
+                          "significance": "qval (gene level) and qval_unadjusted (the best feature's unadjusted "
+                          "p read through the gene's beta null)"},
+    }
+    target.uns[key_added] = json_ready(summary)
+    return CisResult(table=scan.table, nominal=scan.nominal, summary=summary,
+                     adata=target if copy or from_file else None)
+
+
+def baseline(
+    adata: ad.AnnData | PathLike,
+    *,
+    phenotypes: PathLike | PhenotypeBed,
+    vcf: PathLike,
+    covariates: Sequence[str] = (),
+    n_pcs: int = 10,
+    eigenvec: PathLike | None = None,
+    pca: PCAConfig | None = None,
+    no_ancestry: bool = False,
+    window: int | None = None,
+    mapping: dict[str, list[str]] | PathLike | None = None,
+    genotype_window: int = 1_000_000,
+    min_maf: float = 0.01,
+    n_permutations: int = 1000,
+    config: BaselineConfig = BaselineConfig(),
+    layer: str | None = None,
+    key_added: str = "baseline",
+    copy: bool = False,
+) -> BaselineResult:
+    """The genotype baseline: a cis-eQTL scan on the VCF, and cross-validated prediction of each gene's
+    expression from its model features vs from its cis genotypes (elastic net, identical folds).
+
+    Parameters
+    ----------
+    adata
+        Samples × features with ``var["region"]`` (as for :func:`cis`).
+    phenotypes
+        Phenotype BED (``#chr start end gene_id sample1 ...``) or its contents.
+    vcf
+        Genotypes of the samples: biallelic SNVs within ``genotype_window`` of each TSS are the baseline's
+        predictors (missing dosages imputed by the variant's mean, as tensorQTL does); also the source of
+        the PCs when ``obs`` lacks them and no ``eigenvec`` is given.
+    covariates, n_pcs, eigenvec, pca, no_ancestry
+        Covariates and ancestry PCs, as in :func:`associate`; expression is residualised on them.
+    window, mapping
+        Which features belong to a gene, as in :func:`cis`.
+    genotype_window
+        Bp either side of the TSS for the cis genotypes (tensorQTL's default 1 Mb).
+    min_maf
+        Variants with a lower minor-allele frequency over the samples are left out.
+    n_permutations
+        Permutations of the genotype cis-eQTL scan.
+    config
+        Folds, elastic-net settings, the R² margin of a ``match``, seed.
+    layer
+        AnnData layer to use instead of ``X``.
+    key_added
+        Key of the summary in ``uns``.
+    copy
+        Work on a copy of ``adata``.
+
+    Returns
+    -------
+    BaselineResult
+        ``table`` (per gene: R², Pearson r and its sign from features and from genotypes, the correlation of
+        the two predictions, ``delta_r2``, ``verdict`` and the genotype eQTL's best variant, ``eqtl_pval_beta``
+        and ``eqtl_qval``), ``eqtl`` (the genotype cis-eQTL scan in tensorQTL's columns), ``summary``.
+        Written into the AnnData: ``uns[key_added]`` and ``obs["PC1".."PCk"]``.
+    """
+    import numpy as np
+
+    from genolens.io.vcf import vcf_samples
+    from genolens.stats.ancestry import read_dosages
+    from genolens.stats.baseline import genotype_baseline, variant_windows
+    from genolens.stats.cis import CisConfig, cis_map
+
+    adata, _ = _features(adata)
+    bed = phenotypes if isinstance(phenotypes, PhenotypeBed) else read_phenotype_bed(phenotypes)
+    target = adata.copy() if copy else adata
+    n_used = 0 if no_ancestry else n_pcs
+    has_pcs = all(f"PC{i + 1}" in target.obs.columns for i in range(n_used))
+    in_vcf = vcf_samples(vcf)
+    design, rows, n_reduced, x, samples, groups, pcs, pc_info = _cis_inputs(
+        target, bed, covariates=covariates, n_pcs=n_used, no_ancestry=no_ancestry, eigenvec=eigenvec,
+        vcf=None if has_pcs or eigenvec is not None or n_used == 0 else vcf, pca=pca, layer=layer, window=window,
+        mapping=mapping, samples_in=in_vcf,
+    )
+    dosages, _, sites = read_dosages(vcf, samples=[str(s) for s in samples], min_maf=min_maf)
+    means = np.nanmean(dosages, axis=1, keepdims=True)
+    dosages = np.where(np.isnan(dosages), means, dosages)
+    varies = dosages.std(axis=1) > 0
+    dosages, sites = dosages[varies], sites[varies].reset_index(drop=True)
+    variant_groups = variant_windows(sites, bed.positions.loc[list(groups)], window=genotype_window)
+    phen = bed.values.loc[samples]
+    ids = [f"{c}:{p}:{v}" for c, p, v in zip(sites["contig"], sites["pos"], sites["id"], strict=True)]
+    eqtl = cis_map(dosages.T, feature_names=ids, phenotypes=phen, groups=variant_groups,
+                   reduced=design.matrix[:, :n_reduced], full=design.matrix,
+                   config=CisConfig(n_permutations=n_permutations, seed=config.seed))
+    table = genotype_baseline(x, genotypes=dosages.T, phenotypes=phen, feature_groups=groups,
+                              variant_groups=variant_groups, covariates=design.matrix, config=config)
+    best = eqtl.table.set_index("phenotype_id")[["feature_id", "pval_nominal", "pval_beta", "qval"]]
+    best.columns = ["eqtl_variant", "eqtl_pval_nominal", "eqtl_pval_beta", "eqtl_qval"]
+    table = table.join(best, on="phenotype_id")
+    counts = table["verdict"].value_counts().to_dict()
+    summary = {
+        "pcs": pc_info,
+        "config": {**config.to_dict(), "covariates": list(covariates), "pcs": pcs, "genotype_window": genotype_window,
+                   "feature_window": window, "min_maf": min_maf, "n_permutations": n_permutations, "vcf": str(vcf)},
+        "n_samples_used": int(rows.sum()),
+        "n_variants": int(dosages.shape[0]),
+        "n_genes_compared": int(len(table)),
+        "verdict_counts": {str(k): int(v) for k, v in counts.items()},
+        "median_r2_features": float(table["r2_features"].median()) if len(table) else float("nan"),
+        "median_r2_genotypes": float(table["r2_genotypes"].median()) if len(table) else float("nan"),
+        "residualised_on": design.columns,
+    }
+    target.uns[key_added] = json_ready(summary)
+    return BaselineResult(table=table, eqtl=eqtl.table, summary=summary)
+
+def _cis_inputs(target: ad.AnnData, bed: PhenotypeBed, *, covariates: Sequence[str], n_pcs: int, no_ancestry: bool,
+                eigenvec: PathLike | None, vcf: PathLike | None, pca: PCAConfig | None, layer: str | None,
+                window: int | None, mapping: dict[str, list[str]] | PathLike | None,
+                samples_in: Sequence[str] | None = None):  # noqa: ANN202
+    """PCs into ``target.obs``; the design, feature matrix and gene -> feature groups of a cis run."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from genolens.stats.associate import feature_matrix
+    from genolens.stats.cis import cis_groups, read_cis_map
+    from genolens.stats.design import build_design, encode_columns
+
+    if not no_ancestry and n_pcs < 1:
+        raise ConfigError("no ancestry terms (PCs) in the model", hint="pass no_ancestry=True to do it on purpose")
+    if mapping is not None and not isinstance(mapping, dict):
+        mapping = read_cis_map(mapping)
+    obs, pc_info = ancestry_pcs_for(target.obs, n_pcs=n_pcs, eigenvec=eigenvec, vcf=vcf, pca=pca)
+    target.obs = obs
+    usable = obs.index.isin(bed.values.index)
+    if samples_in is not None:
+        usable &= obs.index.isin(list(samples_in))
+    if usable.sum() < 10:
+        raise ConfigError(f"only {int(usable.sum())} samples of the features are in the phenotype BED"
+                          + (" and the VCF" if samples_in is not None else ""),
+                          hint="the BED's sample columns must be the AnnData's obs names")
+    pcs = [f"PC{i + 1}" for i in range(n_pcs)]
+    design = build_design(obs, columns=list(covariates) + pcs, extra_mask=usable)
+    rows = design.keep
+    n_reduced = 1 + encode_columns(obs, columns=list(covariates))[0].shape[1]
+    x = feature_matrix(target, layer=layer)
+    x = x[rows].toarray() if sp.issparse(x) else np.asarray(x[rows], dtype=float)
+    regions = {k: tuple(v) for k, v in dict(target.uns.get("aggregation", {}).get("regions", {})).items() if len(v)}
+    groups = cis_groups(target.var, bed.positions, window=window, regions=regions, mapping=mapping)
+    if not groups:
+        raise ConfigError("no gene of the phenotype BED has a feature region",
+                          hint="name regions by gene ID, pass a mapping, or give a window around the TSS")
+    return design, rows, n_reduced, x, obs.index[rows], groups, pcs, pc_info
 
 
 def audit(

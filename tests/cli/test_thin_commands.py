@@ -1,7 +1,8 @@
 """Every CLI command only parses its options and calls one public library function (issue #14).
 
-Read from the source (AST): inside a command, the names imported from ``genolens`` (outside ``genolens.cli``
-and ``genolens.errors``) that are called must be one function at most (classes, i.e. configs and policies
+Read from the source (AST): along any path through a command (an option may choose between two library
+functions, e.g. ``associate --cis``), the names imported from ``genolens`` (outside ``genolens.cli`` and
+``genolens.errors``) that are called must be one function at most (classes, i.e. configs and policies
 built from the options, are allowed); there are no ``with`` blocks, and no loops except ones that only print
 (``typer.echo``), where logic would hide. Helpers of a command module may format what the function returned
 but call nothing from the library.
@@ -36,7 +37,7 @@ def _library_imports(tree: ast.Module, function: ast.AST | None = None) -> dict[
 
 def _called_library_functions(function: ast.AST, imports: dict[str, str]) -> set[str]:
     called = set()
-    for node in ast.walk(function):
+    for node in (ast.walk(function) if isinstance(function, ast.AST) else []):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in imports:
             name = node.func.id
             if not imports[name].rsplit(".", 1)[1][:1].isupper():  # a class: a config built from options
@@ -58,6 +59,23 @@ def _logic(fn: ast.AST) -> list[str]:
             if isinstance(n, ast.With) or (isinstance(n, (ast.For, ast.While)) and not _only_prints(n))]
 
 
+def _paths(statements: list[ast.stmt], imports: dict[str, str]) -> list[tuple[set[str], bool]]:
+    """The library functions called along each path through ``statements`` (an ``if`` forks the path, a
+    ``return``/``raise`` ends one), each with whether it ended."""
+    paths: list[tuple[set[str], bool]] = [(set(), False)]
+    for stmt in statements:
+        if isinstance(stmt, ast.If):
+            test = _called_library_functions(stmt.test, imports)
+            branches = _paths(stmt.body, imports) + _paths(stmt.orelse, imports)
+            paths = [(calls, True) if ended else (calls | test | b_calls, b_ended)
+                     for calls, ended in paths for b_calls, b_ended in branches]
+        else:
+            here = _called_library_functions(stmt, imports)
+            stops = isinstance(stmt, (ast.Return, ast.Raise))
+            paths = [(calls, True) if ended else (calls | here, stops) for calls, ended in paths]
+    return paths
+
+
 def _commands(tree: ast.Module) -> list[ast.FunctionDef]:
     def is_command(fn: ast.FunctionDef) -> bool:
         return any(isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "command" for d in fn.decorator_list)
@@ -73,8 +91,9 @@ def test_each_command_parses_and_calls_one_function(module: str) -> None:
     module_imports = _library_imports(tree)
     for fn in commands:
         imports = {**module_imports, **_library_imports(tree, fn)}
-        called = _called_library_functions(fn, imports)
-        assert len(called) <= 1, f"{module}.{fn.name} calls {sorted(called)}: move the steps into one library function"
+        for called, _ in _paths(fn.body, imports):
+            assert len(called) <= 1, (
+                f"{module}.{fn.name} calls {sorted(called)} on one path: move the steps into one library function")
         logic = _logic(fn)
         assert not logic, f"{module}.{fn.name} holds {logic}: logic belongs in the library"
     for fn in (n for n in tree.body if isinstance(n, ast.FunctionDef) and n not in commands):
@@ -95,5 +114,23 @@ def x(path):
 '''
     tree = ast.parse(source)
     fn = _commands(tree)[0]
-    assert len(_called_library_functions(fn, _library_imports(tree))) == 2
+    assert [len(calls) for calls, _ in _paths(fn.body, _library_imports(tree))] == [2]
     assert _logic(fn) == ["For"]
+
+
+def test_the_check_follows_each_path_separately():
+    source = '''
+from genolens.tl import associate, cis
+@app.command("x")
+def x(path, bed):
+    if bed is not None:
+        result = cis(path, phenotypes=bed)
+        return
+    result = associate(path)
+'''
+    tree = ast.parse(source)
+    fn = _commands(tree)[0]
+    assert sorted(len(calls) for calls, _ in _paths(fn.body, _library_imports(tree))) == [1, 1]
+    fat = source.replace("        return\n", "")  # without the early return, one path calls both
+    tree = ast.parse(fat)
+    assert max(len(calls) for calls, _ in _paths(_commands(tree)[0].body, _library_imports(tree))) == 2

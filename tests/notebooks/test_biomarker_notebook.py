@@ -55,6 +55,8 @@ def mini_config(tmp: Path) -> Path:
                   "max_pages": 8},
         ancestry={**demo["ancestry"], "pcs": 3},
         audit={**demo["audit"], "permutations": 5, "bootstrap": 20},
+        baseline={**demo["baseline"], "phenotypes": str(REPO / demo["baseline"]["phenotypes"]), "permutations": 20,
+                  "folds": 3},
     )
     path = tmp / "mini.yaml"
     path.write_text(yaml.safe_dump(config))

@@ -29,7 +29,7 @@ DEMO = PIPELINES / "config" / "demo.yaml"
 # Every rule of the workflow (those of the per-sample statistics included, as in the demo).
 ALL_RULES = {
     "check_samples", "sequences", "split_fasta", "embed", "merge_stores", "train_sae", "eval_sae", "annotate",
-    "dashboard", "aggregate", "ancestry", "associate", "audit", "report", "all",
+    "dashboard", "aggregate", "ancestry", "associate", "baseline", "audit", "report", "all",
 }
 
 
@@ -85,6 +85,7 @@ def demo_config(tmp_path: Path, **changes) -> Path:
     for key in ("reference", "vcf", "sample_sheet", "regions", "jaspar"):
         inputs[key] = str(REPO / inputs[key])
     inputs["annotations"] = [str(REPO / p) for p in inputs["annotations"]]
+    config["baseline"]["phenotypes"] = str(REPO / config["baseline"]["phenotypes"])
     config["outdir"] = "results"
     for section, values in changes.items():
         config[section] = {**config[section], **values} if isinstance(values, dict) else values
@@ -242,7 +243,7 @@ def test_complete_run_has_nothing_to_do(finished_run):
 
 DOWNSTREAM_OF_SAE = {
     "train_sae": 1, "eval_sae": 1, "annotate": 1, "dashboard": 1, "aggregate": 1, "associate": 3, "audit": 1,
-    "report": 1, "all": 1,
+    "baseline": 1, "report": 1, "all": 1,
 }
 
 
@@ -253,7 +254,9 @@ DOWNSTREAM_OF_SAE = {
         # not the sequences, not the ancestry PCs
         ("results/embed/shard-002", {"embed": 1, "merge_stores": 1, **DOWNSTREAM_OF_SAE}),
         ("results/sae", DOWNSTREAM_OF_SAE),
-        ("results/stats/ancestry.eigenvec", {"ancestry": 1, "associate": 3, "audit": 1, "report": 1, "all": 1}),
+        ("results/stats/ancestry.eigenvec",
+         {"ancestry": 1, "associate": 3, "audit": 1, "baseline": 1, "report": 1, "all": 1}),
+        ("results/stats/baseline/baseline.png", {"baseline": 1, "report": 1, "all": 1}),
         ("results/stats/associate/expr_PRODH/volcano.png", {"associate": 1, "report": 1, "all": 1}),
         ("results/features/annotate", {"annotate": 1, "dashboard": 1, "report": 1, "all": 1}),
         ("results/shards/shard-001.fa", {"split_fasta": 1, "embed": 4, "merge_stores": 1, **DOWNSTREAM_OF_SAE}),

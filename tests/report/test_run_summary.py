@@ -49,3 +49,25 @@ def test_report_collects_stage_outputs(tmp_path):
 def test_report_of_missing_folder_is_an_error(tmp_path, capsys):
     assert run(["report", "--in", str(tmp_path / "nope"), "--out", str(tmp_path / "r.html")]) == 2
     assert "results folder does not exist" in capsys.readouterr().err
+
+
+def test_report_shows_the_genotype_baseline_table_and_plot(tmp_path):
+    from genolens.stats.plots import baseline_plot
+
+    res = tmp_path / "results" / "stats" / "baseline"
+    res.mkdir(parents=True)
+    table = pd.DataFrame({
+        "phenotype_id": ["ENSG1", "ENSG2"], "n_features": [4, 6], "n_variants": [80, 95], "r2_features": [0.01, 0.2],
+        "r_features": [0.1, 0.45], "sign_features": [1.0, 1.0], "r2_genotypes": [0.17, 0.05],
+        "r_genotypes": [0.42, 0.25], "sign_genotypes": [1.0, 1.0], "r_between": [0.3, 0.5],
+        "delta_r2": [-0.16, 0.15], "verdict": ["miss", "beat"], "eqtl_variant": ["22:1:rs1", "22:2:rs2"],
+        "eqtl_qval": [1e-12, 0.3],
+    })
+    table.to_csv(res / "baseline.tsv", sep="\t", index=False)
+    baseline_plot(table, path=res / "baseline.png")
+    out = tmp_path / "report.html"
+    assert run(["report", "--in", str(tmp_path / "results"), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "Genotype baseline" in page and "ENSG1" in page and "22:2:rs2" in page
+    assert "features miss genotypes" in page and "features beat genotypes" in page
+    assert len(re.findall(r'src="data:image/png;base64,', page)) == 1

@@ -106,27 +106,45 @@ def test_permuted_phenotype_keeps_false_discoveries_at_or_below_alpha(simulated)
     assert sps.binomtest(k, runs, 0.05, alternative="greater").pvalue > 0.01, (k, runs)
 
 
-def test_categories_follow_the_configured_thresholds():
-    q = np.array([0.01, 0.01, 0.01, 0.5, 0.5, np.nan])
-    q_unadj = np.array([0.01, 0.01, 0.01, 0.01, 0.5, 0.01])
-    r2 = np.array([0.05, 0.3, 0.8, 0.0, 0.9, 0.1])
-    out = categorise(qvalue=q, qvalue_unadjusted=q_unadj, ancestry_r2=r2)
+def test_categories_follow_the_rule():
+    q = np.array([0.01, 0.01, 0.01, 0.5, 0.5, 0.5, 0.5, np.nan, 0.5, 0.5])
+    q_unadj = np.array([0.01, 0.01, 0.5, 0.01, 0.01, 0.01, 0.5, 0.01, 0.01, 0.01])
+    q_change = np.array([0.5, 0.01, 0.01, 0.01, 0.5, 0.01, 0.01, 0.01, 0.01, 0.01])
+    beta = np.array([1.0, 1.0, 1.0, 0.1, 0.5, -0.2, 0.0, np.nan, 0.9, 0.6])
+    beta_unadj = np.array([1.0, 2.0, 0.5, 1.0, 1.0, 1.0, 0.0, 1.0, 0.5, 1.0])
+    low = np.array([-0.1, 0.2, -2.0, 0.6, -0.5, 0.9, -1.0, 0.5, -1.0, 0.3])
+    out = categorise(qvalue=q, qvalue_unadjusted=q_unadj, qvalue_change=q_change, beta=beta,
+                     beta_unadjusted=beta_unadj, fraction_low=low)
     assert list(out) == [
-        "biomarker_candidate",
-        "both",
-        "ancestry_confounded",
-        "ancestry_confounded",
+        "biomarker_candidate",  # adjusted significant, no change
+        "both",  # adjusted significant, significant attenuation
+        "both",  # adjusted significant, the change goes the other way (ancestry masked part of it)
+        "ancestry_confounded",  # lost after adjustment, significant attenuation
+        "unresolved",  # lost after adjustment, the change itself not significant
+        "ancestry_confounded",  # sign change
         "none",
-        "ancestry_confounded",
+        "ancestry_confounded",  # adjusted untestable (NaN): not significant
+        "unresolved",  # lost, change significant but the adjusted effect is larger
+        "unresolved",  # lost, significant attenuation, but ancestry may explain less than half of it
     ]
-    strict = ConfoundThresholds(alpha=0.005, ancestry_r2_low=0.5, ancestry_r2_high=0.9)
-    assert list(categorise(qvalue=q, qvalue_unadjusted=q_unadj, ancestry_r2=r2, thresholds=strict)) == ["none"] * 6
+    strict = categorise(qvalue=q, qvalue_unadjusted=q_unadj, qvalue_change=q_change, beta=beta,
+                        beta_unadjusted=beta_unadj, fraction_low=low, alpha=0.005)
+    assert list(strict) == ["none"] * 10
+    lenient = categorise(qvalue=q, qvalue_unadjusted=q_unadj, qvalue_change=q_change, beta=beta,
+                         beta_unadjusted=beta_unadj, fraction_low=low, min_fraction=0.0)
+    assert lenient[-1] == "ancestry_confounded"
 
 
-@pytest.mark.parametrize("kwargs", [{"alpha": 0.0}, {"alpha": 1.0}, {"ancestry_r2_low": 0.6, "ancestry_r2_high": 0.5}])
+@pytest.mark.parametrize("kwargs", [{"alpha": 0.0}, {"alpha": 1.0}, {"level": 1.0}, {"change_test": "wald"},
+                                    {"min_fraction": 1.5}])
 def test_confound_thresholds_are_validated(kwargs):
     with pytest.raises(ConfigError):
         ConfoundThresholds(**kwargs)
+
+
+def test_clogg_is_refused_for_a_binary_phenotype():
+    with pytest.raises(ConfigError, match="least squares"):
+        AssociationConfig(phenotype="y", pcs=("PC1",), binary=True, confound=ConfoundThresholds(change_test="clogg"))
 
 
 def test_no_ancestry_terms_need_an_explicit_flag(simulated):

@@ -23,6 +23,7 @@ from genolens.errors import GenolensError
 # Each module registers its commands on ``app`` when imported.
 COMMAND_MODULES = [
     "genolens.cli.associate",
+    "genolens.cli.baseline",
     "genolens.cli.audit",
     "genolens.cli.embed",
     "genolens.cli.sequences",

@@ -13,7 +13,7 @@ from genolens.cli.options import comma_list
 @app.command("associate")
 def associate_command(
     features: Path = typer.Option(..., "--features", help="Samples x features .h5ad (obs holds phenotypes)."),
-    phenotype: str = typer.Option(..., "--phenotype", help="obs column to test."),
+    phenotype: str | None = typer.Option(None, "--phenotype", help="obs column to test (not with --cis)."),
     out: Path = typer.Option(..., "--out", help="Output folder."),
     binary: bool = typer.Option(False, "--binary", help="Binary 0/1 phenotype: logistic regression (+ Firth)."),
     covariates: str = typer.Option("", "--covariates", help="Comma-separated obs columns, e.g. age,sex."),
@@ -28,22 +28,63 @@ def associate_command(
     no_ancestry: bool = typer.Option(False, "--no-ancestry", help="Run without any ancestry terms (on purpose)."),
     allow_collinear: bool = typer.Option(False, "--allow-collinear", help="Fit even if covariates are collinear."),
     alpha: float = typer.Option(0.05, "--alpha", help="q-value threshold of the categories."),
-    ancestry_r2_low: float = typer.Option(0.1, "--ancestry-r2-low", help="Below: little ancestry signal."),
-    ancestry_r2_high: float = typer.Option(0.5, "--ancestry-r2-high", help="At or above: mostly ancestry."),
+    change_test: str = typer.Option(
+        "sandwich", "--change-test",
+        help="Test of the change in effect when the PCs are added: sandwich (regressors random) or clogg "
+        "(Clogg et al. 1995, conditional on the design; least squares only).",
+    ),
+    level: float = typer.Option(0.95, "--level", help="Confidence level of the fraction of effect explained."),
+    min_fraction: float = typer.Option(
+        0.5, "--min-fraction",
+        help="ancestry_confounded needs the fraction of the effect ancestry explains to be at least this "
+        "(lower confidence bound).",
+    ),
     vif: float = typer.Option(50.0, "--vif", help="Maximum variance inflation factor (PLINK 2 default 50)."),
     max_corr: float = typer.Option(0.999, "--max-corr", help="Maximum |correlation| between predictors."),
     maf: float = typer.Option(0.05, "--maf", help="--vcf: minor allele frequency filter."),
     ld_r2: float = typer.Option(0.2, "--ld-r2", help="--vcf: LD thinning r^2 threshold."),
     layer: str | None = typer.Option(None, "--layer", help="Use this AnnData layer instead of X."),
-    seed: int = typer.Option(0, "--seed", help="Seed (randomized PCA)."),
+    seed: int = typer.Option(0, "--seed", help="Seed (randomized PCA; --cis permutations)."),
+    cis: Path | None = typer.Option(
+        None, "--cis",
+        help="Phenotype BED (#chr start end gene_id samples...): test each gene against its own regions' features.",
+    ),
+    cis_window: int | None = typer.Option(
+        None, "--cis-window", help="--cis: features of regions within this many bp of the TSS (default: by name)."
+    ),
+    cis_map: Path | None = typer.Option(
+        None, "--cis-map", help="--cis: TSV of gene_id<TAB>region for regions not named by the gene's ID."
+    ),
+    permutations: int = typer.Option(1000, "--permutations", help="--cis: permutations per gene (beta approx)."),
 ) -> None:
-    """Test every feature against a phenotype, with and without ancestry PCs; write table, plots, JSON."""
+    """Test every feature against a phenotype, with and without ancestry PCs; write table, plots, JSON.
+
+    With --cis, map each gene of a phenotype BED against the features of its own window(s) instead
+    (tensorQTL's map_cis: permutations, beta-approximated p-values, q-values across genes).
+    """
     # heavy imports here, not at module level: every genolens command loads this module
+    from genolens.errors import ConfigError
     from genolens.stats.ancestry import PCAConfig
     from genolens.stats.confound import ConfoundThresholds
     from genolens.stats.design import CollinearityThresholds
     from genolens.tl import associate
+    from genolens.tl import cis as cis_scan
 
+    confound = ConfoundThresholds(alpha=alpha, level=level, change_test=change_test, min_fraction=min_fraction)
+    if (cis is None) == (phenotype is None):
+        raise ConfigError("give --phenotype (one phenotype, every feature) or --cis (a phenotype BED), not both")
+    if cis is not None:
+        result = cis_scan(
+            features, phenotypes=cis, covariates=tuple(comma_list(covariates) or ()), n_pcs=pcs, eigenvec=eigenvec,
+            vcf=vcf, pca=PCAConfig(n_pcs=max(pcs, 1), maf=maf, ld_r2=ld_r2, seed=seed), no_ancestry=no_ancestry,
+            window=cis_window, mapping=cis_map, n_permutations=permutations, seed=seed, confound=confound,
+            layer=layer,
+        )
+        out = result.write(out)
+        s = result.summary
+        typer.echo(f"mapped {s['n_phenotypes_mapped']}/{s['n_phenotypes']} genes on {s['n_samples_used']} samples; "
+                   f"{s['n_significant']} with q < {alpha}; categories {s['category_counts']}; wrote {out}")
+        return
     result = associate(
         features,
         phenotype=phenotype,
@@ -59,7 +100,7 @@ def associate_command(
         no_ancestry=no_ancestry,
         allow_collinear=allow_collinear,
         collinearity=CollinearityThresholds(vif=vif, max_corr=max_corr),
-        confound=ConfoundThresholds(alpha=alpha, ancestry_r2_low=ancestry_r2_low, ancestry_r2_high=ancestry_r2_high),
+        confound=confound,
         layer=layer,
     )
     out = result.write(out)

@@ -4,7 +4,8 @@ The report reads what the stages wrote under a results folder (found by file
 name, so any layout works): ``eval.json`` (+ ``eval.density.png``) of each SAE,
 the feature dashboards' ``index.html``, each ``associate`` folder
 (``associations.tsv``, ``associate.json``, ``qq.png``, ``volcano.png``), each
-``audit`` folder (``audit.tsv``, ``audit.json``) and the sequence build reports.
+``audit`` folder (``audit.tsv``, ``audit.json``), each genotype-baseline folder (``baseline.tsv``,
+``baseline.png``) and the sequence build reports.
 Images are embedded as data URIs; dashboards are linked by relative path, so
 the report opens from disk with no server and no network.
 """
@@ -29,7 +30,7 @@ td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.muted{color:#777}
 .cards{display:flex;flex-wrap:wrap;gap:1em}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:9em}
 .card b{display:block;font-size:1.4em}img{max-width:100%;border:1px solid #eee}
-.biomarker_candidate{background:#e3f4e3}.ancestry_confounded{background:#fbe3e3}.both{background:#fff3d6}
+.biomarker_candidate{background:#e3f4e3}.ancestry_confounded{background:#fbe3e3}.both{background:#fff3d6}.unresolved{background:#eeeeee}
 """
 
 
@@ -98,6 +99,21 @@ def _associate_section(folder: Path, out_dir: Path, top: int) -> str:
     return body
 
 
+def _baseline_section(folder: Path, out_dir: Path) -> str:
+    table = pd.read_csv(folder / "baseline.tsv", sep="\t")
+    body = f"<h3>{html.escape(os.path.relpath(folder, out_dir))}</h3>"
+    body += _cards({f"features {k} genotypes": str(v) for k, v in table["verdict"].value_counts().items()})
+    body += ("<p class='muted'>Per gene: cross-validated R² and across-individual r of expression predicted from the "
+             "gene's model features and from its cis genotypes (elastic net, identical folds); the genotype "
+             "cis-eQTL's best variant and q-value.</p>")
+    cols = [c for c in ("phenotype_id", "n_features", "n_variants", "r2_features", "r_features", "r2_genotypes",
+                        "r_genotypes", "r_between", "verdict", "eqtl_variant", "eqtl_qval") if c in table.columns]
+    body += _table(table[cols])
+    if (folder / "baseline.png").is_file():
+        body += _img(folder / "baseline.png", "baseline")
+    return body
+
+
 def _audit_section(folder: Path, out_dir: Path) -> str:
     body = f"<h3>{html.escape(os.path.relpath(folder, out_dir))}</h3>"
     if (folder / "audit.tsv").is_file():
@@ -125,6 +141,10 @@ def write_run_report(results: str | os.PathLike[str], out: str | os.PathLike[str
     if assoc:
         sections.append(("Associations: biomarkers and ancestry confounds",
                          "".join(_associate_section(f, out.parent, top) for f in assoc)))
+    baselines = sorted(p.parent for p in root.rglob("baseline.tsv"))
+    if baselines:
+        sections.append(("Genotype baseline: model features against cis genotypes",
+                         "".join(_baseline_section(f, out.parent) for f in baselines)))
     audits = sorted(p.parent for p in root.rglob("audit.tsv"))
     if audits:
         audit_html = "".join(_audit_section(f, out.parent) for f in audits)

@@ -12,6 +12,7 @@ from a PLINK 1.9 / 2 ``.eigenvec`` file, and population labels from a panel TSV.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field

@@ -20,8 +20,9 @@ import pandas as pd
 
 from genolens.errors import ConfigError
 from genolens.io.files import json_ready
-from genolens.stats.confound import ConfoundThresholds, categorise, explained_variance
+from genolens.stats.confound import CATEGORY_RULE, ConfoundThresholds, categorise, explained_variance
 from genolens.stats.design import CollinearityThresholds, build_design, collinearity, encode_columns
+from genolens.stats.effect_change import CHANGE_COLUMNS, logistic_change, ols_change, ols_change_sandwich
 from genolens.stats.logistic import LogisticConfig, logistic_scan
 from genolens.stats.multiple_testing import bh_qvalues, lambda_gc, neg_log10
 from genolens.stats.ols import ols_scan
@@ -73,6 +74,9 @@ class AssociationConfig:
             raise ConfigError(f"phenotype {self.phenotype!r} is also listed as a covariate")
         if overlap:
             raise ConfigError(f"columns listed both as covariates and PCs: {sorted(overlap)}")
+        if self.binary and self.confound.change_test == "clogg":
+            raise ConfigError("the Clogg test of the change in effect is for least squares",
+                              hint="binary phenotypes use the sandwich test (change_test='sandwich')")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -226,9 +230,12 @@ def associate(
         unadj = association_table(features, y=y, covariates=base, rows=rows, binary=config.binary, config=config)
         pc_values, _, _ = encode_columns(obs, columns=pcs)
         ancestry_r2 = explained_variance(features, predictors=pc_values, rows=rows)
+        change = effect_change(features, y=y, reduced=base, full=cov_full, rows=rows, reduced_scan=unadj,
+                               full_scan=res, config=config)
     else:
         unadj = res
         ancestry_r2 = np.full(features.shape[1], np.nan)
+        change = {name: np.full(features.shape[1], np.nan) for name in CHANGE_COLUMNS}
 
     population_r2 = None
     if config.population is not None:
@@ -243,8 +250,12 @@ def associate(
     category = categorise(
         qvalue=res["qvalue"],
         qvalue_unadjusted=unadj["qvalue"],
-        ancestry_r2=ancestry_r2,
-        thresholds=config.confound,
+        qvalue_change=change["qvalue_change"],
+        beta=res["beta"],
+        beta_unadjusted=unadj["beta"],
+        fraction_low=change["fraction_explained_low"],
+        alpha=config.confound.alpha,
+        min_fraction=config.confound.min_fraction,
     )
     table = pd.DataFrame(
         {
@@ -261,6 +272,7 @@ def associate(
             "category": category,
             "beta_unadjusted": unadj["beta"],
             "qvalue_unadjusted": unadj["qvalue"],
+            **{name: change[name] for name in CHANGE_COLUMNS},
             "method": res["method"],
             "reason": res["reason"],
         }
@@ -282,12 +294,40 @@ def associate(
         "lambda_gc": lambda_gc(res["pvalue"]),
         "lambda_gc_unadjusted": lambda_gc(unadj["pvalue"]),
         "category_counts": {c: int((category == c).sum()) for c in np.unique(category)},
+        "category_rule": {**CATEGORY_RULE, "alpha": config.confound.alpha, "min_fraction": config.confound.min_fraction,
+                          "change_test": config.confound.change_test if pcs else "none (no ancestry terms)"},
     }
-    for col in TABLE_COLUMNS[1:] + ("method", "reason"):
+    for col in TABLE_COLUMNS[1:] + CHANGE_COLUMNS + ("method", "reason"):
         if col != "feature":
             adata.var[f"{key_added}_{col}"] = table[col].to_numpy()
     adata.uns[key_added] = json_ready(summary)
     return AssociationResult(table=table, summary=summary)
+
+
+def effect_change(
+    features: Any,
+    *,
+    y: np.ndarray,
+    reduced: np.ndarray,
+    full: np.ndarray,
+    rows: np.ndarray,
+    reduced_scan: dict[str, np.ndarray],
+    full_scan: dict[str, np.ndarray],
+    config: AssociationConfig,
+) -> dict[str, np.ndarray]:
+    """The test of the change in effect the config asks for; NaN where either scan could not test."""
+    level = config.confound.level
+    if config.binary:
+        change = logistic_change(features, y=y, reduced=reduced, full=full, rows=rows, config=config.logistic,
+                                 thresholds=config.collinearity, level=level)
+    elif config.confound.change_test == "clogg":
+        change = ols_change(reduced_scan, full=full_scan, level=level)
+    else:
+        change = ols_change_sandwich(features, y=y, reduced=reduced, full=full, rows=rows, level=level)
+    untested = ~(np.isfinite(reduced_scan["pvalue"]) & np.isfinite(full_scan["pvalue"]))
+    out = {name: np.where(untested, np.nan, change[name]) for name in CHANGE_COLUMNS}
+    out["qvalue_change"] = bh_qvalues(out["pvalue_change"])
+    return out
 
 
 def _n_encoded(obs: pd.DataFrame, columns: Sequence[str]) -> int:

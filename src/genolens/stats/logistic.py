@@ -160,12 +160,16 @@ def logistic_block(
     *,
     config: LogisticConfig = LogisticConfig(),
     thresholds: CollinearityThresholds = CollinearityThresholds(),
+    influence: bool = False,
 ) -> dict[str, np.ndarray]:
     """Wald tests of each column of the centred ``block`` in ``y ~ q + feature``.
 
     ``q`` is an orthonormal basis of the covariates (intercept included, so
     centring the feature changes none of its results); ``sums`` holds the
-    columns' sums.
+    columns' sums. With ``influence``, ``out["influence"]`` (samples x
+    features) holds each sample's influence on the feature's coefficient,
+    ``e_x' I^-1 x_i (y_i - mu_i)`` (NaN for features not fitted by plain
+    maximum likelihood): sums of its products give sandwich (co)variances.
     """
     n, f = block.shape
     k = q.shape[1]
@@ -252,6 +256,9 @@ def logistic_block(
         beta[fitted] = bx[fitted]
         se[fitted] = np.sqrt(col[:, k])
         failed[fitted[~ok]] = True
+        if influence:
+            infl = np.full((n, f), np.nan)
+            infl[:, fitted] = (qs @ col[:, :k].T + xa * col[:, k]) * (y[:, None] - mu)
     method = np.where(converged & ~separated & ~failed, "logistic", "").astype(object)
     retry = np.flatnonzero((reason == "") & (method == ""))
     for j in retry:
@@ -268,7 +275,7 @@ def logistic_block(
     se[bad] = np.nan
     stat = beta / se
     pvalue = 2.0 * sps.norm.sf(np.abs(stat))
-    return {
+    out = {
         "beta": beta,
         "se": se,
         "stat": stat,
@@ -278,6 +285,12 @@ def logistic_block(
         "reason": reason,
         "method": method,
     }
+    if influence:
+        if not fitted.size:
+            infl = np.full((n, f), np.nan)
+        infl[:, method != "logistic"] = np.nan
+        out["influence"] = infl
+    return out
 
 
 def logistic_scan(

@@ -113,6 +113,8 @@ def ols_block(
         "pvalue": pvalue,
         "n": np.full(f, float(n)),
         "df": np.full(f, float(df)),
+        "sigma2": rss / df if df > 0 else np.full(f, np.nan),  # residual variance of the fit
+        "sxx": sxx,  # the feature's residual sum of squares on the covariates
     }
     for values in out.values():
         values[bad] = np.nan
@@ -137,7 +139,8 @@ def ols_scan(
     ``y`` and ``covariates`` (intercept included) must be complete over ``rows``
     (a boolean mask of samples; all when None). A feature's own NaN samples are
     dropped for that feature only. Returns per-feature arrays ``beta, se, stat,
-    pvalue, n, df, reason, method``; a feature that cannot be tested (zero
+    pvalue, n, df, sigma2, sxx, reason, method`` (``sigma2``: residual variance;
+    ``sxx``: the feature's residual sum of squares on the covariates); a feature that cannot be tested (zero
     variance, collinear with the covariates, VIF or correlation over the
     thresholds, too few samples) gets NaN and a ``reason``.
     """

@@ -20,6 +20,7 @@ CATEGORY_COLOURS = {
     "biomarker_candidate": "tab:red",
     "ancestry_confounded": "tab:blue",
     "both": "tab:purple",
+    "unresolved": "tab:orange",
     "none": "0.6",
 }
 
@@ -64,23 +65,14 @@ def draw_volcano(table: pd.DataFrame, *, ax: Axes) -> Axes:
     return ax
 
 
-def draw_confound(
-    table: pd.DataFrame, *, ax: Axes, r2_low: float | None = None, r2_high: float | None = None
-) -> Axes:
-    """Ancestry R² of each tested feature against its adjusted -log10(p) on ``ax``, coloured by category.
-
-    The categories come from these two axes (and the change made by the adjustment): dotted and dashed
-    vertical lines mark the ``ancestry_r2`` cut-offs when given.
-    """
+def draw_confound(table: pd.DataFrame, *, ax: Axes) -> Axes:
+    """Ancestry R² of each tested feature against its adjusted -log10(p) on ``ax``, coloured by category."""
     tested = table[np.isfinite(table["pvalue"].to_numpy(dtype=float))]
     for category in [c for c in CATEGORY_COLOURS if c in set(tested["category"])] + sorted(
             set(tested["category"]) - set(CATEGORY_COLOURS)):
         part = tested[tested["category"] == category]
         ax.scatter(part["ancestry_r2"], part["neg_log10_p"], s=10, alpha=0.7,
                    color=CATEGORY_COLOURS.get(category, "0.3"), label=f"{category} ({len(part)})")
-    for value, style in ((r2_low, ":"), (r2_high, "--")):
-        if value is not None:
-            ax.axvline(value, color="grey", ls=style, lw=0.8)
     ax.set_xlabel("ancestry R² (feature ~ PCs)")
     ax.set_ylabel("-log10(p), ancestry-adjusted")
     if len(tested):
@@ -101,6 +93,28 @@ def draw_categories(table: pd.DataFrame, *, ax: Axes) -> Axes:
     return ax
 
 
+VERDICT_COLOURS = {"beat": "tab:red", "match": "tab:purple", "miss": "tab:blue"}
+
+
+def draw_baseline(table: pd.DataFrame, *, ax: Axes) -> Axes:
+    """Per gene, cross-validated R² from model features against R² from cis genotypes, on ``ax``."""
+    for verdict, colour in VERDICT_COLOURS.items():
+        part = table[table["verdict"] == verdict]
+        if len(part):
+            ax.scatter(part["r2_genotypes"], part["r2_features"], s=14, color=colour,
+                       label=f"features {verdict} genotypes ({len(part)})")
+    values = table[["r2_genotypes", "r2_features"]].to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    low, high = (min(0.0, float(finite.min())), max(0.05, float(finite.max()))) if finite.size else (0.0, 1.0)
+    ax.plot([low, high], [low, high], color="black", linewidth=0.8)
+    ax.axhline(0.0, color="0.7", linewidth=0.5)
+    ax.axvline(0.0, color="0.7", linewidth=0.5)
+    ax.set_xlabel("cross-validated R², cis genotypes")
+    ax.set_ylabel("cross-validated R², model features")
+    ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
 def _save(draw, table: pd.DataFrame, path: str | os.PathLike[str], figsize: tuple[float, float]) -> None:
     fig = Figure(figsize=figsize, dpi=100)
     draw(table, ax=fig.subplots())
@@ -116,3 +130,8 @@ def qq_plot(table: pd.DataFrame, *, path: str | os.PathLike[str]) -> None:
 def volcano_plot(table: pd.DataFrame, *, path: str | os.PathLike[str]) -> None:
     """Write :func:`draw_volcano` as a PNG."""
     _save(draw_volcano, table, path, (6, 5))
+
+
+def baseline_plot(table: pd.DataFrame, *, path: str | os.PathLike[str]) -> None:
+    """Write :func:`draw_baseline` as a PNG."""
+    _save(draw_baseline, table, path, (5, 5))

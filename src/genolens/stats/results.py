@@ -4,8 +4,10 @@
 :data:`genolens.stats.associate.TABLE_COLUMNS` first), ``stratified.tsv`` (per population, when
 stratified), ``qq.png``, ``volcano.png``, ``features.h5ad`` (the tested AnnData with the results in
 ``var``/``uns``) and ``associate.json`` (the summary). ``write_audit`` / ``read_audit``: ``audit.tsv`` and
-``audit.json``. A notebook reads a folder back into the same result object the run returned, never by
-parsing files by hand.
+``audit.json``. ``write_cis`` / ``read_cis``: ``cis.tsv`` (one row per gene), ``cis_nominal.tsv`` (every
+gene x feature pair) and ``cis.json``. ``write_baseline`` / ``read_baseline``: ``baseline.tsv`` (one row per
+gene), ``eqtl.tsv`` (the genotype cis-eQTL scan), ``baseline.png`` and ``baseline.json``. A notebook reads
+a folder back into the same result object the run returned, never by parsing files by hand.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ from genolens.errors import InputFileError, InputFormatError
 from genolens.io.files import output_folder, write_json
 from genolens.stats.associate import TABLE_COLUMNS, AssociationResult
 from genolens.stats.audit import AuditResult
-from genolens.stats.plots import qq_plot, volcano_plot
+from genolens.stats.baseline import BASELINE_COLUMNS, BaselineResult
+from genolens.stats.cis import CIS_COLUMNS, CisResult
+from genolens.stats.plots import baseline_plot, qq_plot, volcano_plot
 
 ASSOCIATION_FORMAT = "genolens-association"
 AUDIT_FORMAT = "genolens-audit"
+CIS_FORMAT = "genolens-cis"
+BASELINE_FORMAT = "genolens-baseline"
 FORMAT_VERSION = "0.1.0"
 # columns of an association table that hold text
 TEXT_COLUMNS = ("feature", "category", "method", "reason", "effect_pattern")
@@ -167,3 +173,99 @@ def read_audit(path: str | os.PathLike[str]) -> AuditResult:
     summary = _read_json(root / "audit.json", AUDIT_FORMAT, "audit")
     summary.pop("results", None)
     return AuditResult(table=_read_tsv(root / "audit.tsv"), summary=summary)
+
+
+def _write_tables(out: str | os.PathLike[str], tables: dict[str, pd.DataFrame], summary: dict, *, name: str,
+                  encoding: str) -> Path:
+    """A run folder: each table as TSV (NA for missing) and the summary as versioned JSON."""
+    folder = output_folder(out)
+    for filename, table in tables.items():
+        table.to_csv(folder / filename, sep="\t", index=False, na_rep="NA")
+    _write_json(folder / name, summary, encoding)
+    return folder
+
+
+def write_cis(result: CisResult, out: str | os.PathLike[str]) -> Path:
+    """Write a cis run's folder (``cis.tsv``, ``cis_nominal.tsv``, ``cis.json``).
+
+    Parameters
+    ----------
+    result
+        What :func:`genolens.tl.cis` returned.
+    out
+        Output folder (created).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    return _write_tables(out, {"cis.tsv": result.table, "cis_nominal.tsv": result.nominal}, result.summary,
+                         name="cis.json", encoding=CIS_FORMAT)
+
+
+def read_cis(path: str | os.PathLike[str]) -> CisResult:
+    """Read a folder written by ``genolens associate --cis`` (or :func:`write_cis`).
+
+    Parameters
+    ----------
+    path
+        The folder.
+
+    Returns
+    -------
+    CisResult
+        ``table`` (one row per gene), ``nominal`` (every gene x feature pair) and ``summary``.
+    """
+    root = Path(path)
+    summary = _read_json(root / "cis.json", CIS_FORMAT, "associate --cis")
+    table = _read_tsv(root / "cis.tsv")
+    missing = [c for c in CIS_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputFormatError(f"cis.tsv lacks the columns {missing}", path=root / "cis.tsv")
+    for col in ("phenotype_id", "feature_id", "category"):
+        table[col] = table[col].fillna("").astype(str)
+    return CisResult(table=table, nominal=_read_tsv(root / "cis_nominal.tsv"), summary=summary)
+
+
+def write_baseline(result: BaselineResult, out: str | os.PathLike[str]) -> Path:
+    """Write a genotype-baseline run's folder (``baseline.tsv``, ``eqtl.tsv``, ``baseline.png``, ``baseline.json``).
+
+    Parameters
+    ----------
+    result
+        What :func:`genolens.tl.baseline` returned.
+    out
+        Output folder (created).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    out = _write_tables(out, {"baseline.tsv": result.table, "eqtl.tsv": result.eqtl}, result.summary,
+                        name="baseline.json", encoding=BASELINE_FORMAT)
+    baseline_plot(result.table, path=out / "baseline.png")
+    return out
+
+
+def read_baseline(path: str | os.PathLike[str]) -> BaselineResult:
+    """Read a folder written by ``genolens baseline`` (or :func:`write_baseline`).
+
+    Parameters
+    ----------
+    path
+        The folder.
+
+    Returns
+    -------
+    BaselineResult
+        ``table`` (one row per gene), ``eqtl`` (the genotype cis-eQTL scan) and ``summary``.
+    """
+    root = Path(path)
+    summary = _read_json(root / "baseline.json", BASELINE_FORMAT, "baseline")
+    table = _read_tsv(root / "baseline.tsv")
+    missing = [c for c in BASELINE_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputFormatError(f"baseline.tsv lacks the columns {missing}", path=root / "baseline.tsv")
+    return BaselineResult(table=table, eqtl=_read_tsv(root / "eqtl.tsv"), summary=summary)

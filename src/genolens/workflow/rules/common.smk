@@ -13,6 +13,8 @@ SHARDS = [f"{i:03d}" for i in range(config["shards"])]
 # Personal haplotypes (reference + VCF + sample sheet) turn on the per-sample statistics.
 PER_SAMPLE = "vcf" in INPUTS
 PHENOTYPES = config["associate"]["phenotypes"] if PER_SAMPLE else []
+# A phenotype BED turns on the genotype baseline (it needs the per-sample features and the VCF).
+BASELINE = PER_SAMPLE and bool(config["baseline"]["phenotypes"])
 # Sequences built from a reference carry a coordinate map (sidecar .coords.tsv), split along with them.
 HAS_COORDS = "reference" in INPUTS
 
@@ -46,6 +48,8 @@ def report_inputs():
     if PER_SAMPLE:
         products += [f"{OUTDIR}/stats/audit/audit.json"]
         products += expand(f"{OUTDIR}/stats/associate/{{phenotype}}/associations.tsv", phenotype=PHENOTYPES)
+    if BASELINE:
+        products += [f"{OUTDIR}/stats/baseline/baseline.tsv"]
     return products
 
 
@@ -66,6 +70,8 @@ def all_products():
         if config["associate"]["stratify"]:
             outputs.append("stratified.tsv")
         products += expand(f"{OUTDIR}/stats/associate/{{phenotype}}/{{name}}", phenotype=PHENOTYPES, name=outputs)
+    if BASELINE:
+        products += [f"{OUTDIR}/stats/baseline/{name}" for name in ("eqtl.tsv", "baseline.json", "baseline.png")]
     return products + report_inputs() + [f"{OUTDIR}/report.html"]
 
 

@@ -96,6 +96,45 @@ rule associate:
         " --out {params.out} > {log} 2>&1"
 
 
+if BASELINE:
+
+    rule baseline:
+        """Per gene: model features against cis genotypes in predicting expression; a cis-eQTL scan."""
+        input:
+            features=FEATURES,
+            eigenvec=EIGENVEC if PCS else [],
+            vcf=INPUTS["vcf"],
+            phenotypes=config["baseline"]["phenotypes"],
+        output:
+            table=f"{OUTDIR}/stats/baseline/baseline.tsv",
+            eqtl=f"{OUTDIR}/stats/baseline/eqtl.tsv",
+            summary=f"{OUTDIR}/stats/baseline/baseline.json",
+            plot=f"{OUTDIR}/stats/baseline/baseline.png",
+        log:
+            f"{LOGS}/baseline.log",
+        threads: config["baseline"]["threads"]
+        resources:
+            mem_mb=config["baseline"]["mem_mb"],
+            runtime=config["baseline"]["runtime"],
+            gpu=0,
+        params:
+            out=lambda wildcards, output: os.path.dirname(output.table),
+            covariates=opt("--covariates", ",".join(config["associate"]["covariates"])),
+            ancestry=f"--pcs {PCS} --eigenvec {EIGENVEC}" if PCS else "--no-ancestry",
+            window=opt("--cis-window", config["baseline"]["cis_window"]),
+            mapping=opt("--cis-map", config["baseline"]["cis_map"]),
+            genotype_window=config["baseline"]["genotype_window"],
+            permutations=config["baseline"]["permutations"],
+            folds=config["baseline"]["folds"],
+            seed=config["baseline"]["seed"],
+            extra=config["baseline"]["extra"],
+        shell:
+            "genolens baseline --features {input.features} --phenotypes {input.phenotypes} --vcf {input.vcf}"
+            " {params.covariates} {params.ancestry} {params.window} {params.mapping}"
+            " --genotype-window {params.genotype_window} --permutations {params.permutations}"
+            " --folds {params.folds} --seed {params.seed} {params.extra} --out {params.out} > {log} 2>&1"
+
+
 rule audit:
     """How well a cross-validated linear probe reads the population label and the ancestry PCs from the features."""
     input:
