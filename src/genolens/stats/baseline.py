@@ -32,14 +32,35 @@ from genolens.stats.ols import covariate_basis
 @dataclass
 class BaselineResult:
     """Per gene: the feature-vs-genotype comparison (``table``), the genotype cis-eQTL scan (``eqtl``, tensorQTL
-    map_cis columns), and the ``summary``."""
+    map_cis columns), and the ``summary``.
+
+    Parameters
+    ----------
+    table
+        One row per gene: the feature-vs-genotype comparison.
+    eqtl
+        The genotype cis-eQTL scan, one row per gene (tensorQTL ``map_cis`` columns).
+    summary
+        The run's settings and counts, JSON-ready.
+    """
 
     table: pd.DataFrame
     eqtl: pd.DataFrame
     summary: dict
 
     def write(self, out: str | os.PathLike[str]) -> Path:
-        """Write the run's folder (see :func:`genolens.stats.results.write_baseline`); return it."""
+        """Write the run's folder (see :func:`genolens.stats.results.write_baseline`); return it.
+
+        Parameters
+        ----------
+        out
+            Output folder (created).
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
         from genolens.stats.results import write_baseline
 
         return write_baseline(self, out)

@@ -314,7 +314,19 @@ def cis_map(
 
 @dataclass
 class CisResult:
-    """A cis run: one row per gene (``table``), every gene x feature pair (``nominal``), the ``summary``."""
+    """A cis run: one row per gene (``table``), every gene x feature pair (``nominal``), the ``summary``.
+
+    Parameters
+    ----------
+    table
+        One row per gene.
+    nominal
+        Every gene × feature pair tested.
+    summary
+        The run's settings and counts, JSON-ready.
+    adata
+        The tested AnnData when the caller asked for a copy or passed a path, else None.
+    """
 
     table: pd.DataFrame
     nominal: pd.DataFrame
@@ -322,7 +334,18 @@ class CisResult:
     adata: object | None = None
 
     def write(self, out: str | os.PathLike[str]) -> Path:
-        """Write the run's folder (see :func:`genolens.stats.results.write_cis`); return it."""
+        """Write the run's folder (see :func:`genolens.stats.results.write_cis`); return it.
+
+        Parameters
+        ----------
+        out
+            Output folder (created).
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
         from genolens.stats.results import write_cis
 
         return write_cis(self, out)

@@ -19,7 +19,15 @@ from genolens.errors import InputFileError, InputFormatError
 
 @dataclass
 class PhenotypeBed:
-    """Positions (index ``phenotype_id``; ``chr``, ``start``, ``end``) and values (samples x phenotypes)."""
+    """Positions (index ``phenotype_id``; ``chr``, ``start``, ``end``) and values (samples x phenotypes).
+
+    Parameters
+    ----------
+    positions
+        Indexed by ``phenotype_id``, with ``chr``, ``start``, ``end``.
+    values
+        Samples × phenotypes.
+    """
 
     positions: pd.DataFrame
     values: pd.DataFrame
