@@ -77,5 +77,5 @@ def test_split_fasta_refuses_more_shards_than_sequences(tmp_path, capsys):
     fa = tmp_path / "a.fa"
     fa.write_text(">a\nACGT\n>b\nGGCC\n")
     assert run(["split-fasta", "--in", str(fa), "--shards", "3", "--out-dir", str(tmp_path / "s")]) == 2
-    assert "2 sequences, fewer than --shards 3" in capsys.readouterr().err
+    assert "2 sequences, fewer than the 3 shards asked for" in capsys.readouterr().err
     assert run(["split-fasta", "--in", str(fa), "--shards", "0", "--out-dir", str(tmp_path / "s")]) == 2
