@@ -7,6 +7,11 @@ from the sequences given, else from the store's own bases; empty for a store
 older than format 0.3.0, which keeps none) and the feature's activation on every
 base of that window, for shading. Shards are read
 once each and only the rows needed around the top rows are re-encoded.
+
+The top rows are distinct loci (see :mod:`~genolens.features.summary`); ``n_sequences``
+says how many stored sequences carry each one: those with a row at the same reference
+position (contig, strand), or, without reference coordinates, identical sequences at the
+same position. Counted from row metadata alone (no activations).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from genolens.features.source import StoreSource
 from genolens.features.summary import FeatureSummary, encode
 
 CONTEXT_COLUMNS = [
-    "feature", "rank", "activation", "sequence_id", "sequence_index", "position", "span_end", "contig",
+    "feature", "rank", "activation", "n_sequences", "sequence_id", "sequence_index", "position", "span_end", "contig",
     "strand", "ref_pos", "window_start", "window_end", "bases", "base_activations",
 ]
 
@@ -76,6 +81,8 @@ def top_contexts(
     if rows.size == 0:
         return pd.DataFrame(columns=CONTEXT_COLUMNS)
     shards, local = source.locate(rows)
+    loci = summary.top_loci[feats, ranks] if summary.top_loci is not None else None
+    carriers = source.locus_counts(loci) if loci is not None else np.ones(rows.size, dtype=np.int64)
     table = source.sequences
     metas = table.to_dict("records")  # row access without pandas overhead per context
     out: list[dict] = []
@@ -109,6 +116,7 @@ def top_contexts(
             bases = sequences[meta["id"]][w0:w1] if sequences is not None else ""
             out.append({
                 "feature": f, "rank": int(ranks[j]), "activation": float(summary.top_values[f, ranks[j]]),
+                "n_sequences": int(carriers[j]),
                 "sequence_id": meta["id"], "sequence_index": s_idx, "position": start, "span_end": end,
                 "contig": meta.get("contig"), "strand": meta.get("strand"), "ref_pos": int(ref[r, 0]),
                 "window_start": w0, "window_end": w1, "bases": bases, "base_activations": shade,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from genolens.errors import InputFileError, InputFormatError
-from genolens.features.annotate import FORMAT, FORMAT_VERSION
+from genolens.features.annotate import FORMAT, READABLE_VERSIONS
 from genolens.features.concepts import Alignment
 from genolens.features.contexts import read_contexts
 
@@ -28,7 +28,38 @@ class AnnotationResults:
     alignment: Alignment | None
     best_features: pd.DataFrame | None
     motifs: pd.DataFrame | None
-    logos: dict[int, bytes]
+    logos: dict[int, bytes]  # drawn ones: logos/ of a format-0.1.0 folder; none from 0.2.0 on
+    pwms: dict[str, np.ndarray] | None = None  # pwms.npz: feature, probs, trimmed, n_sites
+
+    def logo_png(self, feature: int) -> bytes | None:
+        """The logo of ``feature``'s PWM as PNG bytes, drawn now (None when it has no informative PWM).
+
+        Parameters
+        ----------
+        feature
+            Feature index.
+
+        Returns
+        -------
+        bytes or None
+            PNG of the information-content logo (position 0: the activating base; shaded: trimmed motif).
+        """
+        if feature in self.logos:
+            return self.logos[feature]
+        if self.pwms is None:
+            return None
+        at = np.nonzero(self.pwms["feature"] == feature)[0]
+        if at.size == 0:
+            return None
+        a, b = (int(v) for v in self.pwms["trimmed"][at[0]])
+        if a < 0:
+            return None
+        from genolens.features.logo import logo_png
+
+        probs = self.pwms["probs"][at[0]]
+        n = int(self.pwms["n_sites"][at[0]])
+        return logo_png(probs, title=f"feature {feature}: {n} distinct windows",
+                        first_position=-(len(probs) // 2), highlight=(a, b))
 
 
 def _tsv(path: Path) -> pd.DataFrame | None:
@@ -56,10 +87,10 @@ def read_results(path: str | Path) -> AnnotationResults:
     if meta.get("encoding-type") != FORMAT:
         raise InputFormatError(f"expected encoding-type {FORMAT!r}, found {meta.get('encoding-type')!r}",
                                path=meta_path)
-    if meta.get("encoding-version") != FORMAT_VERSION:
+    if meta.get("encoding-version") not in READABLE_VERSIONS:
         raise InputFormatError(
             f"annotation format version {meta.get('encoding-version')!r} is not supported "
-            f"(supported: {FORMAT_VERSION})", path=meta_path,
+            f"(supported: {', '.join(READABLE_VERSIONS)})", path=meta_path,
         )
     for name in ("features.tsv", "summary.npz", "contexts.tsv"):
         if not (root / name).is_file():
@@ -75,8 +106,13 @@ def read_results(path: str | Path) -> AnnotationResults:
     if (root / "logos").is_dir():
         for png in sorted((root / "logos").glob("feature_*.png")):
             logos[int(png.stem.split("_")[1])] = png.read_bytes()
+    pwms = None
+    if (root / "pwms.npz").is_file():
+        with np.load(root / "pwms.npz") as data:
+            pwms = {k: data[k] for k in data.files}
     return AnnotationResults(
         path=root, meta=meta, features=features, hist=hist, hist_edges=edges,
         contexts=read_contexts(root / "contexts.tsv"), alignment=alignment,
         best_features=_tsv(root / "best_features.tsv"), motifs=_tsv(root / "motifs.tsv"), logos=logos,
+        pwms=pwms,
     )
