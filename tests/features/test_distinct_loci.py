@@ -86,6 +86,14 @@ def test_top_contexts_are_distinct_loci_with_their_carriers(run):
     plain = ctx[ctx["ref_pos"] < 0]
     expected = np.where(plain["sequence_id"] == "plain_other", 1, 3)
     np.testing.assert_array_equal(plain["n_sequences"], expected)
+    np.testing.assert_array_equal(plain["n_identical"], expected)
+    # identical carriers, independently: the haplotypes whose bases over the same reference window are the shown ones
+    haplotypes = [r for r in _records() if r.coords is not None]
+    expected = [sum(h.sequence[w0 - START + ref - pos : w0 - START + ref - pos + len(b)] == b for h in haplotypes)
+                for ref, pos, w0, b in zip(on_ref["ref_pos"], on_ref["position"], on_ref["window_start"],
+                                           on_ref["bases"], strict=True)]
+    np.testing.assert_array_equal(on_ref["n_identical"], expected)
+    assert 1 <= min(expected) and max(expected) == 2 * N_SAMPLES
 
 
 def test_without_keys_the_copies_would_fill_the_list(run):

@@ -140,20 +140,31 @@ class StoreSource:
         by_bases = -1 - (self._seq_bases[seq] * _LOCUS_SPAN + span[:, 0])
         return np.where(keyed, by_ref, by_bases).astype(np.int64)
 
-    def locus_counts(self, keys: np.ndarray) -> np.ndarray:
-        """How many stored rows (one per sequence) carry each of ``keys``; reads row metadata only."""
+    def locus_rows(self, keys: np.ndarray) -> pd.DataFrame:
+        """Every stored row at one of ``keys`` (reads row metadata only).
+
+        Parameters
+        ----------
+        keys
+            Locus keys (:meth:`locus_keys`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``locus``, ``sequence_index`` (global) and ``start`` (the row's first base in its sequence), one row
+            per stored row found, sorted by locus.
+        """
         wanted = np.unique(keys)
-        counts = np.zeros(wanted.size, dtype=np.int64)
-        if wanted.size == 0:
-            return counts
-        for shard in range(self.store.n_shards):
+        parts = []
+        for shard in range(self.store.n_shards if wanted.size else 0):
             seq = self.store.read(shard, "row.seq").numpy() + self._shard_seq0[shard]
-            found = self.locus_keys(seq, self.store.read(shard, "row.span").numpy(),
-                                    self.store.read(shard, "row.ref").numpy())
-            at = np.searchsorted(wanted, found).clip(0, wanted.size - 1)
-            hit = wanted[at] == found
-            counts += np.bincount(at[hit], minlength=wanted.size)
-        return counts[np.searchsorted(wanted, keys)]
+            span = self.store.read(shard, "row.span").numpy()
+            found = self.locus_keys(seq, span, self.store.read(shard, "row.ref").numpy())
+            hit = wanted[np.searchsorted(wanted, found).clip(0, wanted.size - 1)] == found
+            parts.append(pd.DataFrame({"locus": found[hit], "sequence_index": seq[hit], "start": span[hit, 0]}))
+        if not parts:
+            return pd.DataFrame({"locus": [], "sequence_index": [], "start": []}, dtype=np.int64)
+        return pd.concat(parts, ignore_index=True).sort_values("locus", kind="stable").reset_index(drop=True)
 
     def ref_extents(self) -> dict[str, tuple[int, int]]:
         """Reference span ``[min, max + 1)`` of the stored rows per contig (reads only row metadata)."""

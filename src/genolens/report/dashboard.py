@@ -123,6 +123,8 @@ def _contexts_html(results: AnnotationResults, *, feature: int) -> str:
         peak = int(rec.position) - int(rec.window_start)
         ref = f"{esc(rec.contig)}:{int(rec.ref_pos) + 1:,}" if int(rec.ref_pos) >= 0 and rec.contig else ""
         carriers = fmt(int(rec.n_sequences)) if hasattr(rec, "n_sequences") else ""
+        if getattr(rec, "n_identical", -1) >= 0:
+            carriers += f" ({fmt(int(rec.n_identical))} identical)"
         rows.append(
             f"<tr><td class=\"num\">{int(rec.rank) + 1}</td><td class=\"num\">{fmt(rec.activation)}</td>"
             f"<td class=\"num\">{carriers}</td><td>{esc(rec.sequence_id)}</td>"
@@ -165,7 +167,7 @@ def feature_html(results: AnnotationResults, *, feature: int) -> str:
         body.append(table(results.alignment.feature_concepts(feature, top=5)))
     body.append("<h2>Top activating contexts</h2><p class=\"meta\">distinct loci: the haplotypes of many people "
                 "over one reference position count once (the highest shown); <i>sequences</i>: how many stored "
-                "sequences carry the locus.</p>")
+                "sequences cover the locus (how many of them carry exactly the bases shown).</p>")
     body.append(_contexts_html(results, feature=feature))
     return page(f"feature {feature}", body="".join(body))
 
