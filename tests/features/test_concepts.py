@@ -12,7 +12,7 @@ from testpaths import GTF, SWISSPROT_FEATURES
 
 from genolens.errors import ConfigError, InputFormatError
 from genolens.features.concept_sets import concept_set, read_concepts, read_tsv_concepts
-from genolens.features.concepts import AlignmentConfig, align_concepts, split_sequences
+from genolens.features.concepts import Alignment, AlignmentConfig, align_concepts, split_sequences
 from genolens.features.source import Chunk
 
 SWISSPROT = SWISSPROT_FEATURES
@@ -161,3 +161,25 @@ def test_gtf_concepts_over_reference_extents_need_an_explicit_contig_join():
     assert (starts >= 17_000_000).all() and (ends <= 17_400_000).all() and len(starts) > 5
     with pytest.raises(ConfigError, match="reference coordinates"):
         read_concepts(GTF, sequence_ids=set(), extents={})
+
+
+def test_concepts_with_too_few_held_out_instances_are_marked():
+    """F1 comes with its instances; under ``min_test_instances`` held-out ones the concept is not ranked."""
+    n_t, n_f = 2, 3
+    f1 = np.zeros((2, n_t, n_f, 2))
+    f1[:, 1, 0, 0] = 0.78  # 'intron': one held-out instance, as in issue 13's demo
+    f1[:, 1, 2, 1] = 0.4
+    counts = np.array([[9, 40], [1, 37]])  # [split, concept]
+    cfg = AlignmentConfig(thresholds=(0.0, 0.3), min_test_instances=5)
+    al = Alignment(("intron", "exon"), f1, f1, f1, np.array([10, 10]), counts, cfg)
+    bf = al.best_features().set_index("concept")
+    assert bf.loc["intron", "status"] == "too few instances" and bf.loc["exon", "status"] == "ok"
+    assert (bf.loc["intron", "instances_select"], bf.loc["intron", "instances_test"]) == (9, 1)
+    bc = al.best_concepts().set_index("feature")
+    assert bc.loc[0, "concept"] == "intron" and bc.loc[0, "status"] == "too few instances"
+    assert bc.loc[0, "instances_test"] == 1 and bc.loc[2, "status"] == "ok" and bc.loc[2, "instances_test"] == 37
+    assert set(al.feature_concepts(0)["status"]) == {"ok", "too few instances"}
+    lenient = Alignment(al.concepts, f1, f1, f1, al.n_rows, counts, AlignmentConfig(min_test_instances=1))
+    assert (lenient.best_features()["status"] == "ok").all()
+    with pytest.raises(ConfigError, match="min_test_instances must be >= 1"):
+        AlignmentConfig(min_test_instances=0)

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from planted_motifs import LENGTH, N_SEQ, SECOND, TARGET, site_table
+
+from genolens.features.jaspar import read_jaspar
+from genolens.features.motifs import MotifConfig, MotifDatabase, compare_pwm
+from genolens.report.results import read_results
 
 CONCEPT = f"planted_{TARGET}"
 
@@ -45,7 +50,30 @@ def test_motif_comparison_ranks_planted_motif_first_among_jaspar(planted):
     assert mine.iloc[0]["matrix_id"] == TARGET
     assert mine.iloc[0]["score"] > 1.2 * mine.iloc[1]["score"]
     assert mine.iloc[0]["z"] > 4
-    assert (planted["ann"] / "logos" / f"feature_{feature}.png").is_file()
+    # the Gumbel fit resolves it below the floor of the 50 shuffles (and far below 20 shuffles' 1/21)
+    assert mine.iloc[0]["p_empirical"] == pytest.approx(1 / 51) == mine.iloc[0]["p_floor"]
+    assert mine.iloc[0]["p_value"] < 1 / 51 / 10 and mine.iloc[0]["e_value"] < 0.05
+    assert mine.iloc[0]["n_windows"] >= 5
+    # no logo is drawn by annotate; it is drawn on demand
+    assert not (planted["ann"] / "logos").exists()
+    assert read_results(planted["ann"]).logo_png(feature).startswith(b"\x89PNG")
+
+
+def test_the_same_pwm_with_shuffled_columns_matches_nothing(planted):
+    """A no-motif query (the planted feature's own PWM, columns shuffled) gets no significant match."""
+    feature = int(_tsv(planted, "best_features.tsv").set_index("concept").loc[CONCEPT, "feature"])
+    with np.load(planted["ann"] / "pwms.npz") as data:
+        at = int(np.nonzero(data["feature"] == feature)[0][0])
+        a, b = data["trimmed"][at]
+        query = data["probs"][at][a:b]
+    database = MotifDatabase.build(read_jaspar())
+    real = compare_pwm(query, database=database, config=MotifConfig(n_shuffles=50)).iloc[0]
+    assert real["e_value"] < 0.05
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        shuffled = query[rng.permutation(len(query))]
+        best = compare_pwm(shuffled, database=database, config=MotifConfig(n_shuffles=50)).iloc[0]
+        assert best["e_value"] > 0.05 and best["p_value"] > real["p_value"] * 100
 
 
 def test_top_contexts_of_that_feature_sit_on_planted_sites(planted):

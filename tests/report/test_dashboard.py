@@ -95,3 +95,34 @@ def test_bad_annotation_folders_are_refused(planted, tmp_path):
     (copy / "contexts.tsv").unlink()
     with pytest.raises(InputFileError, match="lacks contexts.tsv"):
         read_results(copy)
+
+
+def test_motif_p_at_the_null_floor_reads_as_a_bound(planted, html):
+    best = pd.read_csv(planted["ann"] / "best_features.tsv", sep="\t").set_index("concept")
+    feature = int(best.loc[f"planted_{TARGET}", "feature"])
+    motifs = pd.read_csv(planted["ann"] / "motifs.tsv", sep="\t")
+    mine = motifs[motifs["feature"] == feature]
+    text = (html / "features" / f"feature_{feature}.html").read_text()
+    at_floor = int((mine["p_empirical"] <= mine["p_floor"] * (1 + 1e-9)).sum())
+    assert at_floor > 0
+    assert text.count("<td>&lt; 0.0196</td>") == at_floor  # 1/51: 50 shuffles
+    assert f"{int(mine['n_windows'].iloc[0])} distinct windows" in text
+    index = (html / "index.html").read_text()
+    assert "&lt; 0.0196" in index
+
+
+def test_concepts_with_too_few_instances_are_listed_apart_not_ranked(planted, tmp_path):
+    copy = tmp_path / "ann"
+    shutil.copytree(planted["ann"], copy)
+    bf = pd.read_csv(copy / "best_features.tsv", sep="\t")
+    few = bf["concept"] == "random_intervals"
+    bf.loc[few, "instances_test"] = 1
+    bf.loc[few, "status"] = "too few instances"
+    bf.to_csv(copy / "best_features.tsv", sep="\t", index=False)
+    text = build_dashboard(copy, out=tmp_path / "html", max_pages=10).read_text()
+    ranked, _, rest = text.partition("<h3>Too few instances (not ranked)</h3>")
+    ranked = ranked.partition("<h2>Best feature per concept</h2>")[2]
+    assert rest, "no list of concepts with too few instances"
+    assert "random_intervals" not in ranked and f"planted_{TARGET}" in ranked
+    assert "random_intervals" in rest.partition("<h2>Features</h2>")[0]
+    assert "fewer than 5 held-out instances" in rest

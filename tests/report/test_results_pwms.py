@@ -21,7 +21,9 @@ def test_pwms_match_a_rebuild_from_the_top_contexts(planted):
         assert pwm.trimmed == rebuilt.trimmed and pwm.n_sites == rebuilt.n_sites
         assert pwm.first_position == -config.flank and pwm.probs.shape == (2 * config.flank + 1, 4)
     # every logo annotate drew belongs to a PWM with an informative block
-    assert set(ann.logos) == {f for f, pwm in ann.pwms.items() if pwm.trimmed is not None}
+    drawn = {f for f in ann.pwms if ann.logo_png(f) is not None}  # logos are drawn on demand
+    assert drawn == {f for f, pwm in ann.pwms.items() if pwm.trimmed is not None}
+    assert all(ann.logo_png(f)[:8] == b"\x89PNG\r\n\x1a\n" for f in drawn)
 
 
 def test_pwms_that_disagree_with_the_flank_are_refused(planted, tmp_path):

@@ -43,7 +43,12 @@ def annotate_command(
     flank: int = typer.Option(15, "--flank", help="Bases either side of the activating base in a context."),
     thresholds: str = typer.Option("0,0.15,0.3,0.5,0.6,0.8", "--thresholds", help="Fractions of each max."),
     recall: str = typer.Option("instance", "--recall", help="instance (InterPLM domain-level) or row."),
-    shuffles: int = typer.Option(100, "--shuffles", help="Column-shuffled PWMs in the motif null."),
+    min_test_instances: int = typer.Option(
+        5, "--min-test-instances", help="A concept with fewer held-out instances is marked, not ranked."
+    ),
+    shuffles: int = typer.Option(
+        100, "--shuffles", help="Column-shuffled PWMs in the motif null (a Gumbel fit to them gives the p-value)."
+    ),
     max_motif_features: int = typer.Option(256, "--max-motif-features", help="Features compared with JASPAR."),
     seed: int = typer.Option(0, "--seed", help="Seed of the held-out split and the motif null."),
     allow_partial: bool = allow_partial_option(),
@@ -58,7 +63,8 @@ def annotate_command(
     config = AnnotateConfig(
         summary=SummaryConfig(top_n=top_n, separation=flank),
         alignment=AlignmentConfig(
-            thresholds=tuple(typed_list(thresholds, float, "--thresholds")), recall=recall, seed=seed
+            thresholds=tuple(typed_list(thresholds, float, "--thresholds")), recall=recall, seed=seed,
+            min_test_instances=min_test_instances,
         ),
         motif=MotifConfig(flank=flank, n_shuffles=shuffles, seed=seed),
         max_motif_features=max_motif_features,

@@ -3,19 +3,23 @@
 Two passes over the store: :func:`~genolens.features.summary.summarize_features`
 (statistics, top rows), then, when annotations are given,
 :func:`~genolens.features.concepts.align_concepts` (which needs each feature's
-maximum from the first pass). Then top contexts, and for DNA the PWM of each
-feature's top windows compared with JASPAR.
+maximum from the first pass). Then top contexts (distinct loci), and for DNA the PWM
+of each feature's distinct top windows compared with JASPAR.
+
+No logos are drawn here: drawing took most of annotate's time on the demo, for pages
+nobody opened. The PWMs are saved (``pwms.npz``); the dashboard draws the logos of the
+features it writes pages for, and :meth:`~genolens.report.results.AnnotationResults.logo_png`
+or ``gl.pl.logo`` draws any other on demand.
 
 Output folder::
 
     annotate.json        format, genolens version, inputs, every config
     features.tsv         per feature: statistics, best concept, best motif match
     summary.npz          FeatureSummary arrays (histograms, top rows)
-    contexts.tsv         top contexts (bases, per-base activations)
+    contexts.tsv         top contexts, distinct loci (bases, per-base activations, n_sequences carrying each)
     concepts.npz         precision/recall/F1 [split, threshold, feature, concept]  (with annotations)
     best_concepts.tsv    best concept per feature; best_features.tsv: best feature per concept
-    motifs.tsv           best JASPAR matches per feature; pwms.npz: the features' PWMs
-    logos/feature_<i>.png
+    motifs.tsv           best JASPAR matches per feature; pwms.npz: the features' PWMs (n_sites distinct windows)
 """
 
 from __future__ import annotations
@@ -34,14 +38,14 @@ from genolens.features.concept_sets import ConceptSet
 from genolens.features.concepts import Alignment, AlignmentConfig, align_concepts
 from genolens.features.contexts import check_sequences, top_contexts, write_contexts
 from genolens.features.jaspar import Motif
-from genolens.features.logo import logo_png
 from genolens.features.motifs import MotifConfig, MotifDatabase, compare_pwm, feature_motif
 from genolens.features.source import StoreSource
 from genolens.features.summary import FeatureSummary, SummaryConfig, summarize_features
 from genolens.io.files import output_folder, write_json
 
 FORMAT = "genolens.feature-annotations"
-FORMAT_VERSION = "0.1.0"
+FORMAT_VERSION = "0.2.0"  # 0.2.0: distinct-locus contexts, Gumbel motif p-values, no logos/ (drawn on demand)
+READABLE_VERSIONS = ("0.1.0", FORMAT_VERSION)
 DNA = set("ACGTN")
 
 
@@ -92,6 +96,7 @@ def motif_results(
     for fm in with_query[:max_features]:
         table = compare_pwm(fm.query, database=database, config=config)
         table.insert(0, "feature", fm.feature)
+        table.insert(1, "n_windows", fm.n_sites)
         tables.append(table)
     pwms = {
         "feature": np.array([fm.feature for fm in built], dtype=np.int64),
@@ -151,16 +156,9 @@ def annotate_features(
         )
         np.savez_compressed(out / "pwms.npz", **pwms)
         matches.to_csv(out / "motifs.tsv", sep="\t", index=False)
-        logos = out / "logos"
-        logos.mkdir(exist_ok=True)
-        flank = config.motif.flank
-        for f, probs, (a, b), n in zip(pwms["feature"], pwms["probs"], pwms["trimmed"], pwms["n_sites"], strict=True):
-            if a < 0:
-                continue
-            png = logo_png(probs, title=f"feature {f}: {n} windows", first_position=-flank, highlight=(int(a), int(b)))
-            (logos / f"feature_{int(f)}.png").write_bytes(png)
         if not matches.empty:
-            top1 = matches[matches["rank"] == 1][["feature", "matrix_id", "name", "score", "z", "p_value"]]
+            top1 = matches[matches["rank"] == 1][["feature", "matrix_id", "name", "score", "z", "p_value", "e_value",
+                                                  "p_empirical", "p_floor"]]
             table = table.merge(top1.add_prefix("motif_").rename(columns={"motif_feature": "feature"}),
                                 on="feature", how="left")
     table.to_csv(out / "features.tsv", sep="\t", index=False)

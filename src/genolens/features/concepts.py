@@ -14,7 +14,10 @@ Sequences are split into a *select* half and a *test* half (by their ``region``
 when they have one, so personal haplotypes of one locus stay together, else by
 id; seeded). Each feature's best (concept, threshold) and each concept's best
 (feature, threshold) are chosen on the select half and scored on the test half,
-so the reported F1 is not fit and scored on the same data.
+so the reported F1 is not fit and scored on the same data. Every F1 is shown with the
+instances it rests on (``instances_select``, ``instances_test``); a concept with fewer
+than ``min_test_instances`` (default 5) held-out instances gets ``status = "too few
+instances"`` and no rank: an F1 from one or two instances says nothing.
 
 One streaming pass; counts are accumulated with matrix products across all
 features and concepts at once; memory holds ``2 x instances x d_sae`` maxima.
@@ -46,8 +49,11 @@ class AlignmentConfig:
     test_fraction: float = 0.5
     seed: int = 0
     chunk_rows: int = 4096
+    min_test_instances: int = 5
 
     def __post_init__(self) -> None:
+        if self.min_test_instances < 1:
+            raise ConfigError(f"min_test_instances must be >= 1, got {self.min_test_instances}")
         object.__setattr__(self, "thresholds", tuple(float(t) for t in self.thresholds))
         if not self.thresholds or any(not 0 <= t < 1 for t in self.thresholds):
             raise ConfigError(f"thresholds must be in [0, 1), got {self.thresholds}")
@@ -87,6 +93,11 @@ class Alignment:
     n_instances: np.ndarray  # [split, concept]
     config: AlignmentConfig = field(default_factory=AlignmentConfig)
 
+    def status(self, concepts: np.ndarray) -> np.ndarray:
+        """Per concept index: "ok", or "too few instances" (held-out instances < ``min_test_instances``)."""
+        few = self.n_instances[TEST, concepts] < self.config.min_test_instances
+        return np.where(few, "too few instances", "ok").astype(object)
+
     def best_concepts(self) -> pd.DataFrame:
         """Per feature: the (concept, threshold) with the best select F1, and its scores on the test split.
 
@@ -105,6 +116,8 @@ class Alignment:
             "threshold": np.array(self.config.thresholds)[t],
             "f1_select": sel[t, f, c], "f1_test": self.f1[TEST, t, f, c],
             "precision_test": self.precision[TEST, t, f, c], "recall_test": self.recall[TEST, t, f, c],
+            "instances_select": self.n_instances[SELECT, c], "instances_test": self.n_instances[TEST, c],
+            "status": self.status(c),
         })
 
     def best_features(self) -> pd.DataFrame:
@@ -126,6 +139,7 @@ class Alignment:
             "f1_select": sel[t, f, c], "f1_test": self.f1[TEST, t, f, c],
             "precision_test": self.precision[TEST, t, f, c], "recall_test": self.recall[TEST, t, f, c],
             "instances_select": self.n_instances[SELECT, c], "instances_test": self.n_instances[TEST, c],
+            "status": self.status(c),
         })
 
     def feature_concepts(self, feature: int, *, top: int = 5) -> pd.DataFrame:
@@ -150,6 +164,8 @@ class Alignment:
             "concept": list(self.concepts), "threshold": np.array(self.config.thresholds)[t],
             "f1_select": sel[t, c], "f1_test": self.f1[TEST, t, feature, c],
             "precision_test": self.precision[TEST, t, feature, c], "recall_test": self.recall[TEST, t, feature, c],
+            "instances_select": self.n_instances[SELECT, c], "instances_test": self.n_instances[TEST, c],
+            "status": self.status(c),
         })
         return frame.sort_values("f1_select", ascending=False, kind="stable").head(top).reset_index(drop=True)
 

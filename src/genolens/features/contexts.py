@@ -7,6 +7,12 @@ from the sequences given, else from the store's own bases; empty for a store
 older than format 0.3.0, which keeps none) and the feature's activation on every
 base of that window, for shading. Shards are read
 once each and only the rows needed around the top rows are re-encoded.
+
+The top rows are distinct loci (see :mod:`~genolens.features.summary`); ``n_sequences``
+says how many stored sequences cover each one (a row at the same reference position,
+contig and strand; without reference coordinates, identical sequences at the same
+position), and ``n_identical`` how many of them carry exactly the context's bases around
+it (the window shown). Both come from row metadata and bases alone (no activations).
 """
 
 from __future__ import annotations
@@ -23,8 +29,8 @@ from genolens.features.source import StoreSource
 from genolens.features.summary import FeatureSummary, encode
 
 CONTEXT_COLUMNS = [
-    "feature", "rank", "activation", "sequence_id", "sequence_index", "position", "span_end", "contig",
-    "strand", "ref_pos", "window_start", "window_end", "bases", "base_activations",
+    "feature", "rank", "activation", "n_sequences", "n_identical", "sequence_id", "sequence_index", "position",
+    "span_end", "contig", "strand", "ref_pos", "window_start", "window_end", "bases", "base_activations",
 ]
 
 
@@ -76,8 +82,10 @@ def top_contexts(
     if rows.size == 0:
         return pd.DataFrame(columns=CONTEXT_COLUMNS)
     shards, local = source.locate(rows)
+    loci = summary.top_loci[feats, ranks] if summary.top_loci is not None else None
     table = source.sequences
     metas = table.to_dict("records")  # row access without pandas overhead per context
+    ids = [str(i) for i in table["id"]]
     out: list[dict] = []
     for shard in np.unique(shards):
         pick = np.nonzero(shards == shard)[0]
@@ -109,12 +117,45 @@ def top_contexts(
             bases = sequences[meta["id"]][w0:w1] if sequences is not None else ""
             out.append({
                 "feature": f, "rank": int(ranks[j]), "activation": float(summary.top_values[f, ranks[j]]),
+                "locus": None if loci is None else int(loci[j]),
                 "sequence_id": meta["id"], "sequence_index": s_idx, "position": start, "span_end": end,
                 "contig": meta.get("contig"), "strand": meta.get("strand"), "ref_pos": int(ref[r, 0]),
                 "window_start": w0, "window_end": w1, "bases": bases, "base_activations": shade,
             })
-    frame = pd.DataFrame(out, columns=CONTEXT_COLUMNS)
-    return frame.sort_values(["feature", "rank"], kind="stable").reset_index(drop=True)
+    frame = pd.DataFrame(out).sort_values(["feature", "rank"], kind="stable").reset_index(drop=True)
+    if loci is None:  # an old summary without keys: each context stands for itself
+        frame["n_sequences"], frame["n_identical"] = 1, 1
+    else:
+        keys = frame["locus"].to_numpy(dtype=np.int64)
+        frame["n_sequences"], frame["n_identical"] = _carriers(frame, keys, source.locus_rows(keys),
+                                                               sequences=sequences, ids=ids)
+    return frame[CONTEXT_COLUMNS]
+
+
+def _carriers(
+    frame: pd.DataFrame, loci: np.ndarray, at_loci: pd.DataFrame, *, sequences: Mapping[str, str] | None,
+    ids: list[str],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per context (``loci`` its keys): sequences covering its locus, and those with its very bases around it.
+
+    The bases are compared sequence by sequence in store order (a store's bases are read a shard at a time).
+    Without bases ``n_identical`` is -1.
+    """
+    covered = at_loci["locus"].value_counts()
+    n_sequences = covered.reindex(loci, fill_value=0).to_numpy(dtype=np.int64)
+    if sequences is None or frame.empty:
+        return n_sequences, np.full(len(frame), -1, dtype=np.int64)
+    ctx = pd.DataFrame({"locus": loci, "context": np.arange(len(frame)),
+                        "left": (frame["position"] - frame["window_start"]).to_numpy()})
+    pairs = ctx.merge(at_loci, on="locus").sort_values("sequence_index", kind="stable")
+    bases = frame["bases"].tolist()
+    same = np.zeros(len(frame), dtype=np.int64)
+    for s_idx, rows in pairs.groupby("sequence_index", sort=True):
+        text = sequences[ids[int(s_idx)]]
+        for c, left, start in zip(rows["context"], rows["left"], rows["start"], strict=True):
+            a = int(start) - int(left)
+            same[c] += a >= 0 and text[a : a + len(bases[c])] == bases[c]
+    return n_sequences, same
 
 
 def write_contexts(contexts: pd.DataFrame, *, path: str | Path) -> None:

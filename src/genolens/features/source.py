@@ -30,10 +30,28 @@ class Chunk:
     seq: np.ndarray  # [rows] global sequence index (into StoreSource.sequences)
     span: np.ndarray  # [rows, 2] bases [start, end) in the sequence
     ref: np.ndarray  # [rows, 2] reference position of first/last base, -1 unknown
+    locus: np.ndarray | None = None  # [rows] int64 locus key (:meth:`StoreSource.locus_keys`); None: row index
 
     @property
     def n_rows(self) -> int:
         return int(self.seq.shape[0])
+
+
+_LOCUS_SPAN = np.int64(1) << 40  # positions (and base offsets) per contig/strand in a locus key
+
+
+def _sequence_codes(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per sequence: a code of its (contig, strand) (-1: no contig), and a code of its bases (SHA-256)."""
+    contig = table["contig"] if "contig" in table else pd.Series([None] * len(table))
+    strand = table["strand"] if "strand" in table else pd.Series(["+"] * len(table))
+    pairs = [(c, s if isinstance(s, str) else "+") if isinstance(c, str) and c else None
+             for c, s in zip(contig, strand, strict=True)]
+    names = {p: i for i, p in enumerate(sorted({p for p in pairs if p is not None}))}
+    strand_code = np.array([names[p] if p is not None else -1 for p in pairs], dtype=np.int64)
+    digests = table["sha256"] if "sha256" in table else pd.Series([None] * len(table))
+    keys = [d if isinstance(d, str) else f"#{i}" for i, d in enumerate(digests)]
+    codes = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    return strand_code, np.array([codes[k] for k in keys], dtype=np.int64)
 
 
 class StoreSource:
@@ -61,6 +79,7 @@ class StoreSource:
         counts = table.groupby("shard")["rows"].sum()
         self._shard_first = np.concatenate([[0], np.cumsum(counts.to_numpy())]).astype(np.int64)
         self._shard_seq0 = np.concatenate([[0], np.cumsum(table.groupby("shard").size().to_numpy())])
+        self._seq_strand, self._seq_bases = _sequence_codes(table)
 
     @property
     def n_rows(self) -> int:
@@ -95,15 +114,57 @@ class StoreSource:
         seq = self.store.read(shard, "row.seq").numpy() + self._shard_seq0[shard]
         span = self.store.read(shard, "row.span").numpy()
         ref = self.store.read(shard, "row.ref").numpy()
+        locus = self.locus_keys(seq, span, ref)
         base = int(self._shard_first[shard])
         for lo in range(0, acts.shape[0], chunk_rows):
             hi = min(lo + chunk_rows, acts.shape[0])
-            yield Chunk(shard, base + lo, acts[lo:hi].float(), seq[lo:hi], span[lo:hi], ref[lo:hi])
+            yield Chunk(shard, base + lo, acts[lo:hi].float(), seq[lo:hi], span[lo:hi], ref[lo:hi], locus[lo:hi])
 
     def chunks(self, *, chunk_rows: int) -> Iterator[Chunk]:
         """Every row of the layer, shard by shard, in chunks (memory: one shard + one chunk)."""
         for shard in range(self.store.n_shards):
             yield from self.shard_chunks(shard, chunk_rows=chunk_rows)
+
+    def locus_keys(self, seq: np.ndarray, span: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        """One int64 key per row: rows of different sequences at the same locus share it.
+
+        A row with a reference coordinate (its first base's, else its last's) is keyed by (contig,
+        strand, that position), so the haplotypes of many people over one reference position share a
+        key; a row without one by (the sequence's bases, SHA-256, and the row's start in it), so only
+        identical sequences share it (a store without digests: each sequence is its own).
+        """
+        pos = np.where(ref[:, 0] >= 0, ref[:, 0], ref[:, 1])
+        strand = self._seq_strand[seq]
+        keyed = (pos >= 0) & (strand >= 0)
+        by_ref = strand * _LOCUS_SPAN + pos
+        by_bases = -1 - (self._seq_bases[seq] * _LOCUS_SPAN + span[:, 0])
+        return np.where(keyed, by_ref, by_bases).astype(np.int64)
+
+    def locus_rows(self, keys: np.ndarray) -> pd.DataFrame:
+        """Every stored row at one of ``keys`` (reads row metadata only).
+
+        Parameters
+        ----------
+        keys
+            Locus keys (:meth:`locus_keys`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``locus``, ``sequence_index`` (global) and ``start`` (the row's first base in its sequence), one row
+            per stored row found, sorted by locus.
+        """
+        wanted = np.unique(keys)
+        parts = []
+        for shard in range(self.store.n_shards if wanted.size else 0):
+            seq = self.store.read(shard, "row.seq").numpy() + self._shard_seq0[shard]
+            span = self.store.read(shard, "row.span").numpy()
+            found = self.locus_keys(seq, span, self.store.read(shard, "row.ref").numpy())
+            hit = wanted[np.searchsorted(wanted, found).clip(0, wanted.size - 1)] == found
+            parts.append(pd.DataFrame({"locus": found[hit], "sequence_index": seq[hit], "start": span[hit, 0]}))
+        if not parts:
+            return pd.DataFrame({"locus": [], "sequence_index": [], "start": []}, dtype=np.int64)
+        return pd.concat(parts, ignore_index=True).sort_values("locus", kind="stable").reset_index(drop=True)
 
     def ref_extents(self) -> dict[str, tuple[int, int]]:
         """Reference span ``[min, max + 1)`` of the stored rows per contig (reads only row metadata)."""

@@ -8,7 +8,10 @@ every step is vectorised across features (no Python loop over features or rows).
 
 A row only enters a feature's top list if it is a local peak: the largest value
 within ``separation`` rows either side (and the first row of a plateau), so one
-motif instance does not fill the list with its neighbours.
+motif instance does not fill the list with its neighbours. The list holds distinct
+*loci* (:meth:`~genolens.features.source.StoreSource.locus_keys`): the haplotypes of
+many people over one reference position count once (their highest row stands for
+them), so one common locus cannot fill the list with copies of itself.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class FeatureSummary:
     hist_edges: np.ndarray  # [bins + 1] log10 activation
     top_values: np.ndarray  # [F, top_n] float32, descending, nan = empty
     top_rows: np.ndarray  # [F, top_n] int64
+    top_loci: np.ndarray | None = None  # [F, top_n] int64 locus keys of the top rows (None: older summary)
     config: SummaryConfig = field(default_factory=SummaryConfig)
 
     @property
@@ -98,6 +102,7 @@ class FeatureSummary:
             "n_rows": np.array(self.n_rows), "fires": self.fires, "sums": self.sums, "max": self.max,
             "hist": self.hist, "hist_edges": self.hist_edges, "top_values": self.top_values,
             "top_rows": self.top_rows,
+            **({"top_loci": self.top_loci} if self.top_loci is not None else {}),
         }
 
     def config_dict(self) -> dict:
@@ -117,6 +122,46 @@ def _peaks(codes_FR: torch.Tensor, separation: int) -> torch.Tensor:
     pooled = F.max_pool1d(codes_FR[None], 2 * separation + 1, stride=1, padding=separation)[0]
     prev = torch.cat([torch.full_like(codes_FR[:, :1], -1.0), codes_FR[:, :-1]], dim=1)
     return (codes_FR == pooled) & (codes_FR > prev) & (codes_FR > 0)
+
+
+_NO_KEY = torch.iinfo(torch.int64).max  # key of an empty slot
+
+
+def _best_per_key(values: torch.Tensor, keys: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row of ``values [F, M]``: the ``n`` best distinct ``keys [F, M]``, each by its highest entry.
+
+    Returns (values ``[F, n]`` descending, -inf = empty; positions ``[F, n]`` into the columns of the input,
+    the first highest entry of each key).
+    """
+    n_f, m = values.shape
+    order = torch.argsort(keys, dim=1, stable=True)
+    k, v = keys.gather(1, order), values.gather(1, order)
+    new = torch.ones_like(k, dtype=torch.bool)
+    new[:, 1:] = k[:, 1:] != k[:, :-1]
+    group = new.long().cumsum(1) - 1  # [F, M] group of each sorted entry
+    gmax = torch.full((n_f, m), -torch.inf).scatter_reduce(1, group, v, "amax")
+    best = v == gmax.gather(1, group)
+    where = torch.where(best, -torch.arange(m, dtype=torch.float32).expand(n_f, m), torch.tensor(-torch.inf))
+    first = -torch.full((n_f, m), -torch.inf).scatter_reduce(1, group, where, "amax")  # sorted position per group
+    top_v, pick = gmax.topk(min(n, m), dim=1)
+    pos = first.gather(1, pick).nan_to_num(posinf=0).clamp(0, m - 1).long()
+    return top_v, order.gather(1, pos)
+
+
+def _chunk_candidates(
+    masked_FR: torch.Tensor, locus: torch.Tensor, n: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The ``n`` best distinct loci of every feature in one chunk: (values, rows within the chunk, keys)."""
+    n_f, n_r = masked_FR.shape
+    uniq, inv = torch.unique(locus, return_inverse=True)
+    index = inv.expand(n_f, n_r)
+    per_key = torch.full((n_f, uniq.numel()), -torch.inf).scatter_reduce(1, index, masked_FR, "amax")
+    best = (masked_FR == per_key.gather(1, index)) & torch.isfinite(masked_FR)
+    rows = torch.where(best, -torch.arange(n_r, dtype=torch.float32).expand(n_f, n_r), torch.tensor(-torch.inf))
+    first = -torch.full_like(per_key, -torch.inf).scatter_reduce(1, index, rows, "amax")
+    top_v, pick = per_key.topk(min(n, uniq.numel()), dim=1)
+    top_rows = first.gather(1, pick).nan_to_num(posinf=-1).long()
+    return top_v, top_rows, uniq[pick]
 
 
 def summarize_features(
@@ -141,6 +186,7 @@ def summarize_features(
     n = config.top_n
     top_v = torch.full((d_sae, n), -torch.inf)
     top_r = torch.full((d_sae, n), -1, dtype=torch.int64)
+    top_k = torch.full((d_sae, n), _NO_KEY, dtype=torch.int64)
     n_rows = 0
     for chunk in source.chunks(chunk_rows=chunk_rows):
         codes = encode(chunk.acts, sae=sae)  # [R, F]
@@ -155,14 +201,21 @@ def summarize_features(
         hist += torch.bincount(f_idx * bins + b, minlength=d_sae * bins)
         codes_FR = codes.T.contiguous()
         masked = torch.where(_peaks(codes_FR, config.separation), codes_FR, torch.tensor(-torch.inf))
-        k = min(n, chunk.n_rows)
-        cv, ci = masked.topk(k, dim=1)
+        if chunk.locus is not None:
+            locus = torch.from_numpy(chunk.locus)
+        else:  # no keys: every row is its own locus
+            locus = torch.arange(chunk.n_rows) + chunk.first_row
+        cv, ci, ck = _chunk_candidates(masked, locus, n)
+        ck = torch.where(torch.isinf(cv), torch.tensor(_NO_KEY), ck)
         all_v = torch.cat([top_v, cv], dim=1)
         all_r = torch.cat([top_r, ci + chunk.first_row], dim=1)
-        top_v, pick = all_v.topk(n, dim=1)
-        top_r = all_r.gather(1, pick)
+        all_k = torch.cat([top_k, ck], dim=1)
+        top_v, pos = _best_per_key(all_v, all_k, n)
+        top_r, top_k = all_r.gather(1, pos), all_k.gather(1, pos)
+        top_k = torch.where(torch.isinf(top_v), torch.tensor(_NO_KEY), top_k)
     empty = torch.isinf(top_v)
     top_r[empty] = -1
+    top_k[empty] = -1
     top_values = top_v.numpy().astype(np.float32)
     top_values[empty.numpy()] = np.nan
     return FeatureSummary(
@@ -174,5 +227,6 @@ def summarize_features(
         hist_edges=np.linspace(lo, hi, bins + 1),
         top_values=top_values,
         top_rows=top_r.numpy(),
+        top_loci=top_k.numpy(),
         config=config,
     )

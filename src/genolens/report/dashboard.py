@@ -1,16 +1,21 @@
 """Static, self-contained HTML dashboard of an annotation folder: an index page and one page per feature.
 
 ``index.html`` lists every feature that fired (frequency, mean, max, best
-concept with its held-out F1, best JASPAR match) and the best feature of every
-concept; ``features/feature_<i>.html`` shows a feature's activation histogram,
-its logo, JASPAR matches, best concepts and top contexts with per-base
-activation shading. Pages hold no script and load nothing: images are base64
+concept with its held-out F1 and the instances it rests on, best JASPAR match) and
+the best feature of every concept (concepts with too few held-out instances listed
+apart, unranked); ``features/feature_<i>.html`` shows a feature's activation
+histogram, its logo (drawn here, for the pages written only), JASPAR matches, best
+concepts and top contexts (distinct loci, with the number of sequences carrying
+each) with per-base activation shading. An empirical motif p-value at the floor
+of its null reads "< floor". Pages hold no script and load nothing: images are base64
 data URIs, figures inline SVG, styles inline.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pandas as pd
 
 from genolens.errors import ConfigError, InputFileError
 from genolens.report.figures import histogram_svg, shaded_sequence
@@ -24,6 +29,23 @@ def _feature_href(feature: object, *, prefix: str = "") -> str:
     return f"{prefix}{FEATURE_DIR}/feature_{int(feature)}.html"
 
 
+def _floored(frame: pd.DataFrame, *, p: str = "p_empirical", floor: str = "p_floor") -> pd.DataFrame:
+    """A copy where an empirical p-value at its null's floor reads ``< floor`` (it is no exact value)."""
+    if p not in frame.columns or floor not in frame.columns:
+        return frame
+    out = frame.copy()
+    out[p] = [
+        "" if pd.isna(v) else (f"< {fmt(float(f))}" if float(v) <= float(f) * (1 + 1e-9) else fmt(float(v)))
+        for v, f in zip(frame[p], frame[floor], strict=True)
+    ]
+    return out
+
+
+def _ok(frame: pd.DataFrame) -> pd.Series:
+    """Rows whose concept has enough held-out instances (all rows of a folder without a status column)."""
+    return frame["status"] == "ok" if "status" in frame.columns else pd.Series(True, index=frame.index)
+
+
 def page_features(results: AnnotationResults, *, max_pages: int) -> list[int]:
     """Features that get a page: every best feature of a concept and every feature with a motif match,
     then the most frequently firing ones, up to ``max_pages`` in all (features that never fire get none)."""
@@ -31,7 +53,8 @@ def page_features(results: AnnotationResults, *, max_pages: int) -> list[int]:
     alive = table_[table_["n_active"] > 0]
     chosen: list[int] = []
     if results.best_features is not None and not results.best_features.empty:
-        chosen += [int(f) for f in results.best_features.sort_values("f1_select", ascending=False)["feature"]]
+        bf = results.best_features[_ok(results.best_features)]
+        chosen += [int(f) for f in bf.sort_values("f1_select", ascending=False)["feature"]]
     if "motif_score" in alive.columns:
         chosen += [int(f) for f in alive.dropna(subset=["motif_score"]).sort_values(
             "motif_score", ascending=False)["feature"]]
@@ -63,19 +86,30 @@ def index_html(results: AnnotationResults, *, pages: list[int]) -> str:
     body = [_header(results, "genolens feature dashboard")]
     dead = int((feats["n_active"] == 0).sum())
     body.append(f"<p>{fmt(len(alive))} features fired, {fmt(dead)} never did; {fmt(len(pages))} have a page.</p>")
+    link = {"feature": lambda f: _feature_href(f) if int(f) in with_page else None}
     if results.best_features is not None and not results.best_features.empty:
-        bf = results.best_features.sort_values("f1_test", ascending=False)
+        all_bf = results.best_features
+        bf = all_bf[_ok(all_bf)].sort_values("f1_test", ascending=False)
+        few = all_bf[~_ok(all_bf)]
+        minimum = results.meta.get("config", {}).get("alignment", {}).get("min_test_instances")
         body.append("<h2>Best feature per concept</h2><p class=\"meta\">feature and threshold chosen on the "
-                    "select split; precision, recall and F1 on the held-out test split.</p>")
+                    "select split; precision, recall and F1 on the held-out test split, with the instances each "
+                    "split holds.</p>")
         body.append(table(bf, columns=["concept", "feature", "threshold", "f1_select", "f1_test", "precision_test",
-                                       "recall_test", "instances_test"],
-                          links={"feature": lambda f: _feature_href(f) if int(f) in with_page else None}))
+                                       "recall_test", "instances_select", "instances_test"], links=link))
+        if not few.empty:
+            body.append(f"<h3>Too few instances (not ranked)</h3><p class=\"meta\">fewer than {esc(minimum)} "
+                        "held-out instances: their F1 rests on too little to rank.</p>")
+            body.append(table(few, columns=["concept", "feature", "f1_select", "f1_test", "instances_select",
+                                            "instances_test", "status"], links=link))
     columns = ["feature", "n_active", "frequency", "mean_active", "max", "concept", "concept_f1_test",
-               "motif_name", "motif_matrix_id", "motif_score", "motif_p_value"]
-    order = alive.sort_values("n_active", ascending=False)
-    body.append("<h2>Features</h2>")
-    body.append(table(order, columns=columns,
-                      links={"feature": lambda f: _feature_href(f) if int(f) in with_page else None}))
+               "concept_instances_test", "concept_status", "motif_name", "motif_matrix_id", "motif_score",
+               "motif_p_value", "motif_e_value", "motif_p_empirical"]
+    order = _floored(alive.sort_values("n_active", ascending=False), p="motif_p_empirical", floor="motif_p_floor")
+    body.append("<h2>Features</h2><p class=\"meta\">motif p: Gumbel fit to the shuffled-query null; E: p x "
+                "database motifs; empirical p from the shuffles themselves (\"&lt; floor\" when no shuffle "
+                "reached the score).</p>")
+    body.append(table(order, columns=columns, links=link))
     return page("genolens feature dashboard", body="".join(body))
 
 
@@ -88,12 +122,18 @@ def _contexts_html(results: AnnotationResults, *, feature: int) -> str:
     for rec in ctx.itertuples(index=False):
         peak = int(rec.position) - int(rec.window_start)
         ref = f"{esc(rec.contig)}:{int(rec.ref_pos) + 1:,}" if int(rec.ref_pos) >= 0 and rec.contig else ""
+        carriers = fmt(int(rec.n_sequences)) if hasattr(rec, "n_sequences") else ""
+        if getattr(rec, "n_identical", -1) >= 0:
+            carriers += f" ({fmt(int(rec.n_identical))} identical)"
         rows.append(
             f"<tr><td class=\"num\">{int(rec.rank) + 1}</td><td class=\"num\">{fmt(rec.activation)}</td>"
-            f"<td>{esc(rec.sequence_id)}</td><td class=\"num\">{int(rec.position) + 1:,}</td><td>{ref}</td>"
+            f"<td class=\"num\">{carriers}</td><td>{esc(rec.sequence_id)}</td>"
+            f"<td class=\"num\">{int(rec.position) + 1:,}</td><td>{ref}</td>"
             f"<td>{shaded_sequence(rec.bases, values=rec.base_activations, scale=scale, peak=peak)}</td></tr>"
         )
-    head = "<tr><th>#</th><th>activation</th><th>sequence</th><th>position</th><th>reference</th><th>context</th></tr>"
+    head = "".join(f"<th>{h}</th>" for h in ("#", "activation", "sequences", "sequence", "position", "reference",
+                                              "context"))
+    head = f"<tr>{head}</tr>"
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
@@ -107,22 +147,27 @@ def feature_html(results: AnnotationResults, *, feature: int) -> str:
     svg = histogram_svg(results.hist[feature], edges=results.hist_edges)
     hist = f"<div class=\"card\"><b>activation histogram</b> (non-zero rows)<br>{svg}</div>"
     logo = ""
-    if feature in results.logos:
-        logo = (f"<div class=\"card\"><b>logo of the top windows</b> (position 0: activating base; "
-                f"shaded: trimmed motif)<br>{img(results.logos[feature], alt=f'logo of feature {feature}')}</div>")
+    png = results.logo_png(feature)
+    if png is not None:
+        logo = (f"<div class=\"card\"><b>logo of the distinct top windows</b> (position 0: activating base; "
+                f"shaded: trimmed motif)<br>{img(png, alt=f'logo of feature {feature}')}</div>")
     body.append(f"<div class=\"grid\">{stats}{hist}{logo}</div>")
     if results.motifs is not None and not results.motifs.empty:
         m = results.motifs[results.motifs["feature"] == feature]
         if not m.empty:
-            body.append("<h2>JASPAR matches</h2><p class=\"meta\">sum of column Pearson correlations over the best "
-                        "offset and strand; z and empirical p against the same query with shuffled columns.</p>")
-            body.append(table(m, columns=["rank", "matrix_id", "name", "score", "z", "p_value", "strand",
-                                          "offset", "overlap", "length"]))
+            n_win = f"{fmt(int(m['n_windows'].iloc[0]))} distinct windows; " if "n_windows" in m.columns else ""
+            body.append(f"<h2>JASPAR matches</h2><p class=\"meta\">{n_win}sum of column Pearson correlations over "
+                        "the best offset and strand; z, p (Gumbel fit) and empirical p against the same query with "
+                        "shuffled columns; E = p x database motifs.</p>")
+            body.append(table(_floored(m), columns=["rank", "matrix_id", "name", "score", "z", "p_value", "e_value",
+                                                    "p_empirical", "strand", "offset", "overlap", "length"]))
     if results.alignment is not None:
         body.append("<h2>Best concepts</h2><p class=\"meta\">threshold chosen on the select split; scores on "
                     "the held-out split.</p>")
         body.append(table(results.alignment.feature_concepts(feature, top=5)))
-    body.append("<h2>Top activating contexts</h2>")
+    body.append("<h2>Top activating contexts</h2><p class=\"meta\">distinct loci: the haplotypes of many people "
+                "over one reference position count once (the highest shown); <i>sequences</i>: how many stored "
+                "sequences cover the locus (how many of them carry exactly the bases shown).</p>")
     body.append(_contexts_html(results, feature=feature))
     return page(f"feature {feature}", body="".join(body))
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from genolens.errors import InputFileError, InputFormatError
-from genolens.features.annotate import FORMAT, FORMAT_VERSION
+from genolens.features.annotate import FORMAT, READABLE_VERSIONS
 from genolens.features.concepts import Alignment
 from genolens.features.contexts import read_contexts
 
@@ -69,8 +69,31 @@ class AnnotationResults:
     alignment: Alignment | None
     best_features: pd.DataFrame | None
     motifs: pd.DataFrame | None
-    logos: dict[int, bytes]
+    logos: dict[int, bytes]  # drawn ones: logos/ of a format-0.1.0 folder; none from 0.2.0 on
     pwms: dict[int, FeaturePWM] = field(default_factory=dict)  # by feature; empty without motifs
+
+    def logo_png(self, feature: int) -> bytes | None:
+        """The logo of ``feature``'s PWM as PNG bytes, drawn now (None when it has no informative PWM).
+
+        Parameters
+        ----------
+        feature
+            Feature index.
+
+        Returns
+        -------
+        bytes or None
+            PNG of the information-content logo (position 0: the activating base; shaded: trimmed motif).
+        """
+        if feature in self.logos:
+            return self.logos[feature]
+        pwm = self.pwms.get(feature)
+        if pwm is None or pwm.trimmed is None:
+            return None
+        from genolens.features.logo import logo_png
+
+        return logo_png(pwm.probs, title=f"feature {feature}: {pwm.n_sites} distinct windows",
+                        first_position=pwm.first_position, highlight=pwm.trimmed)
 
 
 def _tsv(path: Path) -> pd.DataFrame | None:
@@ -126,10 +149,10 @@ def read_results(path: str | Path) -> AnnotationResults:
     if meta.get("encoding-type") != FORMAT:
         raise InputFormatError(f"expected encoding-type {FORMAT!r}, found {meta.get('encoding-type')!r}",
                                path=meta_path)
-    if meta.get("encoding-version") != FORMAT_VERSION:
+    if meta.get("encoding-version") not in READABLE_VERSIONS:
         raise InputFormatError(
             f"annotation format version {meta.get('encoding-version')!r} is not supported "
-            f"(supported: {FORMAT_VERSION})", path=meta_path,
+            f"(supported: {', '.join(READABLE_VERSIONS)})", path=meta_path,
         )
     for name in ("features.tsv", "summary.npz", "contexts.tsv"):
         if not (root / name).is_file():
