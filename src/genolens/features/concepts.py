@@ -94,7 +94,18 @@ class Alignment:
     config: AlignmentConfig = field(default_factory=AlignmentConfig)
 
     def status(self, concepts: np.ndarray) -> np.ndarray:
-        """Per concept index: "ok", or "too few instances" (held-out instances < ``min_test_instances``)."""
+        """Whether each concept's held-out F1 can be ranked.
+
+        Parameters
+        ----------
+        concepts
+            Concept indices.
+
+        Returns
+        -------
+        numpy.ndarray
+            Per concept: ``"ok"``, or ``"too few instances"`` (held-out instances < ``min_test_instances``).
+        """
         few = self.n_instances[TEST, concepts] < self.config.min_test_instances
         return np.where(few, "too few instances", "ok").astype(object)
 
