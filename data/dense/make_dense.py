@@ -93,7 +93,13 @@ with open(here / "gene_windows.bed", "w") as out:
         out.write(f"22\t{t - PROMOTER}\t{t + PROMOTER}\t{g['gene_id']}_promoter\t0\t{strand}\n")
         out.write(f"22\t{body[0]}\t{body[1]}\t{g['gene_id']}_body\t0\t{strand}\n")
 
-# 6. sample sheet: the samples with GEUVADIS expression that are in the dense VCF and also in the phase 1
+# 6. annotation: RefSeq genes GTF rows that end after 50 Mb (as data/example/annotation, other part)
+(here / "annotation").mkdir(exist_ok=True)
+with gzip.open(kg / "annotation" / "hg19_chr22_refseq_genes.gtf.gz", "rt") as src, \
+        gzip.open(here / "annotation" / "hg19_chr22_refseq_50-51.3Mb.gtf.gz", "wt", compresslevel=9) as dst:
+    dst.writelines(line for line in src if int(line.split("\t")[4]) > REF_FROM)
+
+# 7. sample sheet: the samples with GEUVADIS expression that are in the dense VCF and also in the phase 1
 #    VCF of data/example (whose whole-chromosome genotypes give the ancestry PCs), with population and sex
 #    from the phase 1 panel and the expression of the genes
 with pysam.VariantFile(str(here / "genotypes" / vcf_name)) as vf:

@@ -105,6 +105,9 @@ def test_haplotypes_with_trim_hold_no_n_and_the_report_says_which(tmp_path: Path
     records = list(read_with_sidecar(out))
     assert all("N" not in r.sequence for r in records)
     assert {r.id.split("|")[2] for r in records} == {CLEAN.name, PARTIAL.name}
+    used = read_bed(written.windows)
+    assert [r.name for r in used] == [CLEAN.name, PARTIAL.name] and used[1].end - used[1].start < len(PARTIAL)
+    assert {r.id.split("|")[2]: len(r.sequence) for r in records}[PARTIAL.name] == len(used[1])  # SNPs only
     windows = json.loads(written.report.read_text())["windows"]
     assert windows["windows_requested"] == 3 and windows["windows_used"] == 2
     assert windows["counts"] == {"skipped_too_short": 1, "trimmed": 1, "without_n": 1}

@@ -24,7 +24,7 @@ from genolens.io.files import output_folder, write_json
 from genolens.io.gaps import GapPolicy, GapReport, screen_regions
 from genolens.io.haplotypes import BuildReport, HaplotypePolicy, build_haplotypes, reference_sequences
 from genolens.io.reference import Reference
-from genolens.io.regions import read_regions
+from genolens.io.regions import read_regions, write_bed
 from genolens.io.samplesheet import SampleMatch, choose_samples
 from genolens.io.vcf import VariantFile
 from genolens.io.windows import variant_windows
@@ -55,6 +55,8 @@ class SequencesWritten:
         How the sample sheet matched the VCF, when a sample sheet chose the samples.
     gaps
         Windows requested, used unchanged, trimmed, skipped or kept with N (reference and haplotypes).
+    windows
+        BED of the windows built, after the N policy (``OUT.windows.bed``; reference and haplotypes).
     """
 
     kind: str
@@ -65,6 +67,7 @@ class SequencesWritten:
     build: BuildReport | None = field(default=None, compare=False)
     samples: SampleMatch | None = None
     gaps: GapReport | None = field(default=None, compare=False)
+    windows: Path | None = None
 
 
 def write_sequences(
@@ -145,11 +148,12 @@ def write_sequences(
     with Reference(reference) as ref:
         region_list = read_regions(list(regions), contig_lengths=ref.contig_lengths)
         region_list = screen_regions(ref, region_list, policy=gaps, report=windows)
+        bed = write_bed(region_list, sidecar_path(out, ".windows.bed"))
         if vcf is None:
             n = write_with_sidecar(reference_sequences(ref, region_list, ambiguous=policy.ambiguous), out, coords)
             write_json(report, {"sequences": n, "windows": windows.to_dict()})
             return SequencesWritten(kind="reference", n=n, fasta=Path(out), coords=coords, report=report,
-                                    gaps=windows)
+                                    gaps=windows, windows=bed)
         chosen, match = choose_samples(vcf, samples=samples, sample_sheet=sample_sheet, id_column=id_column,
                                        allow_missing=allow_missing_samples)
         build = BuildReport()
@@ -161,7 +165,7 @@ def write_sequences(
             n = write_with_sidecar(iter(bar), out, coords)
     write_json(report, {"sequences": n, **build.to_dict(), "windows": windows.to_dict()})
     return SequencesWritten(kind="haplotypes", n=n, fasta=Path(out), coords=coords, report=report, build=build,
-                            samples=match, gaps=windows)
+                            samples=match, gaps=windows, windows=bed)
 
 
 def write_variant_windows(
