@@ -57,3 +57,21 @@ def test_windows_command(kg_reference, kg_vcf, tmp_path):
         recs = list(SimpleFastaParser(fh))
     assert len(recs) % 2 == 0 and len(recs) > 20
     assert all(len(s) == 64 for _, s in recs)
+
+
+def test_n_policy_from_the_command_line(capsys, tmp_path):
+    """Default: a window with N in the reference is exit 2 and one line; --n-policy trim builds and says so."""
+    from pathlib import Path
+
+    dense = Path(__file__).resolve().parents[2] / "data" / "dense"
+    ref = dense / "reference" / "GRCh37_chr22_50-51.3Mb.fa.gz"
+    windows = ["22:51016899-51018898", "22:50310815-50312814"]  # CPT1B promoter (no N), ALG12 promoter (N runs)
+    args = ["sequences", "--reference", str(ref), "-r", windows[0], "-r", windows[1], "--out", str(tmp_path / "r.fa")]
+    assert run(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("genolens: error:") and "22:50310815-50312814" in err[0]
+    assert run([*args, "--n-policy", "trim", "--n-min-length", "500"]) == 0
+    err = capsys.readouterr().err
+    assert "windows: 2 windows, 2 used: 1 trimmed, 1 without n (N policy trim" in err
+    report = json.loads((tmp_path / "r.report.json").read_text())
+    assert report["sequences"] == 2 and report["windows"]["counts"] == {"trimmed": 1, "without_n": 1}

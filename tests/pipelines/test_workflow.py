@@ -25,6 +25,7 @@ from genolens.errors import InputFileError
 PIPELINES = REPO / "pipelines"
 SNAKEFILE = PIPELINES / "workflow" / "Snakefile"
 DEMO = PIPELINES / "config" / "demo.yaml"
+DENSE = PIPELINES / "config" / "dense.yaml"
 
 # Every rule of the workflow (those of the per-sample statistics included, as in the demo).
 ALL_RULES = {
@@ -112,6 +113,33 @@ def test_lint_flags_only_the_missing_conda_env():
     assert lints, f"lint printed nothing recognisable:\n{text}"
     assert set(lints) == {"Specify a conda environment or container for each rule."}, text
     assert len(lints) == len(ALL_RULES) - 1  # every rule but `all`, which runs nothing
+
+
+def test_dense_config_lints_and_plans_trimmed_windows_and_chromosome_wide_pcs(tmp_path):
+    """The second configuration (dense data, partial reference): its inputs are in the repository, it lints
+    like the demo, and its dry run asks `sequences` to trim windows over N and `ancestry` to use the
+    chromosome-wide VCF rather than the 1-Mb dense one."""
+    config = yaml.safe_load(DENSE.read_text())
+    inputs = config["inputs"]
+    for key in ("reference", "vcf", "ancestry_vcf", "sample_sheet", "regions", "jaspar"):
+        assert (REPO / inputs[key]).is_file(), inputs[key]
+    assert all((REPO / p).is_file() for p in inputs["annotations"])
+    lint = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", str(DENSE), "--lint"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    lints = re.findall(r"^    \* (.+?):$", lint.stdout + lint.stderr, flags=re.M)
+    assert set(lints) == {"Specify a conda environment or container for each rule."}, lint.stdout + lint.stderr
+    result = snakemake("-n", "-p", "-s", "pipelines/workflow/Snakefile", "--configfile", str(DENSE),
+                       "--config", f"outdir={tmp_path / 'dense'}", cwd=REPO)
+    planned = {job["rule"]: job for job in jobs(result.stdout)}
+    assert job_stats(result.stdout)["associate"] == len(config["associate"]["phenotypes"]) == 4
+    assert "--n-policy trim --max-n-fraction 0 --n-min-length 500" in result.stdout
+    assert inputs["ancestry_vcf"] in planned["ancestry"]["input"]
+    assert inputs["vcf"] not in planned["ancestry"]["input"]
+    demo = snakemake("-n", "-p", "-s", "pipelines/workflow/Snakefile", "--configfile", str(DEMO),
+                     "--config", f"outdir={tmp_path / 'demo'}", cwd=REPO)
+    assert "--n-policy error" in demo.stdout  # the default: a window over N stops the run, naming it
 
 
 # --- (2) the SLURM profile ------------------------------------------------------------------------------

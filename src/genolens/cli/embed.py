@@ -40,6 +40,11 @@ def embed(
     vcf: Path | None = typer.Option(None, "--vcf", help="Phased VCF: embed personal haplotypes."),
     regions: list[str] = typer.Option([], "--regions", help="BED file or chr:start-end (repeatable)."),
     samples: list[str] = typer.Option([], "--sample", help="VCF samples to use (repeatable; default all)."),
+    n_policy: str = typer.Option(
+        "error", "--n-policy", help="Regions whose reference holds N: error | skip | trim | keep (see sequences)."
+    ),
+    max_n_fraction: float = typer.Option(0.0, "--max-n-fraction", help="Regions with at most this N fraction pass."),
+    n_min_length: int = typer.Option(100, "--n-min-length", help="With --n-policy trim: shortest stretch kept."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     dtype: str = typer.Option("float32", "--dtype", help="float32, or bfloat16 (autocast; stored as bfloat16)."),
     batch_tokens: int = typer.Option(8192, "--batch-tokens", help="Padded tokens per forward pass."),
@@ -56,12 +61,14 @@ def embed(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Embed sequences with a model and write per-token activations to a sharded store."""
+    from genolens.io.gaps import GapPolicy
     from genolens.store.embed import embed_inputs
 
     start = time.perf_counter()
     summary = embed_inputs(
         model, layers=parse_layers(layers), out=out, fasta=fasta, reference=reference, vcf=vcf, regions=regions,
-        samples=samples, device=device, dtype=dtype, batch_tokens=batch_tokens, shard_size=shard_size,
+        samples=samples, gaps=GapPolicy(action=n_policy, max_n_fraction=max_n_fraction, min_length=n_min_length),  # type: ignore[arg-type]
+        device=device, dtype=dtype, batch_tokens=batch_tokens, shard_size=shard_size,
         overlap=overlap, trust_remote_code=trust_remote_code, condition=comma_list(condition),
         progress=not quiet, notes=None if quiet else lambda note: typer.echo(f"genolens: note: {note}", err=True),
     )

@@ -11,6 +11,7 @@ import typer
 
 from genolens.cli.app import app
 from genolens.cli.options import comma_list, int_list
+from genolens.io.gaps import GapPolicy
 from genolens.io.haplotypes import HaplotypePolicy
 from genolens.io.sequences import SequencesWritten, split_fasta, write_sequences, write_variant_windows
 
@@ -36,15 +37,23 @@ def sequences(
     unphased: str = typer.Option("error", help="Unphased heterozygous genotype: error | as-listed."),
     symbolic: str = typer.Option("skip", help="Symbolic alleles (<DEL>, ...): skip | error."),
     ambiguous: str = typer.Option("n", help="IUPAC ambiguity codes: n (turn into N/X) | reject."),
+    n_policy: str = typer.Option(
+        "error", help="Windows whose reference holds N: error | skip | trim (to the longest N-free stretch) | keep."
+    ),
+    max_n_fraction: float = typer.Option(0.0, help="Windows with at most this fraction of N are used as they are."),
+    n_min_length: int = typer.Option(100, help="With --n-policy trim: skip a window whose N-free stretch is shorter."),
     alphabet: str = typer.Option("auto", help="For --fasta: auto | dna | protein."),
     coords: Path | None = typer.Option(None, help="Coordinate-map TSV (default: beside --out)."),
-    report: Path | None = typer.Option(None, help="JSON report of applied/skipped variants (default: beside --out)."),
+    report: Path | None = typer.Option(
+        None, help="JSON report of windows (N policy) and applied/skipped variants (default: beside --out)."
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar (on a terminal)."),
 ) -> None:
     """Write sequences from a FASTA, or from a reference + regions (+ VCF for personal haplotypes).
 
     Personal haplotypes come with a coordinate-map table (BED-like blocks) that
-    maps every output base back to the reference across indels.
+    maps every output base back to the reference across indels. Windows whose reference holds N
+    are an error unless --n-policy says to skip, trim or keep them; the report counts each.
     """
     policy = HaplotypePolicy(
         haplotypes=int_list(haplotypes, "--haplotypes"), include_filtered=include_filtered,
@@ -54,6 +63,7 @@ def sequences(
         out, fasta=fasta, reference=reference, regions=regions, vcf=vcf, samples=comma_list(samples),
         sample_sheet=sample_sheet, id_column=id_column, allow_missing_samples=allow_missing_samples,
         policy=policy, alphabet=alphabet, coords=coords, report=report, progress=progress,  # type: ignore[arg-type]
+        gaps=GapPolicy(action=n_policy, max_n_fraction=max_n_fraction, min_length=n_min_length),  # type: ignore[arg-type]
     )
     _echo_written(written)
 
@@ -63,6 +73,8 @@ def _echo_written(written: SequencesWritten) -> None:
         typer.echo(f"samples: {written.samples.summary()}", err=True)
         if written.samples.only_in_sheet:
             typer.echo(f"warning: not in the VCF, not built: {', '.join(written.samples.only_in_sheet)}", err=True)
+    if written.gaps is not None:
+        typer.echo(f"windows: {written.gaps.summary()}", err=True)
     if written.kind == "fasta":
         typer.echo(f"wrote {written.n} sequences to {written.fasta}", err=True)
     elif written.kind == "reference":

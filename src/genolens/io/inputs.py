@@ -5,9 +5,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from genolens.errors import ConfigError
+from genolens.io.gaps import GapPolicy, GapReport, screen_regions
 from genolens.io.records import SequenceRecord
 
 PathLike = str | os.PathLike[str]
@@ -20,6 +21,8 @@ def input_records(
     vcf: PathLike | None = None,
     regions: Sequence[str] = (),
     samples: Sequence[str] = (),
+    gaps: GapPolicy | None = None,
+    notes: Callable[[str], None] | None = None,
 ) -> Iterator[SequenceRecord]:
     """Sequence records from a FASTA, or from reference regions (personal haplotypes with a VCF).
 
@@ -36,6 +39,11 @@ def input_records(
         BED files or ``chr:start-end`` strings (1-based inclusive), with ``reference``.
     samples
         VCF samples to build (default: all).
+    gaps
+        What to do with regions whose reference holds N (:class:`genolens.io.gaps.GapPolicy`); the
+        default (an error naming the region) when None.
+    notes
+        Called with a one-line summary of the windows used, trimmed and skipped (with ``reference``).
 
     Returns
     -------
@@ -60,6 +68,10 @@ def input_records(
 
     ref = Reference(reference)
     region_list = read_regions(list(regions), contig_lengths=ref.contig_lengths)
+    report = GapReport()
+    region_list = screen_regions(ref, region_list, policy=gaps, report=report)
+    if notes is not None and report.counts.keys() - {"without_n"}:
+        notes(f"windows: {report.summary()}")
     if vcf is None:
         return reference_sequences(ref, region_list)
     return build_haplotypes(ref, vcf, region_list, samples=list(samples) or None)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genolens.errors import InputFormatError, RegionError
-from genolens.io.files import open_text
+from genolens.io.files import atomic_write, open_text
 
 _SPEC = re.compile(r"^(?P<contig>[^:\s]+)(?::(?P<start>[\d,]+)(?:-(?P<end>[\d,]+))?)?$")
 
@@ -153,6 +153,27 @@ def read_bed(path: str | os.PathLike[str], *, contig_lengths: Mapping[str, int] 
     if not regions:
         raise InputFormatError("BED file has no regions", path=spath)
     return regions
+
+
+def write_bed(regions: Iterable[Region], path: str | os.PathLike[str]) -> Path:
+    """Write regions as BED6 (0-based half-open; name ``.`` when unnamed, score 0), atomically.
+
+    Parameters
+    ----------
+    regions
+        The regions, in the order to write.
+    path
+        The BED file.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    with atomic_write(path) as fh:
+        for r in regions:
+            fh.write(f"{r.contig}\t{r.start}\t{r.end}\t{r.name or '.'}\t0\t{r.strand}\n")
+    return Path(path)
 
 
 def read_regions(

@@ -21,9 +21,10 @@ from genolens.io.alphabet import AlphabetChoice
 from genolens.io.coordtable import read_with_sidecar, sidecar_path, write_with_sidecar
 from genolens.io.fasta import iter_fasta, write_fasta
 from genolens.io.files import output_folder, write_json
+from genolens.io.gaps import GapPolicy, GapReport, screen_regions
 from genolens.io.haplotypes import BuildReport, HaplotypePolicy, build_haplotypes, reference_sequences
 from genolens.io.reference import Reference
-from genolens.io.regions import read_regions
+from genolens.io.regions import read_regions, write_bed
 from genolens.io.samplesheet import SampleMatch, choose_samples
 from genolens.io.vcf import VariantFile
 from genolens.io.windows import variant_windows
@@ -46,11 +47,16 @@ class SequencesWritten:
     coords
         Its coordinate-map table, or None for a plain FASTA copy.
     report
-        The JSON report of applied and skipped variants (haplotypes only), else None.
+        The JSON report of the windows (N policy) and of applied and skipped variants (reference and
+        haplotypes), else None.
     build
         Counts of what happened to variants and calls (haplotypes and windows), else None.
     samples
         How the sample sheet matched the VCF, when a sample sheet chose the samples.
+    gaps
+        Windows requested, used unchanged, trimmed, skipped or kept with N (reference and haplotypes).
+    windows
+        BED of the windows built, after the N policy (``OUT.windows.bed``; reference and haplotypes).
     """
 
     kind: str
@@ -60,6 +66,8 @@ class SequencesWritten:
     report: Path | None = None
     build: BuildReport | None = field(default=None, compare=False)
     samples: SampleMatch | None = None
+    gaps: GapReport | None = field(default=None, compare=False)
+    windows: Path | None = None
 
 
 def write_sequences(
@@ -74,6 +82,7 @@ def write_sequences(
     id_column: str = "sample",
     allow_missing_samples: bool = False,
     policy: HaplotypePolicy | None = None,
+    gaps: GapPolicy | None = None,
     alphabet: AlphabetChoice = "auto",
     coords: PathLike | None = None,
     report: PathLike | None = None,
@@ -104,19 +113,22 @@ def write_sequences(
     policy
         How variants and genotypes become sequences (haplotypes, FILTER, missing, unphased, symbolic,
         ambiguity codes); the default policy when None.
+    gaps
+        What to do with windows whose reference holds N (:class:`genolens.io.gaps.GapPolicy`: error,
+        skip, trim to the longest N-free stretch, or keep); the default (an error) when None.
     alphabet
         For ``fasta``: ``"auto"``, ``"dna"`` or ``"protein"``.
     coords
         Coordinate-map TSV (default: beside ``out``).
     report
-        JSON report of applied/skipped variants (default: beside ``out``; haplotypes only).
+        JSON report of the windows (N policy) and of applied/skipped variants (default: beside ``out``).
     progress
         Show a progress bar on a terminal.
 
     Returns
     -------
     SequencesWritten
-        The files written, the number of sequences and the variant counts.
+        The files written, the number of sequences, the window (N policy) and variant counts.
     """
     policy = policy or HaplotypePolicy()
     if fasta is not None:
@@ -131,11 +143,17 @@ def write_sequences(
     if (samples or sample_sheet) and vcf is None:
         raise ConfigError("samples and sample sheets need a VCF")
     coords = Path(coords) if coords else sidecar_path(out)
+    report = Path(report) if report else sidecar_path(out, ".report.json")
+    windows = GapReport()
     with Reference(reference) as ref:
         region_list = read_regions(list(regions), contig_lengths=ref.contig_lengths)
+        region_list = screen_regions(ref, region_list, policy=gaps, report=windows)
+        bed = write_bed(region_list, sidecar_path(out, ".windows.bed"))
         if vcf is None:
             n = write_with_sidecar(reference_sequences(ref, region_list, ambiguous=policy.ambiguous), out, coords)
-            return SequencesWritten(kind="reference", n=n, fasta=Path(out), coords=coords)
+            write_json(report, {"sequences": n, "windows": windows.to_dict()})
+            return SequencesWritten(kind="reference", n=n, fasta=Path(out), coords=coords, report=report,
+                                    gaps=windows, windows=bed)
         chosen, match = choose_samples(vcf, samples=samples, sample_sheet=sample_sheet, id_column=id_column,
                                        allow_missing=allow_missing_samples)
         build = BuildReport()
@@ -145,10 +163,9 @@ def write_sequences(
             bar = tqdm(records, total=total, unit="seq", desc="haplotypes",
                        disable=not (progress and sys.stderr.isatty()))
             n = write_with_sidecar(iter(bar), out, coords)
-    report = Path(report) if report else sidecar_path(out, ".report.json")
-    write_json(report, {"sequences": n, **build.to_dict()})
+    write_json(report, {"sequences": n, **build.to_dict(), "windows": windows.to_dict()})
     return SequencesWritten(kind="haplotypes", n=n, fasta=Path(out), coords=coords, report=report, build=build,
-                            samples=match)
+                            samples=match, gaps=windows, windows=bed)
 
 
 def write_variant_windows(

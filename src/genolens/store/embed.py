@@ -18,6 +18,7 @@ from genolens.adapters import Adapter, load_adapter
 from genolens.adapters.base import check_dtype
 from genolens.adapters.fingerprint import tokenizer_fingerprint, weights_fingerprint
 from genolens.errors import ConfigError
+from genolens.io.gaps import GapPolicy
 from genolens.io.inputs import input_records
 from genolens.io.records import SequenceRecord
 from genolens.store.format import StoreConfig
@@ -176,6 +177,7 @@ def embed_inputs(
     vcf: str | os.PathLike[str] | None = None,
     regions: Sequence[str] = (),
     samples: Sequence[str] = (),
+    gaps: GapPolicy | None = None,
     device: str = "cpu",
     dtype: str = "float32",
     batch_tokens: int = 8192,
@@ -195,15 +197,17 @@ def embed_inputs(
         A short name, hub id or folder, or an adapter already loaded.
     layers, out, device, dtype, batch_tokens, shard_size, overlap, trust_remote_code, condition, progress, notes
         As :func:`embed_records`.
-    fasta, reference, vcf, regions, samples
-        The input, as :func:`genolens.io.inputs.input_records` chooses it.
+    fasta, reference, vcf, regions, samples, gaps
+        The input, as :func:`genolens.io.inputs.input_records` chooses it (``gaps``: the N policy for
+        reference regions; its summary goes to ``notes``).
 
     Returns
     -------
     WriteSummary
         Shards written and skipped, sequences, rows, real and padded tokens of this run.
     """
-    records = input_records(fasta=fasta, reference=reference, vcf=vcf, regions=regions, samples=samples)
+    records = input_records(fasta=fasta, reference=reference, vcf=vcf, regions=regions, samples=samples, gaps=gaps,
+                            notes=notes)
     return embed_records(records, model=model, layers=layers, out=out, device=device, dtype=dtype,
                          batch_tokens=batch_tokens, shard_size=shard_size, overlap=overlap,
                          trust_remote_code=trust_remote_code, condition=condition, progress=progress, notes=notes)

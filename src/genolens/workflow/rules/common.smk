@@ -25,12 +25,20 @@ _PATH = os.getenv("PATH", "")
 if os.path.exists(os.path.join(_BIN, "genolens")) and _BIN not in _PATH.split(os.pathsep):
     os.environ.update(PATH=_BIN + os.pathsep + _PATH)
 
+# Regions whose reference holds N: the policy of genolens sequences (its report counts every window).
+GAP_OPTIONS = (
+    f"--n-policy {config['sequences']['n_policy']} --max-n-fraction {config['sequences']['max_n_fraction']}"
+    f" --n-min-length {config['sequences']['n_min_length']}"
+)
+
 SEQUENCES = f"{OUTDIR}/sequences/sequences.fa.gz"
 COORDS = f"{OUTDIR}/sequences/sequences.coords.tsv"
 STORE = f"{OUTDIR}/store"
 SAE = f"{OUTDIR}/sae"
 FEATURES = f"{OUTDIR}/stats/features.h5ad"
 EIGENVEC = f"{OUTDIR}/stats/ancestry.eigenvec"
+# Ancestry PCs from genome-wide genotypes when the VCF covers only the regions (inputs.ancestry_vcf)
+ANCESTRY_VCF = INPUTS.get("ancestry_vcf", INPUTS.get("vcf"))
 ANCESTRY_SUMMARY = f"{OUTDIR}/stats/ancestry.json"
 
 

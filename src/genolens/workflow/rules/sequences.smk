@@ -48,10 +48,11 @@ if PER_SAMPLE:
             gpu=0,
         params:
             id_column=INPUTS["id_column"],
+            gaps=GAP_OPTIONS,
             extra=config["sequences"]["extra"],
         shell:
             "genolens sequences --reference {input.reference} --vcf {input.vcf} --regions {input.regions}"
-            " --sample-sheet {input.sheet} --id-column {params.id_column} --no-progress {params.extra}"
+            " --sample-sheet {input.sheet} --id-column {params.id_column} {params.gaps} --no-progress {params.extra}"
             " --out {output.fasta} --coords {output.coords} --report {output.report} > {log} 2>&1"
 
 elif "fasta" in INPUTS:
@@ -92,7 +93,8 @@ else:
             runtime=config["sequences"]["runtime"],
             gpu=0,
         params:
+            gaps=GAP_OPTIONS,
             extra=config["sequences"]["extra"],
         shell:
-            "genolens sequences --reference {input.reference} --regions {input.regions} --no-progress"
+            "genolens sequences --reference {input.reference} --regions {input.regions} {params.gaps} --no-progress"
             " {params.extra} --out {output.fasta} --coords {output.coords} > {log} 2>&1"

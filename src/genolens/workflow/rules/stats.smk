@@ -37,7 +37,7 @@ rule aggregate:
 rule ancestry:
     """Genotype PCs of the sheet's samples (PLINK .eigenvec); needs only the VCF, so it runs beside embed."""
     input:
-        vcf=INPUTS.get("vcf", []),
+        vcf=ANCESTRY_VCF or [],
         sheet=INPUTS.get("sample_sheet", []),
     output:
         eigenvec=EIGENVEC,
