@@ -20,7 +20,7 @@ MIN_KNOWN = 0.9
 
 with pysam.FastaFile(str(dense / "reference" / "GRCh37_chr22_50-51.3Mb.fa.gz")) as fa:
     windows: dict[str, list[tuple[str, float]]] = {}
-    for line in open(dense / "gene_windows.bed"):
+    for line in (dense / "gene_windows.bed").read_text().splitlines(keepends=True):
         contig, start, end, name = line.split("\t")[:4]
         bases = fa.fetch(contig, int(start), int(end)).upper()
         windows.setdefault(name.rsplit("_", 1)[0], []).append((line, 1 - bases.count("N") / len(bases)))
