@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "genolens.cli.dashboard",
     "genolens.cli.track",
     "genolens.cli.check",
+    "genolens.cli.probe",
 ]
 
 EXIT_BAD_INPUT = 2
