@@ -554,6 +554,21 @@ def _sae_on_store(sae: PathLike, store: PathLike, *, layer: int | None, allow_pa
 
 
 # issue #15 (kept at the end: tl.py is edited in parallel)
+from genolens.stats.erase import EraseResult, erase  # noqa: E402
 from genolens.stats.probe_train import probe  # noqa: E402 - ``genolens probe train``
 
-__all__ += ["probe"]
+
+def erase_features(features: PathLike | ad.AnnData, *, out: PathLike | None = None, **kwargs) -> EraseResult:  # noqa: ANN003
+    """:func:`erase` on an AnnData or a ``.h5ad`` path, writing the result folder to ``out`` when given.
+
+    ``genolens erase`` calls this; ``kwargs`` are :func:`erase`'s (``concept``, ``phenotypes``, ``use_rep``,
+    ``config``).
+    """
+    adata, _ = _features(features)
+    result = erase(adata, **kwargs)
+    if out is not None:
+        result.write(out)
+    return result
+
+
+__all__ += ["erase", "erase_features", "probe"]

@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "genolens.cli.track",
     "genolens.cli.check",
     "genolens.cli.probe",
+    "genolens.cli.erase",
 ]
 
 EXIT_BAD_INPUT = 2
