@@ -37,6 +37,7 @@ COMMAND_MODULES = [
     "genolens.cli.check",
     "genolens.cli.probe",
     "genolens.cli.erase",
+    "genolens.cli.monitor",
 ]
 
 EXIT_BAD_INPUT = 2
