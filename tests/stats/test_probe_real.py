@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ANTIBODIES = ROOT / "tests" / "data" / "therasabdab" / "antibodies.tsv"
 REF = ROOT / "data" / "example" / "reference" / "GRCh37_chr22_1-22000000.fa.gz"
 GTF = ROOT / "data" / "example" / "annotation" / "hg19_chr22_refseq_16-22Mb.gtf.gz"
-CONFIG = ProbeConfig(n_folds=5, n_bootstrap=200, l1_steps=5)
+CONFIG = ProbeConfig(n_folds=5, n_bootstrap=200, l1_steps=6)
 
 
 def _scores(result, target, rep):  # noqa: ANN001, ANN202
@@ -123,15 +123,17 @@ def hyena_store(tmp_path_factory):
 
 def test_hyenadna_per_base_probes_beat_the_shuffled_control(hyena_store):
     store, sae = hyena_store
+    config = ProbeConfig(n_folds=5, n_bootstrap=200, l1_steps=5, row_stride=4)
     result = gl.tl.probe(store, labels=GTF, targets=["exon", "intron", "promoter"], sae=sae,
-                         contig_map={"22": "chr22"}, config=CONFIG)
-    print(result.table.to_string(), result.summary["targets"])
-    assert result.summary["level"] == "base" and result.summary["n_rows"] == 20_000
+                         contig_map={"22": "chr22"}, config=config)
+    print(result.table.to_string(), {k: v.get("sae_features_needed") for k, v in result.summary["targets"].items()})
+    assert result.summary["level"] == "base" and result.summary["n_rows"] == 5_000
     for label in ("exon", "intron", "promoter"):
         for rep in ("raw", "sae"):
             real, shuffled = _scores(result, label, rep), _scores(result, label, f"shuffled_{rep}")
             assert real.loc["auroc", "ci_low"] > shuffled.loc["auroc", "ci_high"], (label, rep)
-            assert shuffled.loc["auroc", "ci_low"] < 0.5 < shuffled.loc["auroc", "ci_high"], (label, rep)
+            # at chance: a label-shuffled CV probe sits at or slightly below 0.5 (its folds' class balances mirror)
+            assert abs(shuffled.loc["auroc", "score"] - 0.5) < 0.04, (label, rep)
             assert real.loc["average_precision", "score"] > real.loc["average_precision", "chance"]
         needed = result.summary["targets"][label]["sae_features_needed"]
         assert needed is None or 1 <= needed <= 256

@@ -36,6 +36,7 @@ def probe_train_command(
     bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap resamples (of groups) for the CIs."),
     threshold: float = typer.Option(0.5, "--threshold", help="Probability threshold of F1 (binary probes)."),
     max_rows: int = typer.Option(50_000, "--max-rows", help="Per base: rows kept (whole groups at random)."),
+    row_stride: int = typer.Option(1, "--row-stride", help="Per base: keep every n-th row."),
     seed: int = typer.Option(0, "--seed", help="Seed of folds, shuffled labels and bootstrap."),
     allow_partial: bool = allow_partial_option(),
 ) -> None:
@@ -43,7 +44,8 @@ def probe_train_command(
     from genolens.stats.probe import ProbeConfig
     from genolens.tl import probe
 
-    config = ProbeConfig(n_folds=folds, n_bootstrap=bootstrap, threshold=threshold, max_rows=max_rows, seed=seed)
+    config = ProbeConfig(n_folds=folds, n_bootstrap=bootstrap, threshold=threshold, max_rows=max_rows,
+                         row_stride=row_stride, seed=seed)
     result = probe(str(data), labels=labels, targets=comma_list(target) or (), layer=layer, sae=sae,
                    id_column=id_column, group_by=group_by, kind=kind, contig_map=parse_contig_map(contig_map),
                    use_rep=use_rep, config=config, allow_partial=allow_partial)

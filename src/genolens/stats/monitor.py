@@ -98,7 +98,7 @@ def probe_hooks(adapter: Adapter, probes: Sequence[LinearProbe]):  # noqa: ANN20
         def hook(_m: torch.nn.Module, _i: object, out: object, layer: int = layer, w: torch.Tensor = w,
                  b: torch.Tensor = b) -> None:
             h = tensor_of(out)
-            logits[layer] = torch.addmm(b, h.reshape(-1, h.shape[-1]).float(), w.T).reshape(*h.shape[:2], -1)
+            logits[layer] = torch.matmul(h, w.T.to(h.dtype)) + b.to(h.dtype)  # no copy of h: [batch, tokens, out]
             if layer == layers[-1]:
                 raise StopForward
 

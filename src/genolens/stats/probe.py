@@ -42,6 +42,7 @@ class ProbeConfig:
     n_bootstrap: int = 200
     confidence: float = 0.95
     max_rows: int = 50_000  # rows kept (whole groups, at random) for per-base probes
+    row_stride: int = 1  # per-base probes: every n-th row (neighbouring bases are near-copies of each other)
     l1_steps: int = 8
     l1_tolerance: float = 0.02
     seed: int = 0
@@ -56,8 +57,8 @@ class ProbeConfig:
             raise ConfigError(f"threshold must be in (0, 1), got {self.threshold}")
         if not 0.0 < self.confidence < 1.0:
             raise ConfigError(f"confidence must be in (0, 1), got {self.confidence}")
-        if self.n_bootstrap < 0 or self.max_rows < 2 or self.l1_steps < 0:
-            raise ConfigError("n_bootstrap and l1_steps must be >= 0, max_rows >= 2")
+        if self.n_bootstrap < 0 or self.max_rows < 2 or self.l1_steps < 0 or self.row_stride < 1:
+            raise ConfigError("n_bootstrap and l1_steps must be >= 0, max_rows >= 2, row_stride >= 1")
 
 
 @dataclass(frozen=True, eq=False)

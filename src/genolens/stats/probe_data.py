@@ -109,9 +109,13 @@ def base_rows(
     sae: torch.nn.Module | None = None,
     group_by: str = "auto",
     max_rows: int = 50_000,
+    row_stride: int = 1,
     seed: int = 0,
 ) -> ProbeRows:
-    """Per-row inputs and one yes/no target per concept (``labels``; default every concept in the set)."""
+    """Per-row inputs and one yes/no target per concept (``labels``; default every concept in the set).
+
+    Whole groups are drawn at random until ``max_rows`` rows; of those, every ``row_stride``-th row is kept.
+    """
     names = list(labels) or list(concepts.names)
     missing = [n for n in names if n not in concepts.names]
     if missing:
@@ -126,7 +130,7 @@ def base_rows(
     grp: list[np.ndarray] = []
     for chunk in source.chunks(chunk_rows=CHUNK_ROWS):
         keys, lo, hi = row_keys(chunk, concepts, seq_key)
-        keep = (keys >= 0) & chosen[chunk.seq]
+        keep = (keys >= 0) & chosen[chunk.seq] & ((chunk.first_row + np.arange(chunk.n_rows)) % row_stride == 0)
         if not keep.any():
             continue
         lab = np.zeros((int(keep.sum()), len(index)), dtype=bool)

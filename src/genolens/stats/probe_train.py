@@ -185,7 +185,7 @@ def probe(
         ids = set(source.sequences["id"].astype(str))
         concepts = read_concepts(labels, sequence_ids=ids, extents=source.ref_extents(), contig_map=contig_map)
         rows = base_rows(source, concepts, labels=targets, sae=model, group_by=group_by or "auto",
-                         max_rows=config.max_rows, seed=config.seed)
+                         max_rows=config.max_rows, row_stride=config.row_stride, seed=config.seed)
     return train_probes(rows, config=config, sae_info=sae_info)
 
 
