@@ -799,13 +799,27 @@ def write_feature_track(
 
 def _sae_on_store(sae: PathLike, store: PathLike, *, layer: int | None, allow_partial: bool):  # noqa: ANN202
     """Load an SAE and open the store's layer (default: the SAE's) it reads; another model or layer is refused."""
-    from genolens.features.source import StoreSource
-    from genolens.sae.checkpoint import check_compatible, load_sae
-    from genolens.sae.config import Provenance
+    from genolens.features.source import sae_source
 
-    model = load_sae(sae)
-    if layer is None and model.cfg.provenance.layer >= 0:
-        layer = model.cfg.provenance.layer
-    source = StoreSource(store, layer=layer, partial=allow_partial)
-    check_compatible(model, Provenance(model=source.model, layer=source.layer), what=f"store {store}")
-    return model, source
+    return sae_source(store, sae=sae, layer=layer, partial=allow_partial)
+
+
+# issue #15 (kept at the end: tl.py is edited in parallel)
+from genolens.stats.erase import EraseResult, erase  # noqa: E402
+from genolens.stats.probe_train import probe  # noqa: E402 - ``genolens probe train``
+
+
+def erase_features(features: PathLike | ad.AnnData, *, out: PathLike | None = None, **kwargs) -> EraseResult:  # noqa: ANN003
+    """:func:`erase` on an AnnData or a ``.h5ad`` path, writing the result folder to ``out`` when given.
+
+    ``genolens erase`` calls this; ``kwargs`` are :func:`erase`'s (``concept``, ``phenotypes``, ``use_rep``,
+    ``config``).
+    """
+    adata, _ = _features(features)
+    result = erase(adata, **kwargs)
+    if out is not None:
+        result.write(out)
+    return result
+
+
+__all__ += ["erase", "erase_features", "probe"]

@@ -36,6 +36,9 @@ COMMAND_MODULES = [
     "genolens.cli.dashboard",
     "genolens.cli.track",
     "genolens.cli.check",
+    "genolens.cli.probe",
+    "genolens.cli.erase",
+    "genolens.cli.monitor",
 ]
 
 EXIT_BAD_INPUT = 2

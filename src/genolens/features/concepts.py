@@ -241,7 +241,7 @@ def split_sequences(sequences: pd.DataFrame, *, test_fraction: float, seed: int)
     return np.array([1 if u in test else 0 for u in unit], dtype=np.int64)
 
 
-def _sequence_keys(source: StoreSource, concepts: ConceptSet) -> tuple[list[str], np.ndarray]:
+def sequence_keys(source: StoreSource, concepts: ConceptSet) -> tuple[list[str], np.ndarray]:
     """Distinct annotation keys, and per stored sequence the index of its key (-1: not evaluated)."""
     column = "id" if concepts.space == "sequence" else "contig"
     values = source.sequences[column].to_numpy(dtype=object)
@@ -250,7 +250,7 @@ def _sequence_keys(source: StoreSource, concepts: ConceptSet) -> tuple[list[str]
     return names, np.array([index.get(v, -1) if isinstance(v, str) else -1 for v in values], dtype=np.int64)
 
 
-def _row_keys(chunk, concepts: ConceptSet, seq_key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
+def row_keys(chunk, concepts: ConceptSet, seq_key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
     """Per row: key index (-1 = not evaluated) and the closed coordinate interval [lo, hi] to look up."""
     keys = seq_key[chunk.seq]
     if concepts.space == "sequence":
@@ -292,7 +292,7 @@ def align_concepts(
     config = config or AlignmentConfig()
     d_sae, n_c, n_t = int(sae.cfg.d_sae), len(concepts.names), len(config.thresholds)
     split = split_sequences(source.sequences, test_fraction=config.test_fraction, seed=config.seed)
-    key_names, seq_key = _sequence_keys(source, concepts)
+    key_names, seq_key = sequence_keys(source, concepts)
     thr = torch.tensor(config.thresholds)[:, None] * torch.from_numpy(np.asarray(feature_max, dtype=np.float32))
     thr = torch.where(thr > 0, thr, torch.zeros_like(thr))  # [T, F]; fires means act > thr (so > 0 at t=0)
     tp = torch.zeros(2, n_t, d_sae, n_c, dtype=torch.float64)
@@ -303,7 +303,7 @@ def align_concepts(
     inst_seen = np.zeros((2, concepts.n_instances), dtype=bool)
     chunk_rows = max(1, min(config.chunk_rows, MAX_CHUNK_ELEMENTS // max(d_sae * n_t, 1)))
     for chunk in source.chunks(chunk_rows=chunk_rows):
-        keys, lo, hi = _row_keys(chunk, concepts, seq_key)
+        keys, lo, hi = row_keys(chunk, concepts, seq_key)
         inst = np.full((chunk.n_rows, n_c), -1, dtype=np.int64)
         for k in np.unique(keys[keys >= 0]):
             rows = np.nonzero(keys == k)[0]

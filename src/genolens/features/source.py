@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from genolens.errors import ConfigError
+from genolens.sae.config import Provenance
 from genolens.store.format import sequence_digest
 
 
@@ -92,6 +93,10 @@ class StoreSource:
     @property
     def model(self) -> str:
         return str(self.store.config.model)
+
+    def provenance(self) -> Provenance:
+        """Model, weights hash, layer and tokenizer of the rows (what SAEs and probes trained on them record)."""
+        return Provenance.of_store(self.store, layer=self.layer)
 
     @property
     def has_bases(self) -> bool:
@@ -185,3 +190,34 @@ class StoreSource:
         """(shard, row within shard) of global row indices."""
         shard = np.searchsorted(self._shard_first, rows, side="right") - 1
         return shard, rows - self._shard_first[shard]
+
+
+def sae_source(
+    store: str | Path, *, sae: str | Path, layer: int | None = None, partial: bool = False
+) -> tuple[torch.nn.Module, StoreSource]:
+    """Load an SAE and open the store's layer it reads (default: the SAE's); another model or layer is refused.
+
+    Parameters
+    ----------
+    store
+        Activation store folder.
+    sae
+        SAE folder.
+    layer
+        Store layer (default: the SAE's).
+    partial
+        Read an unfinished store.
+
+    Returns
+    -------
+    tuple
+        The SAE (eval mode, CPU) and the :class:`StoreSource` of its layer.
+    """
+    from genolens.sae.checkpoint import check_compatible, load_sae
+
+    model = load_sae(sae)
+    if layer is None and model.cfg.provenance.layer >= 0:
+        layer = model.cfg.provenance.layer
+    source = StoreSource(store, layer=layer, partial=partial)
+    check_compatible(model, Provenance(model=source.model, layer=source.layer), what=f"store {store}")
+    return model, source

@@ -36,13 +36,35 @@ class Provenance:
     tokenizer: str = ""
     store: str = ""
 
-    def mismatch(self, other: Provenance) -> list[str]:
+    @classmethod
+    def of_store(cls, store: object, *, layer: int) -> Provenance:
+        """The provenance of ``layer`` of an activation store.
+
+        Parameters
+        ----------
+        store
+            An opened :class:`genolens.store.reader.ActivationStore`.
+        layer
+            The layer.
+
+        Returns
+        -------
+        Provenance
+            Model, weights hash, layer, tokeniser and store path.
+        """
+        cfg = store.config  # type: ignore[attr-defined]
+        return cls(model=cfg.model, model_hash=getattr(cfg, "model_hash", "") or "", layer=layer,
+                   tokenizer=getattr(cfg, "tokenizer", "") or "", store=str(store.path))  # type: ignore[attr-defined]
+
+    def mismatch(self, other: Provenance, *, owner: str = "SAE") -> list[str]:
         """Names of the fields that differ, ignoring fields unknown ('' or -1) on either side.
 
         Parameters
         ----------
         other
-            What the SAE is about to be applied to.
+            What the artefact is about to be applied to.
+        owner
+            What holds this provenance (an SAE, a probe, an eraser), for the messages.
 
         Returns
         -------
@@ -53,7 +75,7 @@ class Provenance:
         for f in ("model", "model_hash", "layer", "tokenizer"):
             a, b = getattr(self, f), getattr(other, f)
             if a not in ("", -1) and b not in ("", -1) and a != b:
-                out.append(f"{f}: SAE has {a!r}, input has {b!r}")
+                out.append(f"{f}: {owner} has {a!r}, input has {b!r}")
         return out
 
 

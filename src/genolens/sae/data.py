@@ -98,11 +98,4 @@ class StoreSplit:
         return self.store.n_rows - held, held
 
     def provenance(self) -> Provenance:
-        cfg = self.store.config
-        return Provenance(
-            model=cfg.model,
-            model_hash=getattr(cfg, "model_hash", "") or "",
-            layer=self.layer,
-            tokenizer=getattr(cfg, "tokenizer", "") or "",
-            store=str(self.store.path),
-        )
+        return Provenance.of_store(self.store, layer=self.layer)

@@ -170,6 +170,7 @@ def probe_labels(x: np.ndarray, *, labels: np.ndarray, config: AuditConfig = Aud
                 "ci_high": high,
                 "chance": chance[name],
                 "null_mean": float(null.mean()) if null.size else float("nan"),
+                **dict(zip(("null_low", "null_high"), _interval(null, config.confidence), strict=True)),
                 "perm_pvalue": float((1 + (null >= score).sum()) / (1 + null.size)) if null.size else float("nan"),
             }
         )
@@ -206,6 +207,7 @@ def probe_continuous(
                 "ci_high": high,
                 "chance": 0.0,
                 "null_mean": float(null[:, j].mean()) if len(null) else float("nan"),
+                **dict(zip(("null_low", "null_high"), _interval(null[:, j], config.confidence), strict=True)),
                 "perm_pvalue": float((1 + (null[:, j] >= score[j]).sum()) / (1 + len(null)))
                 if len(null)
                 else float("nan"),

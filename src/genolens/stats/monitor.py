@@ -1,0 +1,256 @@
+"""Probes as sidecar monitors: score sequences while the model reads them, keeping no activations.
+
+The model runs only up to the deepest probe layer (the hook of that layer raises
+:class:`~genolens.adapters.hooks.StopForward`); at each probe layer a forward hook multiplies the layer's
+output by the stacked weights of the probes on it and keeps only those scores (``[batch, tokens, outputs]``).
+A probe trained per sequence scores the mean over a sequence's tokens (a linear probe of the mean is the mean
+of its per-token logits); a per-base probe scores every base (each token's score on the bases it covers),
+and the runs of bases at or above its threshold are the flagged spans. Probes are checked against the
+model's provenance (name, weights hash, tokenizer) before anything runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from genolens.adapters.base import Adapter
+from genolens.adapters.batching import pad_batch, plan_batches
+from genolens.adapters.hooks import StopForward, tensor_of
+from genolens.adapters.spans import per_base
+from genolens.errors import ConfigError
+from genolens.io.files import atomic_write
+from genolens.io.records import SequenceRecord
+from genolens.sae.config import Provenance
+from genolens.stats.probe_file import LinearProbe, check_probe
+
+SCORE_COLUMNS = ["id", "probe", "output", "level", "score", "max_score", "n_flagged_bases"]
+SPAN_COLUMNS = ["id", "probe", "start", "end", "max_score", "contig", "ref_start", "ref_end"]
+
+
+@dataclass(eq=False)
+class MonitorResult:
+    """Per-sequence scores, flagged spans and per-base score tracks (reference coordinates where known)."""
+
+    scores: pd.DataFrame
+    spans: pd.DataFrame
+    tracks: dict[str, list[tuple[str, int, int, float]]] = field(default_factory=dict)  # probe -> bedGraph rows
+
+    def write(self, out: str | os.PathLike[str]) -> list[Path]:
+        """``out`` (scores TSV), ``<out stem>.spans.tsv`` and ``<out stem>.<probe>.bedGraph``; return the paths."""
+        path = Path(out)
+        stem = path.with_suffix("") if path.suffix == ".tsv" else path
+        paths = [path, Path(f"{stem}.spans.tsv")]
+        with atomic_write(path) as fh:
+            self.scores.to_csv(fh, sep="\t", index=False)
+        with atomic_write(paths[1]) as fh:
+            self.spans.to_csv(fh, sep="\t", index=False)
+        for name, rows in self.tracks.items():
+            p = Path(f"{stem}.{name}.bedGraph")
+            with atomic_write(p) as fh:
+                fh.write(f'track type=bedGraph name="{name}"\n')
+                fh.writelines(f"{c}\t{s}\t{e}\t{v:.4g}\n" for c, s, e, v in rows)
+            paths.append(p)
+        return paths
+
+
+def _runs(flag: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.flatnonzero(np.diff(np.r_[0, flag.astype(np.int8), 0]))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def _bedgraph(rec: SequenceRecord, values: np.ndarray) -> list[tuple[str, int, int, float]]:
+    """Per-base values on the reference (bases without a reference position left out), runs merged."""
+    if rec.coords is None:
+        return []
+    pos = rec.coords.ref_pos
+    order = np.argsort(pos, kind="stable")
+    pos, vals = pos[order], np.round(values[order], 4)
+    keep = pos >= 0
+    pos, vals = pos[keep], vals[keep]
+    rows: list[tuple[str, int, int, float]] = []
+    for p, v in zip(pos.tolist(), vals.tolist(), strict=True):
+        if rows and rows[-1][2] == p and rows[-1][3] == v:
+            rows[-1] = (rows[-1][0], rows[-1][1], p + 1, v)
+        else:
+            rows.append((rec.coords.contig, p, p + 1, v))
+    return rows
+
+
+@contextlib.contextmanager
+def probe_hooks(adapter: Adapter, probes: Sequence[LinearProbe]):  # noqa: ANN201
+    """Forward hooks that keep ``{layer: [batch, tokens, outputs]}`` probe logits and stop at the deepest layer."""
+    layers = sorted({p.provenance.layer for p in probes})
+    logits: dict[int, torch.Tensor] = {}
+    handles = []
+    for layer in layers:
+        group = [p for p in probes if p.provenance.layer == layer]
+        w = torch.from_numpy(np.vstack([p.weight for p in group])).to(adapter.device)
+        b = torch.from_numpy(np.concatenate([p.bias for p in group])).to(adapter.device)
+
+        def hook(_m: torch.nn.Module, _i: object, out: object, layer: int = layer, w: torch.Tensor = w,
+                 b: torch.Tensor = b) -> None:
+            h = tensor_of(out)
+            logits[layer] = torch.matmul(h, w.T.to(h.dtype)) + b.to(h.dtype)  # no copy of h: [batch, tokens, out]
+            if layer == layers[-1]:
+                raise StopForward
+
+        handles.append(adapter.hook_module(layer).register_forward_hook(hook))
+    try:
+        yield logits
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _activate(probe: LinearProbe, z: torch.Tensor) -> torch.Tensor:
+    if probe.kind == "binary":
+        return torch.sigmoid(z)
+    if probe.kind == "multiclass":
+        return torch.softmax(z, dim=-1)
+    return z
+
+
+def monitor_records(
+    records: Iterable[SequenceRecord],
+    *,
+    adapter: Adapter,
+    model: str,
+    probes: Sequence[LinearProbe],
+    names: Sequence[str] | None = None,
+    batch_tokens: int = 8192,
+) -> MonitorResult:
+    """Run ``adapter`` over ``records`` up to the probes' deepest layer and score them with ``probes``.
+
+    Parameters
+    ----------
+    records
+        Sequences (with reference coordinates for bedGraph tracks).
+    adapter
+        The loaded model.
+    model
+        The name it was loaded by (checked against each probe's provenance with the weights hash and tokenizer).
+    probes
+        Raw-activation probes of the model's layers (per base or per sequence).
+    names
+        A name per probe (default its target), used in the outputs.
+    batch_tokens
+        Padded tokens per forward pass.
+
+    Returns
+    -------
+    MonitorResult
+        Scores per sequence and probe output, flagged spans, per-base tracks.
+    """
+    from genolens.store.embed import store_config
+
+    if not probes:
+        raise ConfigError("give at least one probe")
+    names = list(names or [p.target for p in probes])
+    for p in probes:
+        if p.representation != "raw" or p.level == "sample":
+            raise ConfigError(f"probe {p.target!r} reads {p.representation} features per {p.level}: the monitor "
+                              "runs probes on raw activations per base or per sequence")
+        cfg = store_config(adapter, model=model, layers=[p.provenance.layer])
+        check_probe(p, Provenance(model=model, model_hash=cfg.model_hash, layer=p.provenance.layer,
+                                  tokenizer=cfg.tokenizer), what=f"model {model}")
+        if p.d_in != adapter.hidden_size:
+            raise ConfigError(f"probe {p.target!r} reads {p.d_in} dimensions, the model has {adapter.hidden_size}")
+    records = list(records)
+    tokens = [adapter.tokenizer.encode(r.sequence) for r in records]
+    for r, t in zip(records, tokens, strict=True):
+        if len(t) > adapter.max_tokens:
+            raise ConfigError(f"sequence {r.id!r} has {len(t)} tokens, more than the model's {adapter.max_tokens}",
+                              hint="split it (genolens windows / split-fasta) before monitoring")
+    offsets = {}
+    for layer in sorted({p.provenance.layer for p in probes}):
+        at = [p for p in probes if p.provenance.layer == layer]
+        starts = np.cumsum([0] + [p.weight.shape[0] for p in at])
+        offsets.update({id(p): (layer, int(s), int(s) + p.weight.shape[0]) for p, s in zip(at, starts, strict=False)})
+    scores, spans = [], []
+    tracks: dict[str, list] = {n: [] for n, p in zip(names, probes, strict=True) if p.level == "base"}
+    plan = plan_batches([len(t) for t in tokens], batch_tokens=batch_tokens)
+    deepest = max(p.provenance.layer for p in probes)
+    with probe_hooks(adapter, probes) as logits:
+        for batch in plan.batches:
+            ids, mask = pad_batch([tokens[i].input_ids for i in batch], pad_id=adapter.tokenizer.pad_id)
+            adapter.forward(ids, mask, layers=[deepest])  # our hook at `deepest` ends the pass before capture's
+            for row, i in enumerate(batch):
+                rec, tok = records[i], tokens[i]
+                real = np.flatnonzero(tok.spans[:, 0] >= 0)
+                for name, p in zip(names, probes, strict=True):
+                    layer, lo, hi = offsets[id(p)]
+                    z = logits[layer][row, real, lo:hi].float().cpu()
+                    if p.level == "sequence":
+                        s = _activate(p, z.mean(0))
+                        scores += [(rec.id, name, o, "sequence", float(v), float(v), 0)
+                                   for o, v in zip(p.outputs, s.reshape(-1).tolist(), strict=True)]
+                        continue
+                    base = per_base(_activate(p, z), tok.spans[real], len(rec.sequence)).numpy()
+                    for j, o in enumerate(p.outputs):
+                        v = base[:, j] if base.ndim == 2 else base
+                        flag = v >= p.threshold if p.kind == "binary" else np.zeros(len(v), dtype=bool)
+                        scores.append((rec.id, name, o, "base", float(v.mean()), float(v.max()), int(flag.sum())))
+                        for a, e in _runs(flag):
+                            ref = rec.coords.ref_pos[a:e] if rec.coords is not None else np.array([-1])
+                            known = ref[ref >= 0]
+                            spans.append((rec.id, name, a, e, float(v[a:e].max()),
+                                          rec.coords.contig if rec.coords is not None else "",
+                                          int(known.min()) if known.size else -1,
+                                          int(known.max()) + 1 if known.size else -1))
+                        if j == 0:
+                            tracks[name] += _bedgraph(rec, v)
+    return MonitorResult(pd.DataFrame(scores, columns=SCORE_COLUMNS), pd.DataFrame(spans, columns=SPAN_COLUMNS),
+                         {k: v for k, v in tracks.items() if v})
+
+
+def monitor(
+    model: str,
+    *,
+    probes: Sequence[str | os.PathLike[str]],
+    fasta: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    device: str = "cpu",
+    batch_tokens: int = 8192,
+) -> MonitorResult:
+    """Load ``model`` and the probe folders, score the FASTA's sequences (``genolens monitor``), write to ``out``.
+
+    Parameters
+    ----------
+    model
+        Short name, hub id or checkpoint folder.
+    probes
+        Probe folders (``genolens probe train`` writes ``OUT/<target>/raw``).
+    fasta
+        Input sequences (a ``.coords.tsv`` sidecar gives reference coordinates for bedGraph tracks).
+    out
+        Scores TSV to write (with ``.spans.tsv`` and ``.<probe>.bedGraph`` beside it).
+    device
+        Where the model runs.
+    batch_tokens
+        Padded tokens per forward pass.
+
+    Returns
+    -------
+    MonitorResult
+        See :func:`monitor_records`.
+    """
+    from genolens.adapters.registry import load_adapter
+    from genolens.io.inputs import input_records
+    from genolens.stats.probe_file import load_probe
+
+    loaded = [load_probe(p) for p in probes]
+    names = [Path(p).parent.name if Path(p).name in ("raw", "sae") else Path(p).name for p in probes]
+    adapter = load_adapter(model, device=device)
+    result = monitor_records(input_records(fasta=fasta), adapter=adapter, model=model, probes=loaded, names=names,
+                             batch_tokens=batch_tokens)
+    if out is not None:
+        result.write(out)
+    return result
