@@ -812,8 +812,21 @@ from genolens.stats.probe_train import probe  # noqa: E402 - ``genolens probe tr
 def erase_features(features: PathLike | ad.AnnData, *, out: PathLike | None = None, **kwargs) -> EraseResult:  # noqa: ANN003
     """:func:`erase` on an AnnData or a ``.h5ad`` path, writing the result folder to ``out`` when given.
 
-    ``genolens erase`` calls this; ``kwargs`` are :func:`erase`'s (``concept``, ``phenotypes``, ``use_rep``,
-    ``config``).
+    ``genolens erase`` calls this.
+
+    Parameters
+    ----------
+    features
+        Samples × features, or the path of a ``.h5ad``.
+    out
+        Folder to write the result into (eraser, audits, summary); None: nothing is written.
+    **kwargs
+        :func:`erase`'s settings (``concept``, ``phenotypes``, ``use_rep``, ``config``).
+
+    Returns
+    -------
+    EraseResult
+        As :func:`erase`.
     """
     adata, _ = _features(features)
     result = erase(adata, **kwargs)

@@ -65,7 +65,23 @@ class GapPolicy:
 
 @dataclass
 class GapReport:
-    """How many windows were requested, used unchanged, trimmed, skipped or kept with N, with examples."""
+    """How many windows were requested, used unchanged, trimmed, skipped or kept with N, with examples.
+
+    Attributes
+    ----------
+    policy
+        The N policy applied.
+    requested
+        Windows requested.
+    n_bases_before, n_bases_after
+        Bases requested, and bases in the windows used.
+    counts
+        Windows per outcome (``clean``, ``trimmed``, ``skipped``, ...).
+    examples
+        A few windows of each outcome.
+    max_examples
+        How many examples are kept per outcome.
+    """
 
     policy: GapPolicy = field(default_factory=GapPolicy)
     requested: int = 0
@@ -76,6 +92,15 @@ class GapReport:
     max_examples: int = 10
 
     def add(self, outcome: str, example: str) -> None:
+        """Count one window under ``outcome``, keeping it as an example while there is room.
+
+        Parameters
+        ----------
+        outcome
+            What happened to the window.
+        example
+            The window, as text (``contig:start-end``).
+        """
         self.counts[outcome] += 1
         shown = self.examples.setdefault(outcome, [])
         if len(shown) < self.max_examples:
@@ -87,6 +112,13 @@ class GapReport:
         return self.requested - self.counts["skipped"] - self.counts["skipped_too_short"]
 
     def to_dict(self) -> dict:
+        """The report as a JSON-ready dict.
+
+        Returns
+        -------
+        dict
+            Policy, windows requested and used, counts per outcome, bases requested and used, examples.
+        """
         return {
             "policy": {"action": self.policy.action, "max_n_fraction": self.policy.max_n_fraction,
                        "min_length": self.policy.min_length},
@@ -99,7 +131,13 @@ class GapReport:
         }
 
     def summary(self) -> str:
-        """One line: ``29 windows: 3 without N, 20 trimmed, 6 skipped (N policy trim)``."""
+        """The report in one line.
+
+        Returns
+        -------
+        str
+            E.g. ``29 windows, 23 used: 3 clean, 20 trimmed, 6 skipped (N policy trim, ...)``.
+        """
         parts = [f"{v:,} {k.replace('_', ' ')}" for k, v in sorted(self.counts.items())]
         return (f"{self.requested:,} windows, {self.used:,} used: {', '.join(parts) or 'none'}"
                 f" (N policy {self.policy.action}, N bases {self.n_bases_before:,} -> {self.n_bases_after:,})")

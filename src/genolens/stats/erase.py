@@ -150,7 +150,20 @@ class EraseConfig:
 
 @dataclass(eq=False)
 class EraseResult:
-    """The eraser, the concept's audit before/after and the phenotype probes before/after."""
+    """The eraser, the concept's audit before/after and the phenotype probes before/after.
+
+    Attributes
+    ----------
+    eraser
+        The fitted LEACE eraser (with the provenance of what it was fit on).
+    audit
+        The concept's probe before and after erasure (stage, target, metric, score, interval, chance, the
+        permutation null's mean and interval, p-value, whether the score lies within the null).
+    phenotypes
+        The phenotype probes before and after erasure (and on shuffled labels).
+    summary
+        JSON-ready settings and counts.
+    """
 
     eraser: Eraser
     audit: pd.DataFrame  # stage, target, metric, score, CI, chance, null mean/interval, p, within_null
@@ -158,7 +171,18 @@ class EraseResult:
     summary: dict[str, Any]
 
     def write(self, out: str | os.PathLike[str]) -> Path:
-        """Write ``eraser/``, ``audit.tsv``, ``phenotypes.tsv`` and ``summary.json`` into ``out``."""
+        """Write ``eraser/``, ``audit.tsv``, ``phenotypes.tsv`` and ``summary.json`` into ``out``.
+
+        Parameters
+        ----------
+        out
+            Output folder.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
         root = Path(out)
         save_eraser(self.eraser, root / "eraser")
         self.audit.to_csv(root / "audit.tsv", sep="\t", index=False)

@@ -28,7 +28,19 @@ PathLike = str | os.PathLike[str]
 
 @dataclass(eq=False)
 class ProbeResult:
-    """Cross-validated metrics (``table``), L1 paths, a JSON-ready summary and the probes fit on all rows."""
+    """Cross-validated metrics (``table``), L1 paths, a JSON-ready summary and the probes fit on all rows.
+
+    Attributes
+    ----------
+    table
+        One row per target, representation (raw, SAE, shuffled controls) and metric, with its interval.
+    l1
+        The SAE-feature probes' L1 paths (features used against score).
+    summary
+        JSON-ready settings and counts.
+    probes
+        (target, representation) -> the probe fit on all rows.
+    """
 
     table: pd.DataFrame
     l1: pd.DataFrame
@@ -36,7 +48,18 @@ class ProbeResult:
     probes: dict[tuple[str, str], LinearProbe] = field(default_factory=dict)  # (target, representation)
 
     def score(self, target: str, representation: str, metric: str) -> float:
-        """One cross-validated score, e.g. ``score("exon", "raw", "auroc")``."""
+        """One cross-validated score, e.g. ``score("exon", "raw", "auroc")``.
+
+        Parameters
+        ----------
+        target, representation, metric
+            Which row of ``table``.
+
+        Returns
+        -------
+        float
+            Its score.
+        """
         t = self.table
         hit = t[(t.target == target) & (t.representation == representation) & (t.metric == metric)]
         if hit.empty:
@@ -44,7 +67,18 @@ class ProbeResult:
         return float(hit["score"].iat[0])
 
     def write(self, out: PathLike) -> Path:
-        """Write the result folder (see the module docstring); return it."""
+        """Write the result folder (see the module docstring); return it.
+
+        Parameters
+        ----------
+        out
+            Output folder (created).
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
         root = Path(out)
         root.mkdir(parents=True, exist_ok=True)
         self.table.to_csv(root / "metrics.tsv", sep="\t", index=False)
