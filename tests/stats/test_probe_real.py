@@ -1,7 +1,7 @@
 """Probes on real checkpoints and real labels (issue #15).
 
 * AntiBERTy (the checkpoint shipped in ``antiberty==0.1.3``) on 261 therapeutic antibodies of Thera-SAbDab
-  (``tests/data/therasabdab``): per-sequence probes of the light-chain type of the VL domains (kappa/lambda)
+  (``data/antibodies/therasabdab``): per-sequence probes of the light-chain type of the VL domains (kappa/lambda)
   and of the species origin of the VH domains (genetically human / humanised / chimeric), grouped so that
   near-identical sequences stay in one fold;
 * HyenaDNA-tiny (the checkpoint shipped in ``anticapt==1.0``) on GRCh37 windows with the RefSeq GTF: per-base
@@ -25,7 +25,7 @@ from genolens.stats.probe import ProbeConfig
 from genolens.stats.probe_train import read_probe_result
 
 ROOT = Path(__file__).resolve().parents[2]
-ANTIBODIES = ROOT / "tests" / "data" / "therasabdab" / "antibodies.tsv"
+ANTIBODIES = ROOT / "data" / "antibodies" / "therasabdab" / "antibodies.tsv"
 REF = ROOT / "data" / "example" / "reference" / "GRCh37_chr22_1-22000000.fa.gz"
 GTF = ROOT / "data" / "example" / "annotation" / "hg19_chr22_refseq_16-22Mb.gtf.gz"
 CONFIG = ProbeConfig(n_folds=5, n_bootstrap=200, l1_steps=6)

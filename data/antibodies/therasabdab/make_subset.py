@@ -1,6 +1,6 @@
 """Make antibodies.tsv from the Thera-SAbDab table (run once; tests read only the subset).
 
-    python tests/data/therasabdab/make_subset.py \
+    python data/antibodies/therasabdab/make_subset.py \
         ../shared/data/antibodies/therasabdab/TheraSAbDab_SeqStruc_OnlineDownload.csv
 
 Keeps monospecific antibodies (no second Fv) with both chains, of three origins, in file order:
