@@ -20,6 +20,12 @@ def _rel(a: float, b: float) -> float:
     return abs(a - b) / max(abs(b), 1e-300)
 
 
+def _raw(table):
+    """The table's slopes per unit of the feature (statsmodels' scale) and its tests."""
+    return {"beta": table["beta_raw"].to_numpy(), "se": table["se_raw"].to_numpy(),
+            **{k: table[k].to_numpy() for k in ("pvalue", "stat", "n")}}
+
+
 def _check_against_statsmodels(y, design, x, result, j):
     """Fit statsmodels on the complete cases of (y, design, x) and compare feature j's results."""
     keep = np.isfinite(y) & np.isfinite(design).all(axis=1) & np.isfinite(x)
@@ -69,7 +75,7 @@ def test_random_data_with_covariates_and_missing_values_match_statsmodels():
             pc,
         ]
     )
-    res = {k: table[k].to_numpy() for k in ("beta", "se", "pvalue", "stat", "n")}
+    res = _raw(table)
     for j in range(f):
         _check_against_statsmodels(y, design, x[:, j], res, j)
     dropped = (~np.isfinite(y) | obs["bmi"].isna().to_numpy()).sum()
@@ -104,7 +110,7 @@ def test_real_genotypes_and_expression_match_statsmodels(genotypes, geuvadis):
     table = associate(adata, config=config).table
     design = np.column_stack([np.ones(len(samples)), obs.iloc[:, 1:].to_numpy()])
     y = obs[gene].to_numpy()
-    res = {k: table[k].to_numpy() for k in ("beta", "se", "pvalue", "stat", "n")}
+    res = _raw(table)
     assert np.isfinite(res["pvalue"]).all()
     for j in range(x.shape[1]):
         _check_against_statsmodels(y, design, x[:, j], res, j)

@@ -4,6 +4,12 @@
 feature of an AnnData (samples x features), once with and once without the
 ancestry terms, and returns one row per feature with q-values, the variance of
 the feature that ancestry explains, and a confound category.
+
+Effects (``beta``, ``se``, ``beta_unadjusted``, ``beta_change``, ``se_change``) are per standard
+deviation of the feature over the tested samples, so that features of any scale read side by side; the
+slopes per unit of the feature are kept in ``beta_raw`` and ``se_raw``. Features that do not vary enough
+to be tested (:mod:`genolens.stats.screen`) are not reported as fitted: their category is ``untestable``
+and ``reason`` says why.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from genolens.stats.effect_change import CHANGE_COLUMNS, logistic_change, ols_ch
 from genolens.stats.logistic import LogisticConfig, logistic_scan
 from genolens.stats.multiple_testing import bh_qvalues, lambda_gc, neg_log10
 from genolens.stats.ols import ols_scan
+from genolens.stats.screen import FeatureSpread, VariationThresholds, feature_spread, mask_untestable
 
 # The first columns of every association table, in this order.
 TABLE_COLUMNS = (
@@ -41,6 +48,11 @@ TABLE_COLUMNS = (
     "pvalue_unadjusted",
     "category",
 )
+# The columns that follow them: the effect per unit of the feature, and the feature's spread.
+SCALE_COLUMNS = ("beta_raw", "se_raw", "feature_sd", "n_varying")
+
+# Columns on the scale of the phenotype per unit of the feature, reported per SD of the feature.
+PER_SD_COLUMNS = ("beta", "se", "beta_unadjusted", "beta_change", "se_change")
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,7 @@ class AssociationConfig:
     collinearity: CollinearityThresholds = field(default_factory=CollinearityThresholds)
     confound: ConfoundThresholds = field(default_factory=ConfoundThresholds)
     logistic: LogisticConfig = field(default_factory=LogisticConfig)
+    variation: VariationThresholds = field(default_factory=VariationThresholds)
 
     def __post_init__(self) -> None:
         if not self.phenotype:
@@ -172,8 +185,31 @@ def association_table(
     rows: np.ndarray,
     binary: bool,
     config: AssociationConfig,
+    spread: FeatureSpread | None = None,
 ) -> dict[str, np.ndarray]:
-    """One regression scan (OLS or logistic) with q-values added."""
+    """One regression scan (OLS or logistic) of the testable features, with q-values over them.
+
+    Parameters
+    ----------
+    features
+        Samples x features (numpy or scipy sparse).
+    y, covariates, rows
+        Phenotype, covariate matrix (intercept included) and the mask of the samples tested.
+    binary
+        Logistic instead of least squares.
+    config
+        Collinearity, logistic and variation settings.
+    spread
+        :func:`~genolens.stats.screen.feature_spread` over ``rows`` (computed when None).
+
+    Returns
+    -------
+    dict
+        Per-feature arrays of the scan (slopes per unit of the feature) plus ``qvalue``, ``feature_sd`` and
+        ``n_varying``; untestable features are NaN with their ``reason``.
+    """
+    if spread is None:
+        spread = feature_spread(features, rows=rows, thresholds=config.variation)
     if binary:
         res = logistic_scan(
             features, y=y, covariates=covariates, rows=rows, config=config.logistic, thresholds=config.collinearity
@@ -181,6 +217,9 @@ def association_table(
     else:
         res = ols_scan(features, y=y, covariates=covariates, rows=rows, thresholds=config.collinearity)
     res["qvalue"] = bh_qvalues(res["pvalue"])
+    res = mask_untestable(res, spread)
+    res["feature_sd"] = spread.sd
+    res["n_varying"] = spread.n_varying
     return res
 
 
@@ -223,13 +262,16 @@ def associate(
         )
     cov_full = np.zeros((len(obs), adjusted.matrix.shape[1]))
     cov_full[rows] = adjusted.matrix
-    res = association_table(features, y=y, covariates=cov_full, rows=rows, binary=config.binary, config=config)
+    spread = feature_spread(features, rows=rows, thresholds=config.variation)
+    res = association_table(features, y=y, covariates=cov_full, rows=rows, binary=config.binary, config=config,
+                            spread=spread)
 
     if pcs:
         base = cov_full[:, : len(adjusted.columns) - _n_encoded(obs, pcs)]
-        unadj = association_table(features, y=y, covariates=base, rows=rows, binary=config.binary, config=config)
+        unadj = association_table(features, y=y, covariates=base, rows=rows, binary=config.binary, config=config,
+                                  spread=spread)
         pc_values, _, _ = encode_columns(obs, columns=pcs)
-        ancestry_r2 = explained_variance(features, predictors=pc_values, rows=rows)
+        ancestry_r2 = np.where(spread.untestable, np.nan, explained_variance(features, predictors=pc_values, rows=rows))
         change = effect_change(features, y=y, reduced=base, full=cov_full, rows=rows, reduced_scan=unadj,
                                full_scan=res, config=config)
     else:
@@ -257,11 +299,13 @@ def associate(
         alpha=config.confound.alpha,
         min_fraction=config.confound.min_fraction,
     )
+    category[spread.untestable] = "untestable"
+    sd = spread.sd
     table = pd.DataFrame(
         {
             "feature": adata.var_names.astype(str),
-            "beta": res["beta"],
-            "se": res["se"],
+            "beta": res["beta"] * sd,
+            "se": res["se"] * sd,
             "stat": res["stat"],
             "pvalue": res["pvalue"],
             "neg_log10_p": neg_log10(res["pvalue"]),
@@ -270,9 +314,13 @@ def associate(
             "ancestry_r2": ancestry_r2,
             "pvalue_unadjusted": unadj["pvalue"],
             "category": category,
-            "beta_unadjusted": unadj["beta"],
+            "beta_raw": res["beta"],
+            "se_raw": res["se"],
+            "feature_sd": sd,
+            "n_varying": spread.n_varying,
+            "beta_unadjusted": unadj["beta"] * sd,
             "qvalue_unadjusted": unadj["qvalue"],
-            **{name: change[name] for name in CHANGE_COLUMNS},
+            **{name: change[name] * sd if name in PER_SD_COLUMNS else change[name] for name in CHANGE_COLUMNS},
             "method": res["method"],
             "reason": res["reason"],
         }
@@ -290,6 +338,11 @@ def associate(
         "collinearity": report.to_dict(),
         "n_features": int(features.shape[1]),
         "n_features_tested": int(np.isfinite(res["pvalue"]).sum()),
+        "n_features_untestable": {str(k): int(v) for k, v in
+                                  pd.Series(spread.reason[spread.untestable]).value_counts().items()},
+        "variation_thresholds": asdict(config.variation),
+        "effect_scale": "beta, se, beta_unadjusted, beta_change, se_change: per SD of the feature over the tested "
+        "samples (feature_sd); beta_raw, se_raw: per unit of the feature",
         "n_features_na": {str(k): int(v) for k, v in pd.Series(res["reason"]).value_counts().items() if k},
         "lambda_gc": lambda_gc(res["pvalue"]),
         "lambda_gc_unadjusted": lambda_gc(unadj["pvalue"]),
@@ -297,7 +350,7 @@ def associate(
         "category_rule": {**CATEGORY_RULE, "alpha": config.confound.alpha, "min_fraction": config.confound.min_fraction,
                           "change_test": config.confound.change_test if pcs else "none (no ancestry terms)"},
     }
-    for col in TABLE_COLUMNS[1:] + CHANGE_COLUMNS + ("method", "reason"):
+    for col in TABLE_COLUMNS[1:] + SCALE_COLUMNS + CHANGE_COLUMNS + ("method", "reason"):
         if col != "feature":
             adata.var[f"{key_added}_{col}"] = table[col].to_numpy()
     adata.uns[key_added] = json_ready(summary)

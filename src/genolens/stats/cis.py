@@ -22,7 +22,7 @@ tensorQTL computes q-values with R's ``qvalue`` (Storey); genolens uses Benjamin
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ from genolens.stats.confound import categorise, explained_variance
 from genolens.stats.effect_change import ols_change_sandwich
 from genolens.stats.multiple_testing import bh_qvalues
 from genolens.stats.ols import covariate_basis
+from genolens.stats.screen import VariationThresholds, feature_spread
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,14 @@ class CisConfig:
     """Which features belong to a gene, and the permutations.
 
     ``window``: features of regions that overlap ``[TSS - window, TSS + window]`` (bp); None: the regions
-    named like the gene (or listed for it in a mapping).
+    named like the gene (or listed for it in a mapping). ``variation``: a feature that does not vary enough
+    over a gene's samples (:mod:`genolens.stats.screen`) is left out of that gene's scan.
     """
 
     window: int | None = None
     n_permutations: int = 1000
     seed: int = 0
+    variation: VariationThresholds = field(default_factory=VariationThresholds)
 
     def __post_init__(self) -> None:
         if self.window is not None and self.window < 0:
@@ -183,7 +186,8 @@ CIS_COLUMNS = (
 CIS_CONFOUND_COLUMNS = (
     "slope_unadjusted", "pval_nominal_unadjusted", "pval_beta_unadjusted", "qval_unadjusted", "beta_change",
     "se_change", "pvalue_change", "qvalue_change", "fraction_explained", "fraction_explained_low",
-    "fraction_explained_high", "ancestry_r2", "category",
+    "fraction_explained_high", "ancestry_r2", "category", "slope_per_sd", "slope_se_per_sd", "feature_sd",
+    "num_var_untestable",
 )
 
 
@@ -231,7 +235,9 @@ def cis_map(
     -------
     CisScan
         ``table``: one row per mapped gene, :data:`CIS_COLUMNS` then :data:`CIS_CONFOUND_COLUMNS`;
-        ``nominal``: every gene x feature pair (``phenotype_id, feature_id, pval_nominal, slope, slope_se``).
+        ``nominal``: every gene x feature pair (``phenotype_id, feature_id, pval_nominal, slope, slope_se,
+        slope_per_sd, slope_se_per_sd``). ``slope`` is per unit of the feature (tensorQTL's), ``slope_per_sd``
+        per SD of the feature over the gene's samples.
     """
     x_all = np.asarray(features, dtype=float)
     n = x_all.shape[0]
@@ -243,12 +249,12 @@ def cis_map(
         ok = np.isfinite(y_all)
         idx = np.asarray(idx, dtype=int)
         xg = x_all[np.ix_(ok, idx)]
-        spread = np.nanmax(xg, axis=0) - np.nanmin(xg, axis=0) if xg.size else np.zeros(0)
-        usable = np.isfinite(xg).all(axis=0) & (spread > 0)
+        spread = feature_spread(xg, thresholds=config.variation)
+        usable = np.isfinite(xg).all(axis=0) & ~spread.untestable
         if not usable.any():
-            skipped[gene] = "no feature" if idx.size == 0 else "no usable feature (missing or constant)"
+            skipped[gene] = "no feature" if idx.size == 0 else "no usable feature (missing or not varying)"
             continue
-        xg, idx = xg[:, usable], idx[usable]
+        xg, idx, sd = xg[:, usable], idx[usable], spread.sd[usable]
         y, c_r, c_f = y_all[ok], reduced[ok], full[ok]
         m = int(ok.sum())
         perms = base_perms if ok.all() else permutation_indices(m, n_permutations=config.n_permutations,
@@ -264,7 +270,8 @@ def cis_map(
             slopes = r * np.sqrt((yr @ yr) / np.einsum("ij,ij->j", xr, xr))
             ses = np.abs(slopes) / np.sqrt(t2)
         nominal.append(pd.DataFrame({"phenotype_id": gene, "feature_id": [feature_names[i] for i in idx],
-                                     "pval_nominal": pval_from_corr(r**2, dof), "slope": slopes, "slope_se": ses}))
+                                     "pval_nominal": pval_from_corr(r**2, dof), "slope": slopes, "slope_se": ses,
+                                     "slope_per_sd": slopes * sd, "slope_se_per_sd": ses * sd}))
         best = res["best"]
         r2 = float(r[best] ** 2)
         beta = beta_approximation(res["r2_perm"], r2_nominal=r2, dof=dof)
@@ -290,6 +297,8 @@ def cis_map(
                                                          "fraction_explained_high")},
             "ancestry_r2": float(explained_variance(xb, predictors=c_f[:, k_reduced:])[0])
             if c_f.shape[1] > k_reduced else np.nan,
+            "slope_per_sd": float(slopes[best] * sd[best]), "slope_se_per_sd": float(ses[best] * sd[best]),
+            "feature_sd": float(sd[best]), "num_var_untestable": int((~usable).sum()),
         })
     table = pd.DataFrame(rows, columns=[c for c in CIS_COLUMNS + CIS_CONFOUND_COLUMNS
                                         if c not in ("qval_unadjusted", "qvalue_change", "category")])
@@ -308,7 +317,8 @@ def cis_map(
         table = pd.DataFrame(columns=list(CIS_COLUMNS + CIS_CONFOUND_COLUMNS))
     table = table[list(CIS_COLUMNS + CIS_CONFOUND_COLUMNS)]
     nominal_table = (pd.concat(nominal, ignore_index=True) if nominal else
-                     pd.DataFrame(columns=["phenotype_id", "feature_id", "pval_nominal", "slope", "slope_se"]))
+                     pd.DataFrame(columns=["phenotype_id", "feature_id", "pval_nominal", "slope", "slope_se",
+                                           "slope_per_sd", "slope_se_per_sd"]))
     return CisScan(table=table, nominal=nominal_table, skipped=skipped)
 
 

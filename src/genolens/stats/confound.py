@@ -31,7 +31,7 @@ from genolens.errors import ConfigError
 from genolens.stats.ols import covariate_basis
 from genolens.stats.scan import column_sums, scan
 
-CATEGORIES = ("biomarker_candidate", "both", "ancestry_confounded", "unresolved", "none")
+CATEGORIES = ("biomarker_candidate", "both", "ancestry_confounded", "unresolved", "none", "untestable")
 CHANGE_TESTS = ("sandwich", "clogg")
 
 # The rule, in words, written to associate.json beside the counts.
@@ -42,6 +42,8 @@ CATEGORY_RULE = {
     "|beta_unadjusted| or the sign changed, and fraction_explained_low >= min_fraction",
     "unresolved": "qvalue >= alpha, qvalue_unadjusted < alpha, and not ancestry_confounded",
     "none": "otherwise",
+    "untestable": "the feature does not vary enough over the tested samples to be fitted (column reason: "
+    "near_constant or too_few_varying); left out of the q-values",
 }
 
 

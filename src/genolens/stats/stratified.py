@@ -32,6 +32,7 @@ from genolens.stats.logistic import fit_single
 from genolens.stats.multiple_testing import bh_qvalues
 from genolens.stats.ols import covariate_basis
 from genolens.stats.scan import column_sums, scan, with_nan_columns
+from genolens.stats.screen import feature_spread, mask_untestable
 
 
 @dataclass
@@ -71,6 +72,8 @@ def stratified_associations(
     base = np.zeros((len(obs), design.matrix.shape[1]))
     base[design.keep] = design.matrix
     names = adata.var_names.astype(str)
+    # effects per SD of the feature over all strata tested, so strata read on one scale
+    overall = feature_spread(features, rows=design.keep, thresholds=config.variation)
     long_parts, kept, skipped = [], [], {}
     for level in sorted(set(strata[design.keep])):
         rows = design.keep & (strata == level)
@@ -85,12 +88,14 @@ def stratified_associations(
                 {
                     "feature": names,
                     "stratum": level,
-                    "beta": res["beta"],
-                    "se": res["se"],
+                    "beta": res["beta"] * overall.sd,
+                    "se": res["se"] * overall.sd,
                     "stat": res["stat"],
                     "pvalue": res["pvalue"],
                     "qvalue": res["qvalue"],
                     "n": res["n"].astype(int),
+                    "beta_raw": res["beta"],
+                    "feature_sd": overall.sd,
                     "reason": res["reason"],
                 }
             )
@@ -98,7 +103,8 @@ def stratified_associations(
     per_stratum = (
         pd.concat(long_parts, ignore_index=True)
         if long_parts
-        else pd.DataFrame(columns=["feature", "stratum", "beta", "se", "stat", "pvalue", "qvalue", "n", "reason"])
+        else pd.DataFrame(columns=["feature", "stratum", "beta", "se", "stat", "pvalue", "qvalue", "n", "beta_raw",
+                                   "feature_sd", "reason"])
     )
     interaction = pd.DataFrame({"feature": names})
     if len(kept) >= 2:
@@ -114,6 +120,7 @@ def stratified_associations(
             res = _interaction_logistic(y, cov, codes_full, features, rows=rows, n_strata=len(kept))
         else:
             res = _interaction_ols(y, cov, codes_full, features, rows=rows, n_strata=len(kept))
+        res = mask_untestable({k: res[k] for k in ("stat", "df", "pvalue")}, overall)
         interaction["interaction_stat"] = res["stat"]
         interaction["interaction_df"] = res["df"]
         interaction["interaction_pvalue"] = res["pvalue"]
