@@ -61,6 +61,7 @@ def aggregate(
     regions: PathLike | None = None,
     device: str = "cpu",
     allow_partial: bool = False,
+    carriers: PathLike | pd.DataFrame | None = None,
 ) -> ad.AnnData:
     """Per-sample features (samples × features) from an activation store, through an SAE or from a layer.
 
@@ -88,6 +89,10 @@ def aggregate(
         ``cpu`` or ``cuda`` for the SAE encoding.
     allow_partial
         Use an unfinished store (only the shards written so far); recorded in ``uns["source"]``.
+    carriers
+        The store holds distinct haplotypes (``genolens sequences --distinct``): their carriers table
+        (``NAME.carriers.tsv``), so that each distinct sequence counts for every sample and haplotype
+        carrying it.
 
     Returns
     -------
@@ -115,8 +120,14 @@ def aggregate(
                 raise ConfigError(f"region name {r.label!r} appears twice in {regions}")
             region_map[r.label] = (r.start, r.end)
     model = load_sae(sae, device=device) if sae is not None else None
+    if carriers is not None and not isinstance(carriers, pd.DataFrame):
+        from genolens.io.distinct import read_carriers
+
+        carriers = read_carriers(carriers)
+    if carriers is not None and allow_partial:
+        raise ConfigError("a carriers table needs the whole store (every distinct sequence), not a partial one")
     return store_features(ActivationStore(store, partial=allow_partial), layer=layer, sae=model, sample_sheet=sheet,
-                          regions=region_map, config=config)
+                          regions=region_map, config=config, carriers=carriers)
 
 
 def ancestry(
@@ -395,6 +406,7 @@ def baseline(
     window: int | None = None,
     mapping: dict[str, list[str]] | PathLike | None = None,
     genotype_window: int = 1_000_000,
+    genotype_regions: bool = False,
     min_maf: float = 0.01,
     n_permutations: int = 1000,
     config: BaselineConfig = BaselineConfig(),
@@ -421,6 +433,10 @@ def baseline(
         Which features belong to a gene, as in :func:`cis`.
     genotype_window
         Bp either side of the TSS for the cis genotypes (tensorQTL's default 1 Mb).
+    genotype_regions
+        Instead of ``genotype_window``: the variants inside the gene's own feature regions
+        (``uns["aggregation"]["regions"]``, on the gene's chromosome), so that genotypes and features see
+        the same bases.
     min_maf
         Variants with a lower minor-allele frequency over the samples are left out.
     n_permutations
@@ -446,7 +462,7 @@ def baseline(
 
     from genolens.io.vcf import vcf_samples
     from genolens.stats.ancestry import read_dosages
-    from genolens.stats.baseline import genotype_baseline, variant_windows
+    from genolens.stats.baseline import genotype_baseline, variant_regions, variant_windows
     from genolens.stats.cis import CisConfig, cis_map
 
     adata, _ = _features(adata)
@@ -465,7 +481,20 @@ def baseline(
     dosages = np.where(np.isnan(dosages), means, dosages)
     varies = dosages.std(axis=1) > 0
     dosages, sites = dosages[varies], sites[varies].reset_index(drop=True)
-    variant_groups = variant_windows(sites, bed.positions.loc[list(groups)], window=genotype_window)
+    if genotype_regions:
+        spans = dict(target.uns.get("aggregation", {}).get("regions", {}))
+        chrom = bed.positions["chr"]
+        own = {}
+        for gene, idx in groups.items():
+            names = sorted(set(map(str, target.var["region"].iloc[idx])))
+            lacking = [n for n in names if len(spans.get(n, [])) != 2]
+            if lacking:
+                raise ConfigError(f"the features carry no coordinates for regions {lacking[:3]}",
+                                  hint="aggregate with --regions BED (uns['aggregation']['regions'])")
+            own[gene] = [(str(chrom[gene]), int(spans[n][0]), int(spans[n][1])) for n in names]
+        variant_groups = variant_regions(sites, own)
+    else:
+        variant_groups = variant_windows(sites, bed.positions.loc[list(groups)], window=genotype_window)
     phen = bed.values.loc[samples]
     ids = [f"{c}:{p}:{v}" for c, p, v in zip(sites["contig"], sites["pos"], sites["id"], strict=True)]
     eqtl = cis_map(dosages.T, feature_names=ids, phenotypes=phen, groups=variant_groups,
@@ -479,7 +508,8 @@ def baseline(
     counts = table["verdict"].value_counts().to_dict()
     summary = {
         "pcs": pc_info,
-        "config": {**config.to_dict(), "covariates": list(covariates), "pcs": pcs, "genotype_window": genotype_window,
+        "config": {**config.to_dict(), "covariates": list(covariates), "pcs": pcs,
+                   "genotype_window": "the gene's feature regions" if genotype_regions else genotype_window,
                    "feature_window": window, "min_maf": min_maf, "n_permutations": n_permutations, "vcf": str(vcf)},
         "n_samples_used": int(rows.sum()),
         "n_variants": int(dosages.shape[0]),

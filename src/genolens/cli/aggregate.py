@@ -24,6 +24,9 @@ def aggregate(
     regions: Path | None = typer.Option(None, help="BED of named regions (e.g. genes) to aggregate over separately."),
     device: str = typer.Option("cpu", help="cpu | cuda (SAE encoding)."),
     allow_partial: bool = allow_partial_option(),
+    carriers: Path | None = typer.Option(
+        None, help="Carriers TSV of a store of distinct haplotypes (genolens sequences --distinct)."
+    ),
 ) -> None:
     """One row per sample: each feature's mean / max / fraction active over the input or per region."""
     from genolens.tl import aggregate as aggregate_store
@@ -31,7 +34,7 @@ def aggregate(
     adata = aggregate_store(
         store, sae=sae, layer=layer, sample_sheet=sample_sheet, id_column=id_column,
         statistics=comma_list(stat), threshold=threshold, haplotypes=haplotypes,
-        regions=regions, device=device, allow_partial=allow_partial,
+        regions=regions, device=device, allow_partial=allow_partial, carriers=carriers,
     )
     adata.write_h5ad(out)
     typer.echo(f"wrote {adata.n_obs} samples x {adata.n_vars} features to {out}", err=True)

@@ -25,6 +25,10 @@ def baseline_command(
     ),
     mapping: Path | None = typer.Option(None, "--cis-map", help="TSV gene_id<TAB>region for other region names."),
     genotype_window: int = typer.Option(1_000_000, "--genotype-window", help="Bp either side of the TSS."),
+    genotype_regions: bool = typer.Option(
+        False, "--genotype-regions",
+        help="Cis variants: those inside the gene's own feature regions (the bases the model read), not a window.",
+    ),
     min_maf: float = typer.Option(0.01, "--maf", help="Minimum minor-allele frequency of the cis variants."),
     permutations: int = typer.Option(1000, "--permutations", help="Permutations of the genotype eQTL scan."),
     folds: int = typer.Option(5, "--folds", help="Cross-validation folds (identical for both predictors)."),
@@ -38,7 +42,8 @@ def baseline_command(
     result = baseline(
         features, phenotypes=phenotypes, vcf=vcf,
         covariates=tuple(comma_list(covariates) or ()), n_pcs=pcs, eigenvec=eigenvec,
-        no_ancestry=no_ancestry, window=window, mapping=mapping, genotype_window=genotype_window, min_maf=min_maf,
+        no_ancestry=no_ancestry, window=window, mapping=mapping, genotype_window=genotype_window,
+        genotype_regions=genotype_regions, min_maf=min_maf,
         n_permutations=permutations, config=BaselineConfig(folds=folds, seed=seed), layer=layer,
     )
     folder = result.write(out)

@@ -48,6 +48,10 @@ def sequences(
         None, help="JSON report of windows (N policy) and applied/skipped variants (default: beside --out)."
     ),
     progress: bool = typer.Option(True, help="Show a progress bar (on a terminal)."),
+    distinct: bool = typer.Option(
+        False, help="Write each distinct haplotype of a region once (REGION|hK) and a carriers table of who has it."
+    ),
+    carriers: Path | None = typer.Option(None, help="With --distinct: carriers TSV (default: beside --out)."),
 ) -> None:
     """Write sequences from a FASTA, or from a reference + regions (+ VCF for personal haplotypes).
 
@@ -63,6 +67,7 @@ def sequences(
         out, fasta=fasta, reference=reference, regions=regions, vcf=vcf, samples=comma_list(samples),
         sample_sheet=sample_sheet, id_column=id_column, allow_missing_samples=allow_missing_samples,
         policy=policy, alphabet=alphabet, coords=coords, report=report, progress=progress,  # type: ignore[arg-type]
+        distinct=distinct, carriers=carriers,
         gaps=GapPolicy(action=n_policy, max_n_fraction=max_n_fraction, min_length=n_min_length),  # type: ignore[arg-type]
     )
     _echo_written(written)
@@ -83,8 +88,10 @@ def _echo_written(written: SequencesWritten) -> None:
     elif written.kind == "windows":
         typer.echo(f"wrote {written.n // 2} window pairs to {written.fasta}; {written.build.summary()}", err=True)
     else:
-        typer.echo(f"wrote {written.n} haplotype sequences to {written.fasta}; coordinate map {written.coords}; "
-                   f"report {written.report}", err=True)
+        what = (f"{written.n} distinct sequences of {written.n_haplotypes} haplotypes" if written.carriers
+                else f"{written.n} haplotype sequences")
+        typer.echo(f"wrote {what} to {written.fasta}; coordinate map {written.coords}; report {written.report}"
+                   + (f"; carriers {written.carriers}" if written.carriers else ""), err=True)
         typer.echo(f"variants: {written.build.summary()}", err=True)
 
 

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from genolens.errors import ConfigError
 from genolens.io.alphabet import AlphabetChoice
 from genolens.io.coordtable import read_with_sidecar, sidecar_path, write_with_sidecar
+from genolens.io.distinct import distinct_haplotypes, write_carriers
 from genolens.io.fasta import iter_fasta, write_fasta
 from genolens.io.files import output_folder, write_json
 from genolens.io.gaps import GapPolicy, GapReport, screen_regions
@@ -57,6 +58,10 @@ class SequencesWritten:
         Windows requested, used unchanged, trimmed, skipped or kept with N (reference and haplotypes).
     windows
         BED of the windows built, after the N policy (``OUT.windows.bed``; reference and haplotypes).
+    carriers
+        With ``distinct``: the table of which (sample, haplotype) carries each distinct sequence.
+    n_haplotypes
+        With ``distinct``: the number of haplotypes built before identical ones were collapsed.
     """
 
     kind: str
@@ -68,6 +73,8 @@ class SequencesWritten:
     samples: SampleMatch | None = None
     gaps: GapReport | None = field(default=None, compare=False)
     windows: Path | None = None
+    carriers: Path | None = None
+    n_haplotypes: int | None = None
 
 
 def write_sequences(
@@ -87,6 +94,8 @@ def write_sequences(
     coords: PathLike | None = None,
     report: PathLike | None = None,
     progress: bool = True,
+    distinct: bool = False,
+    carriers: PathLike | None = None,
 ) -> SequencesWritten:
     """Write model input sequences from a FASTA, or from a reference + regions (+ VCF for haplotypes).
 
@@ -124,6 +133,11 @@ def write_sequences(
         JSON report of the windows (N policy) and of applied/skipped variants (default: beside ``out``).
     progress
         Show a progress bar on a terminal.
+    distinct
+        Personal haplotypes: write each distinct haplotype of a region once (``REGION|hK``) and the table of
+        its carriers (:mod:`genolens.io.distinct`), instead of one sequence per sample and haplotype.
+    carriers
+        With ``distinct``: the carriers TSV (default: beside ``out``, ``NAME.carriers.tsv``).
 
     Returns
     -------
@@ -142,6 +156,8 @@ def write_sequences(
         raise ConfigError("give a FASTA, or a reference with regions (and optionally a VCF)")
     if (samples or sample_sheet) and vcf is None:
         raise ConfigError("samples and sample sheets need a VCF")
+    if distinct and vcf is None:
+        raise ConfigError("distinct haplotypes need a VCF (without one every sample's sequence is the reference)")
     coords = Path(coords) if coords else sidecar_path(out)
     report = Path(report) if report else sidecar_path(out, ".report.json")
     windows = GapReport()
@@ -162,10 +178,23 @@ def write_sequences(
             records = build_haplotypes(ref, vf, region_list, policy=policy, report=build)
             bar = tqdm(records, total=total, unit="seq", desc="haplotypes",
                        disable=not (progress and sys.stderr.isatty()))
-            n = write_with_sidecar(iter(bar), out, coords)
-    write_json(report, {"sequences": n, **build.to_dict(), "windows": windows.to_dict()})
+            rows: list[tuple[str, str, int]] = []
+            n = write_with_sidecar(distinct_haplotypes(bar, rows) if distinct else iter(bar), out, coords)
+    extra: dict = {}
+    carriers_path = None
+    if distinct:
+        carriers_path = Path(carriers) if carriers else sidecar_path(out, ".carriers.tsv")
+        write_carriers(rows, carriers_path)
+        per_region: dict[str, int] = {}
+        for name in dict.fromkeys(r[0] for r in rows):
+            region = name.rsplit("|", 1)[0]
+            per_region[region] = per_region.get(region, 0) + 1
+        extra = {"distinct": {"haplotypes": len(rows), "sequences": n, "per_region": per_region,
+                              "carriers": str(carriers_path)}}
+    write_json(report, {"sequences": n, **build.to_dict(), "windows": windows.to_dict(), **extra})
     return SequencesWritten(kind="haplotypes", n=n, fasta=Path(out), coords=coords, report=report, build=build,
-                            samples=match, gaps=windows, windows=bed)
+                            samples=match, gaps=windows, windows=bed, carriers=carriers_path,
+                            n_haplotypes=len(rows) if distinct else None)
 
 
 def write_variant_windows(

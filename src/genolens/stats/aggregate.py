@@ -18,6 +18,11 @@ are combined; a sample with no token in a region gets NaN there.
 
 Tokens with a negative position (e.g. inserted bases without a reference
 coordinate) count for the whole input but for no region.
+
+Sequences embedded once for all the people who carry them (``genolens sequences --distinct``) come with
+a ``carriers`` table (sequence, sample, haplotype): the running sums, counts, maxima and active counts of
+each distinct sequence are then given to every (sample, haplotype) that carries it before the statistics
+are formed, which is exactly what embedding every copy would have given.
 """
 
 from __future__ import annotations
@@ -128,6 +133,36 @@ class _Accumulator:
                 self.maxs[r][gs[starts]], np.maximum.reduceat(a[order], starts, axis=0)
             )
 
+    def expand(self, carriers: pd.DataFrame) -> None:
+        """Turn per-sequence groups into per-(sample, haplotype) groups through the carriers table."""
+        by_seq = {}
+        for (seq, hap), i in self.keys.items():
+            if hap != 0 or seq in by_seq:
+                raise InputFormatError(f"sequence {seq!r} has a sample and haplotype of its own: with a carriers "
+                                       "table the sequences must be the distinct ones (genolens sequences --distinct)")
+            by_seq[seq] = i
+        seqs = carriers["sequence_id"].astype(str).to_numpy()
+        absent = sorted(set(by_seq) - set(seqs))
+        if absent:
+            raise SampleMismatchError(f"{len(absent)} embedded sequences have no carrier: {absent[:5]}",
+                                      hint="use the carriers table written with these sequences")
+        unknown = sorted(set(seqs) - set(by_seq))
+        if unknown:
+            raise SampleMismatchError(f"{len(unknown)} sequences of the carriers table were not embedded: "
+                                      f"{unknown[:5]}", hint="is the store complete (every shard gathered)?")
+        src = np.array([by_seq[q] for q in seqs], dtype=np.intp)
+        codes, uniques = pd.factorize(pd.MultiIndex.from_arrays(
+            [carriers["sample"].astype(str).to_numpy(), carriers["haplotype"].to_numpy(dtype=np.int64)]))
+        ind = sp.csr_matrix((np.ones(len(src)), (codes, src)), shape=(len(uniques), len(self.keys)))
+        order = np.argsort(codes, kind="stable")
+        starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
+        for r in range(len(self.sums)):
+            self.sums[r] = ind @ self.sums[r]
+            self.active[r] = ind @ self.active[r]
+            self.counts[r] = ind @ self.counts[r]
+            self.maxs[r] = np.maximum.reduceat(self.maxs[r][src[order]], starts, axis=0)
+        self.keys = {(str(s), int(h)): i for i, (s, h) in enumerate(uniques)}
+
 
 def aggregate_chunks(
     chunks: Iterable[TokenChunk],
@@ -136,6 +171,7 @@ def aggregate_chunks(
     feature_names: Sequence[str] | None = None,
     sample_sheet: pd.DataFrame | None = None,
     config: AggregationConfig = AggregationConfig(),
+    carriers: pd.DataFrame | None = None,
 ) -> ad.AnnData:
     """Aggregate streamed token chunks into an AnnData (samples x features[/statistic/region]).
 
@@ -143,7 +179,9 @@ def aggregate_chunks(
     interval in the positions' coordinates; without it the whole input is
     aggregated. ``sample_sheet`` (indexed by sample, or with a ``sample``
     column) supplies phenotypes and covariates for ``obs``; every sample with
-    activations must be in it.
+    activations must be in it. ``carriers`` (``sequence_id, sample, haplotype``,
+    :func:`genolens.io.distinct.read_carriers`): the chunks' "samples" are distinct
+    sequences, each standing for every (sample, haplotype) that carries it.
     """
     region_list = [(str(k), int(v[0]), int(v[1])) for k, v in (regions or {}).items()]
     for name, start, end in region_list:
@@ -172,6 +210,8 @@ def aggregate_chunks(
         n_tokens += t
     if acc is None or n_tokens == 0:
         raise InputFormatError("no tokens to aggregate")
+    if carriers is not None:
+        acc.expand(carriers)
     names = [str(n) for n in feature_names] if feature_names is not None else [f"f{j}" for j in range(acc.f)]
     if len(names) != acc.f:
         raise ConfigError(f"{len(names)} feature names for {acc.f} features")
@@ -203,6 +243,8 @@ def aggregate_chunks(
         "regions": {name: [start, end] for name, start, end in region_list} or {WHOLE: []},
         "n_tokens": int(n_tokens),
     }
+    if carriers is not None:  # the tokens embedded: of the distinct sequences
+        adata.uns["aggregation"]["distinct_sequences"] = int(carriers["sequence_id"].nunique())
     return adata
 
 

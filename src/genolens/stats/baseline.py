@@ -71,6 +71,10 @@ BASELINE_COLUMNS = (
     "phenotype_id", "n_features", "n_variants", "r2_features", "r_features", "sign_features", "r2_genotypes",
     "r_genotypes", "sign_genotypes", "r_between", "delta_r2", "verdict",
 )
+# The bootstrap confidence bounds that follow them.
+BASELINE_CI_COLUMNS = (
+    "r2_features_low", "r2_features_high", "r2_genotypes_low", "r2_genotypes_high", "delta_r2_low", "delta_r2_high",
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,9 @@ class BaselineConfig:
     """Folds, elastic-net settings, the margin of R² within which features 'match' genotypes, and the seed.
 
     The penalties tried run from the smallest that zeroes every coefficient down to ``min_alpha_ratio`` of it
-    (``n_alphas`` on a log scale), as glmnet and PrediXcan do (their ratio: 0.01 when n < p).
+    (``n_alphas`` on a log scale), as glmnet and PrediXcan do (their ratio: 0.01 when n < p). Confidence
+    intervals (``level``) of each R² and of their difference come from ``n_bootstrap`` resamples of the
+    individuals' out-of-fold predictions (paired: the same resample for both sides).
     """
 
     folds: int = 5
@@ -87,6 +93,8 @@ class BaselineConfig:
     n_alphas: int = 20
     min_alpha_ratio: float = 0.01
     margin: float = 0.02
+    n_bootstrap: int = 1000
+    level: float = 0.95
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -100,6 +108,10 @@ class BaselineConfig:
             raise ConfigError(f"min_alpha_ratio must be in (0, 1), got {self.min_alpha_ratio}")
         if self.margin < 0:
             raise ConfigError(f"margin must be >= 0, got {self.margin}")
+        if self.n_bootstrap < 10:
+            raise ConfigError(f"n_bootstrap must be >= 10, got {self.n_bootstrap}")
+        if not 0.0 < self.level < 1.0:
+            raise ConfigError(f"level must be in (0, 1), got {self.level}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -156,6 +168,36 @@ def prediction_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     return {"r2": r2, "r": r, "sign": float(np.sign(r))}
 
 
+def bootstrap_r2(y: np.ndarray, predictions: list[np.ndarray], *, n_bootstrap: int, seed: int) -> np.ndarray:
+    """R² of each prediction on the same ``n_bootstrap`` resamples of the individuals (resamples x predictions).
+
+    Parameters
+    ----------
+    y
+        Outcome.
+    predictions
+        Out-of-fold predictions of ``y``, each one per individual.
+    n_bootstrap
+        Resamples (with replacement, of all individuals).
+    seed
+        Seed of the resamples.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n_bootstrap x len(predictions)`` R² values (NaN where a resample's outcome is constant).
+    """
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(y), size=(n_bootstrap, len(y)))
+    yb = y[idx]
+    total = ((yb - yb.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    out = np.empty((n_bootstrap, len(predictions)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for j, pred in enumerate(predictions):
+            out[:, j] = np.where(total > 0, 1.0 - ((yb - pred[idx]) ** 2).sum(axis=1) / total, np.nan)
+    return out
+
+
 def genotype_baseline(
     features: np.ndarray,
     *,
@@ -186,8 +228,9 @@ def genotype_baseline(
     Returns
     -------
     pandas.DataFrame
-        :data:`BASELINE_COLUMNS`; ``verdict`` is ``beat``/``miss`` where the features' R² is above/below the
-        genotypes' by more than ``config.margin``, else ``match``.
+        :data:`BASELINE_COLUMNS` and :data:`BASELINE_CI_COLUMNS`; ``verdict`` is ``beat``/``miss`` where the
+        features' R² is above/below the genotypes' by more than ``config.margin`` and the confidence interval
+        of the difference excludes 0, else ``match``; ``*_low``/``*_high``: the bootstrap confidence bounds.
     """
     rows = []
     for gene in [g for g in feature_groups if g in variant_groups]:
@@ -205,10 +248,15 @@ def genotype_baseline(
         mf, mg = prediction_metrics(y, pf), prediction_metrics(y, pg)
         between = float(np.corrcoef(pf, pg)[0, 1]) if pf.std() > 0 and pg.std() > 0 else float("nan")
         delta = mf["r2"] - mg["r2"]
-        verdict = "beat" if delta > config.margin else "miss" if delta < -config.margin else "match"
+        boot = bootstrap_r2(y, [pf, pg], n_bootstrap=config.n_bootstrap, seed=config.seed)
+        tails = [100 * (1 - config.level) / 2, 100 * (1 + config.level) / 2]
+        (f_lo, f_hi), (g_lo, g_hi) = np.nanpercentile(boot, tails, axis=0).T
+        d_lo, d_hi = np.nanpercentile(boot[:, 0] - boot[:, 1], tails)
+        verdict = ("beat" if delta > config.margin and d_lo > 0 else "miss" if delta < -config.margin and d_hi < 0
+                   else "match")
         rows.append((gene, xf.shape[1], xg.shape[1], mf["r2"], mf["r"], mf["sign"], mg["r2"], mg["r"], mg["sign"],
-                     between, delta, verdict))
-    return pd.DataFrame(rows, columns=list(BASELINE_COLUMNS))
+                     between, delta, verdict, f_lo, f_hi, g_lo, g_hi, d_lo, d_hi))
+    return pd.DataFrame(rows, columns=list(BASELINE_COLUMNS + BASELINE_CI_COLUMNS))
 
 
 def variant_windows(sites: pd.DataFrame, positions: pd.DataFrame, *, window: int) -> dict[str, np.ndarray]:
@@ -236,4 +284,32 @@ def variant_windows(sites: pd.DataFrame, positions: pd.DataFrame, *, window: int
         idx = np.flatnonzero(on & (pos >= int(tss) - window) & (pos <= int(tss) + window))
         if idx.size:
             out[str(gene)] = idx
+    return out
+
+
+def variant_regions(sites: pd.DataFrame, regions: dict[str, list[tuple[str, int, int]]]) -> dict[str, np.ndarray]:
+    """Phenotype ID -> indices of the variants inside its own regions (the bases its features were read from).
+
+    Parameters
+    ----------
+    sites
+        Variants: ``contig`` and 1-based ``pos`` (``chr`` prefixes are ignored when matching contigs).
+    regions
+        Phenotype ID -> its regions as ``(contig, start, end)``, 0-based half-open (BED): a variant at 1-based
+        ``pos`` is inside when ``start < pos <= end``.
+
+    Returns
+    -------
+    dict
+        Phenotypes with at least one variant; indices sorted, each variant once.
+    """
+    contig = sites["contig"].astype(str).str.removeprefix("chr").to_numpy()
+    pos = sites["pos"].to_numpy()
+    out = {}
+    for gene, intervals in regions.items():
+        inside = np.zeros(len(pos), dtype=bool)
+        for chrom, start, end in intervals:
+            inside |= (contig == str(chrom).removeprefix("chr")) & (pos > int(start)) & (pos <= int(end))
+        if inside.any():
+            out[str(gene)] = np.flatnonzero(inside)
     return out

@@ -49,10 +49,12 @@ def store_features(
     regions: Mapping[str, tuple[int, int]] | None = None,
     config: AggregationConfig = AggregationConfig(),
     batch_rows: int = 16_384,
+    carriers: pd.DataFrame | None = None,
 ) -> ad.AnnData:
     """Samples × features AnnData of SAE features (``sae``) or raw layer activations (no ``sae``).
 
-    ``layer`` defaults to the SAE's layer; with an SAE its provenance must match the store.
+    ``layer`` defaults to the SAE's layer; with an SAE its provenance must match the store. ``carriers``:
+    the store holds distinct haplotypes (``genolens sequences --distinct``); each counts for its carriers.
     """
     if sae is not None:
         layer = sae.cfg.provenance.layer if layer is None else layer
@@ -66,7 +68,7 @@ def store_features(
         raise ConfigError(f"layer {layer} is not in the store (layers {list(store.layers)})")
     adata = aggregate_chunks(
         _chunks(store, layer, sae, batch_rows), regions=regions, feature_names=names,
-        sample_sheet=sample_sheet, config=config,
+        sample_sheet=sample_sheet, config=config, carriers=carriers,
     )
     adata.uns["source"] = {
         "store": str(store.path), "layer": layer, "model": store.config.model,
