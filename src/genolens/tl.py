@@ -462,7 +462,7 @@ def baseline(
 
     from genolens.io.vcf import vcf_samples
     from genolens.stats.ancestry import read_dosages
-    from genolens.stats.baseline import genotype_baseline, variant_regions, variant_windows
+    from genolens.stats.baseline import BASELINE_CIS_COLUMNS, genotype_baseline, variant_regions, variant_windows
     from genolens.stats.cis import CisConfig, cis_map
 
     adata, _ = _features(adata)
@@ -505,6 +505,16 @@ def baseline(
     best = eqtl.table.set_index("phenotype_id")[["feature_id", "pval_nominal", "pval_beta", "qval"]]
     best.columns = ["eqtl_variant", "eqtl_pval_nominal", "eqtl_pval_beta", "eqtl_qval"]
     table = table.join(best, on="phenotype_id")
+    # the same cis test on the gene's model features: which genes' features carry signal, and of what kind
+    features_cis = cis_map(x, feature_names=list(map(str, target.var_names)), phenotypes=phen,
+                           groups={g: groups[g] for g in table["phenotype_id"]}, reduced=design.matrix[:, :n_reduced],
+                           full=design.matrix, config=CisConfig(n_permutations=n_permutations, seed=config.seed))
+    fbest = features_cis.table.set_index("phenotype_id")[list(BASELINE_CIS_COLUMNS)]
+    fbest.columns = [f"features_{c}" for c in BASELINE_CIS_COLUMNS]
+    table = table.join(fbest, on="phenotype_id")
+    alpha = 0.05
+    eqtl_genes = table.loc[table["eqtl_qval"] < alpha, "phenotype_id"].tolist()
+    feature_genes = table.loc[table["features_qval"] < alpha, "phenotype_id"].tolist()
     counts = table["verdict"].value_counts().to_dict()
     summary = {
         "pcs": pc_info,
@@ -518,9 +528,16 @@ def baseline(
         "median_r2_features": float(table["r2_features"].median()) if len(table) else float("nan"),
         "median_r2_genotypes": float(table["r2_genotypes"].median()) if len(table) else float("nan"),
         "residualised_on": design.columns,
+        "alpha": alpha,
+        "genes_with_eqtl": eqtl_genes,
+        "genes_with_feature_signal": feature_genes,
+        "genes_features_and_genotypes": [g for g in eqtl_genes if g in feature_genes],
+        "genes_only_genotypes": [g for g in eqtl_genes if g not in feature_genes],
+        "genes_only_features": [g for g in feature_genes if g not in eqtl_genes],
+        "features_cis_skipped": features_cis.skipped,
     }
     target.uns[key_added] = json_ready(summary)
-    return BaselineResult(table=table, eqtl=eqtl.table, summary=summary)
+    return BaselineResult(table=table, eqtl=eqtl.table, summary=summary, features_cis=features_cis.table)
 
 def _cis_inputs(target: ad.AnnData, bed: PhenotypeBed, *, covariates: Sequence[str], n_pcs: int, no_ancestry: bool,
                 eigenvec: PathLike | None, vcf: PathLike | None, pca: PCAConfig | None, layer: str | None,

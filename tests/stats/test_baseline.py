@@ -64,6 +64,11 @@ def test_strong_cis_eqtl_gene_has_a_genotype_r2_clearly_above_zero(result):
     assert strong["r2_features"] > 0.0
     assert table.loc[WEAK, "r2_features"] < 0.02
     assert set(table["verdict"]) <= {"beat", "match", "miss"}
+    # the features' own cis test, side by side: the variant mixtures carry the eQTL, the noise does not
+    assert strong["features_qval"] < 0.05 and strong["features_feature_id"].startswith(STRONG)
+    assert table.loc[WEAK, "features_pval_beta"] > 0.01
+    assert result.summary["genes_with_eqtl"][0] == STRONG
+    assert STRONG in result.summary["genes_features_and_genotypes"]
     eqtl = result.eqtl.set_index("phenotype_id")
     assert eqtl.loc[STRONG, "num_var"] == table.loc[STRONG, "n_variants"]
 
@@ -104,6 +109,8 @@ def test_baseline_round_trips_and_runs_from_the_cli(cohort, result, tmp_path):
     back = gl.read_baseline(folder)
     pd.testing.assert_frame_equal(back.table, result.table, check_dtype=False)
     assert (folder / "baseline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (folder / "qq_genes.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pd.testing.assert_frame_equal(back.features_cis, result.features_cis, check_dtype=False)
     ax = gl.pl.baseline(back)
     assert ax.get_xlabel().startswith("cross-validated R²")
     adata, _ = cohort

@@ -91,7 +91,9 @@ def _associate_section(folder: Path, out_dir: Path, top: int) -> str:
     cols = [c for c in ("feature", "beta", "se", "pvalue", "qvalue", "n", "ancestry_r2", "pvalue_unadjusted",
                         "category") if c in table.columns]
     ranked = table.sort_values("pvalue", na_position="last").head(top)[cols]
-    body += f"<p class='muted'>Top {len(ranked)} of {len(table):,} features by p-value (ancestry-adjusted).</p>"
+    body += (f"<p class='muted'>Top {len(ranked)} of {len(table):,} features by p-value (ancestry-adjusted); beta and "
+             "se per SD of the feature over the tested samples; features that barely vary are untestable (not "
+             "fitted).</p>")
     body += _table(ranked, row_class="category")
     for name in ("qq.png", "volcano.png"):
         if (folder / name).is_file():
@@ -99,18 +101,81 @@ def _associate_section(folder: Path, out_dir: Path, top: int) -> str:
     return body
 
 
+def _ci(table: pd.DataFrame, col: str) -> pd.Series:
+    """``estimate [low, high]`` text of a column with bootstrap bounds (the estimate alone without them)."""
+    est = table[col].map(lambda v: f"{v:.3f}")
+    if f"{col}_low" in table.columns:
+        est = est + " [" + table[f"{col}_low"].map(lambda v: f"{v:.3f}") + ", " + \
+            table[f"{col}_high"].map(lambda v: f"{v:.3f}") + "]"
+    return est
+
+
+def _gene_story(table: pd.DataFrame, summary: dict) -> str:
+    """One sentence per gene with a genotype cis-eQTL or a feature signal: do the features recover it?"""
+    alpha = float(summary.get("alpha", 0.05))
+    lines = []
+    for _, row in table.iterrows():
+        eqtl = row.get("eqtl_qval", float("nan")) < alpha
+        feat = row.get("features_qval", float("nan")) < alpha
+        if not (eqtl or feat):
+            continue
+        gen = (f"R² {row['r2_genotypes']:.3f} [{row.get('r2_genotypes_low', float('nan')):.3f}, "
+               f"{row.get('r2_genotypes_high', float('nan')):.3f}]")
+        fea = (f"R² {row['r2_features']:.3f} [{row.get('r2_features_low', float('nan')):.3f}, "
+               f"{row.get('r2_features_high', float('nan')):.3f}]")
+        if eqtl and feat:
+            what = (f"has a genotype cis-eQTL (q = {row['eqtl_qval']:.2g}) and its features recover it: their own "
+                    f"cis test q = {row['features_qval']:.2g} (best feature {row.get('features_category', '')})")
+        elif eqtl:
+            what = (f"has a genotype cis-eQTL (q = {row['eqtl_qval']:.2g}) that its features do not recover "
+                    f"(their cis test q = {row.get('features_qval', float('nan')):.2g})")
+        else:
+            what = (f"has no genotype cis-eQTL at q < {alpha} (q = {row.get('eqtl_qval', float('nan')):.2g}), yet its "
+                    f"features carry signal (cis test q = {row['features_qval']:.2g})")
+        lines.append(f"<li><b>{html.escape(str(row['phenotype_id']))}</b> {html.escape(what)}; predicted across "
+                     f"people, genotypes {gen}, features {fea} (verdict: features {html.escape(row['verdict'])} "
+                     "genotypes).</li>")
+    if not lines:
+        return f"<p>No gene has a genotype cis-eQTL or a feature signal at q &lt; {alpha}.</p>"
+    return "<ul>" + "".join(lines) + "</ul>"
+
+
 def _baseline_section(folder: Path, out_dir: Path) -> str:
     table = pd.read_csv(folder / "baseline.tsv", sep="\t")
+    summary_path = folder / "baseline.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     body = f"<h3>{html.escape(os.path.relpath(folder, out_dir))}</h3>"
-    body += _cards({f"features {k} genotypes": str(v) for k, v in table["verdict"].value_counts().items()})
-    body += ("<p class='muted'>Per gene: cross-validated R² and across-individual r of expression predicted from the "
-             "gene's model features and from its cis genotypes (elastic net, identical folds); the genotype "
-             "cis-eQTL's best variant and q-value.</p>")
-    cols = [c for c in ("phenotype_id", "n_features", "n_variants", "r2_features", "r_features", "r2_genotypes",
-                        "r_genotypes", "r_between", "verdict", "eqtl_variant", "eqtl_qval") if c in table.columns]
-    body += _table(table[cols])
-    if (folder / "baseline.png").is_file():
-        body += _img(folder / "baseline.png", "baseline")
+    cards = {f"features {k} genotypes": str(v) for k, v in table["verdict"].value_counts().items()}
+    for key, label in (("genes_with_eqtl", "genes with a genotype cis-eQTL"),
+                       ("genes_features_and_genotypes", "recovered by the features"),
+                       ("genes_only_genotypes", "only in the genotypes"),
+                       ("genes_only_features", "only in the features")):
+        if key in summary:
+            cards[label] = str(len(summary[key]))
+    body += _cards(cards)
+    window = summary.get("config", {}).get("genotype_window")
+    seen = ("the variants inside the gene's own feature windows (the bases the model read)"
+            if isinstance(window, str)
+            else f"the variants within {window} bp of the TSS" if window else "its cis variants")
+    body += ("<p class='muted'>Per gene: expression predicted across people (cross-validated elastic net, identical "
+             f"folds, 95% bootstrap intervals) from the gene's model features and from {html.escape(seen)}; the "
+             "genotype cis-eQTL scan and the same cis test on the features (tensorQTL's permutation scheme, one "
+             "beta-approximated p per gene, BH q across genes); the category of each gene's best feature.</p>")
+    body += _gene_story(table, summary)
+    shown = table.copy()
+    for col in ("r2_features", "r2_genotypes", "delta_r2"):
+        if col in shown.columns:
+            shown[col] = _ci(shown, col)
+    if "sign_features" in shown.columns and "sign_genotypes" in shown.columns:
+        shown["sign_concordant"] = shown["sign_features"] == shown["sign_genotypes"]
+    cols = [c for c in ("phenotype_id", "n_features", "n_variants", "r2_genotypes", "r_genotypes", "r2_features",
+                        "r_features", "sign_concordant", "delta_r2", "r_between", "verdict", "eqtl_variant",
+                        "eqtl_qval", "features_feature_id", "features_slope_per_sd", "features_qval",
+                        "features_category") if c in shown.columns]
+    body += _table(shown[cols])
+    for name in ("baseline.png", "qq_genes.png"):
+        if (folder / name).is_file():
+            body += _img(folder / name, name)
     return body
 
 

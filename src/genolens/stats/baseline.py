@@ -42,11 +42,14 @@ class BaselineResult:
         The genotype cis-eQTL scan, one row per gene (tensorQTL ``map_cis`` columns).
     summary
         The run's settings and counts, JSON-ready.
+    features_cis
+        The same cis scan on each gene's model features (one row per gene), or None.
     """
 
     table: pd.DataFrame
     eqtl: pd.DataFrame
     summary: dict
+    features_cis: pd.DataFrame | None = None
 
     def write(self, out: str | os.PathLike[str]) -> Path:
         """Write the run's folder (see :func:`genolens.stats.results.write_baseline`); return it.
@@ -71,6 +74,8 @@ BASELINE_COLUMNS = (
     "phenotype_id", "n_features", "n_variants", "r2_features", "r_features", "sign_features", "r2_genotypes",
     "r_genotypes", "sign_genotypes", "r_between", "delta_r2", "verdict",
 )
+# The columns of the features' own cis scan (its best feature) joined as ``features_<column>``.
+BASELINE_CIS_COLUMNS = ("feature_id", "slope_per_sd", "pval_nominal", "pval_beta", "qval", "category")
 # The bootstrap confidence bounds that follow them.
 BASELINE_CI_COLUMNS = (
     "r2_features_low", "r2_features_high", "r2_genotypes_low", "r2_genotypes_high", "delta_r2_low", "delta_r2_high",

@@ -22,6 +22,7 @@ CATEGORY_COLOURS = {
     "both": "tab:purple",
     "unresolved": "tab:orange",
     "none": "0.6",
+    "untestable": "0.85",
 }
 
 
@@ -51,6 +52,42 @@ def draw_qq(table: pd.DataFrame, *, ax: Axes) -> Axes:
     ax.set_ylabel("observed -log10(p)")
     ax.legend(loc="upper left", fontsize=8)
     return ax
+
+
+def draw_gene_qq(pvalues: dict[str, pd.Series | np.ndarray], *, ax: Axes) -> Axes:
+    """QQ plot of gene-level p-values (one per gene, e.g. cis ``pval_beta``) of several scans on ``ax``.
+
+    Parameters
+    ----------
+    pvalues
+        Label -> one p-value per gene (NaN ignored).
+    ax
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``.
+    """
+    top = 1.0
+    for (label, values), colour in zip(pvalues.items(), ("tab:green", "tab:purple", "tab:orange"), strict=False):
+        p = np.asarray(values, dtype=float)
+        p = np.sort(p[np.isfinite(p)])
+        if p.size == 0:
+            continue
+        exp = _expected(p.size)
+        ax.scatter(exp, neg_log10(p), s=14, color=colour, label=f"{label} ({p.size} genes)")
+        top = max(top, float(exp.max()))
+    ax.plot([0, top], [0, top], color="black", linewidth=0.8)
+    ax.set_xlabel("expected -log10(p), one test per gene")
+    ax.set_ylabel("observed -log10(p) (beta-approximated permutation p)")
+    ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+def gene_qq_plot(pvalues: dict[str, pd.Series | np.ndarray], *, path: str | os.PathLike[str]) -> None:
+    """Write :func:`draw_gene_qq` as a PNG."""
+    _save(draw_gene_qq, pvalues, path, (5, 5))  # type: ignore[arg-type]
 
 
 def draw_volcano(table: pd.DataFrame, *, ax: Axes) -> Axes:

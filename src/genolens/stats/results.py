@@ -26,7 +26,7 @@ from genolens.stats.associate import TABLE_COLUMNS, AssociationResult
 from genolens.stats.audit import AuditResult
 from genolens.stats.baseline import BASELINE_COLUMNS, BaselineResult
 from genolens.stats.cis import CIS_COLUMNS, CisResult
-from genolens.stats.plots import baseline_plot, qq_plot, volcano_plot
+from genolens.stats.plots import baseline_plot, gene_qq_plot, qq_plot, volcano_plot
 
 ASSOCIATION_FORMAT = "genolens-association"
 AUDIT_FORMAT = "genolens-audit"
@@ -243,9 +243,14 @@ def write_baseline(result: BaselineResult, out: str | os.PathLike[str]) -> Path:
     Path
         The folder.
     """
-    out = _write_tables(out, {"baseline.tsv": result.table, "eqtl.tsv": result.eqtl}, result.summary,
-                        name="baseline.json", encoding=BASELINE_FORMAT)
+    tables = {"baseline.tsv": result.table, "eqtl.tsv": result.eqtl}
+    if result.features_cis is not None:
+        tables["features_cis.tsv"] = result.features_cis
+    out = _write_tables(out, tables, result.summary, name="baseline.json", encoding=BASELINE_FORMAT)
     baseline_plot(result.table, path=out / "baseline.png")
+    if result.features_cis is not None:
+        gene_qq_plot({"genotypes (cis-eQTL)": result.eqtl["pval_beta"], "model features": result.features_cis[
+            "pval_beta"]}, path=out / "qq_genes.png")
     return out
 
 
@@ -260,7 +265,8 @@ def read_baseline(path: str | os.PathLike[str]) -> BaselineResult:
     Returns
     -------
     BaselineResult
-        ``table`` (one row per gene), ``eqtl`` (the genotype cis-eQTL scan) and ``summary``.
+        ``table`` (one row per gene), ``eqtl`` (the genotype cis-eQTL scan), ``summary`` and
+        ``features_cis`` (the features' cis scan, when the folder holds one).
     """
     root = Path(path)
     summary = _read_json(root / "baseline.json", BASELINE_FORMAT, "baseline")
@@ -268,4 +274,5 @@ def read_baseline(path: str | os.PathLike[str]) -> BaselineResult:
     missing = [c for c in BASELINE_COLUMNS if c not in table.columns]
     if missing:
         raise InputFormatError(f"baseline.tsv lacks the columns {missing}", path=root / "baseline.tsv")
-    return BaselineResult(table=table, eqtl=_read_tsv(root / "eqtl.tsv"), summary=summary)
+    features_cis = _read_tsv(root / "features_cis.tsv") if (root / "features_cis.tsv").is_file() else None
+    return BaselineResult(table=table, eqtl=_read_tsv(root / "eqtl.tsv"), summary=summary, features_cis=features_cis)
