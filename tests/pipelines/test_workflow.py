@@ -123,6 +123,7 @@ def test_dense_config_lints_and_plans_trimmed_windows_and_chromosome_wide_pcs(tm
     inputs = config["inputs"]
     for key in ("reference", "vcf", "ancestry_vcf", "sample_sheet", "regions", "jaspar"):
         assert (REPO / inputs[key]).is_file(), inputs[key]
+    assert (REPO / config["baseline"]["phenotypes"]).is_file() and (REPO / config["baseline"]["cis_map"]).is_file()
     assert all((REPO / p).is_file() for p in inputs["annotations"])
     lint = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", str(DENSE), "--lint"],
@@ -133,8 +134,13 @@ def test_dense_config_lints_and_plans_trimmed_windows_and_chromosome_wide_pcs(tm
     result = snakemake("-n", "-p", "-s", "pipelines/workflow/Snakefile", "--configfile", str(DENSE),
                        "--config", f"outdir={tmp_path / 'dense'}", cwd=REPO)
     planned = {job["rule"]: job for job in jobs(result.stdout)}
-    assert job_stats(result.stdout)["associate"] == len(config["associate"]["phenotypes"]) == 4
+    # each gene against its own windows only (baseline: cis test and genotypes of the same windows), no
+    # phenotype against every window's features
+    assert "associate" not in job_stats(result.stdout) and config["associate"]["phenotypes"] == []
     assert "--n-policy trim --max-n-fraction 0 --n-min-length 500" in result.stdout
+    assert "--distinct --carriers" in result.stdout  # each distinct haplotype embedded once
+    assert "--genotype-regions" in result.stdout and "--cis-map" in result.stdout
+    assert "sequences.windows.bed" in planned["aggregate"]["input"] and "--carriers" in result.stdout
     assert inputs["ancestry_vcf"] in planned["ancestry"]["input"]
     assert inputs["vcf"] not in planned["ancestry"]["input"]
     demo = snakemake("-n", "-p", "-s", "pipelines/workflow/Snakefile", "--configfile", str(DEMO),

@@ -67,9 +67,10 @@ def test_audit_error_paths(leaky):
         embedding_audit(leaky, labels="super_pop", use_rep="nope")
     with pytest.raises(ConfigError, match="PC columns"):
         embedding_audit(leaky, pcs=["PC9"])
-    tiny = ad.AnnData(
-        X=np.zeros((12, 2)), obs=pd.DataFrame({"lab": ["a"] * 10 + ["b"] * 2}, index=[f"s{i}" for i in range(12)])
-    )
+    obs = pd.DataFrame({"lab": ["a"] * 10 + ["b"] * 2}, index=[f"s{i}" for i in range(12)])
+    with pytest.raises(ConfigError, match="no feature varies enough"):
+        embedding_audit(ad.AnnData(X=np.zeros((12, 2)), obs=obs), labels="lab", config=FAST)
+    tiny = ad.AnnData(X=np.random.default_rng(0).normal(size=(12, 2)), obs=obs)
     with pytest.raises(ConfigError, match="fewer samples than"):
         embedding_audit(tiny, labels="lab", config=FAST)
     with pytest.raises(ConfigError, match="two classes"):
@@ -80,3 +81,19 @@ def test_audit_error_paths(leaky):
 def test_audit_config_is_validated(kwargs):
     with pytest.raises(ConfigError):
         AuditConfig(**kwargs)
+
+
+def test_features_that_barely_vary_do_not_blow_up_the_probe():
+    """Thousands of features, some non-zero in a single sample: R² of a PC stays a probability-like score."""
+    rng = np.random.default_rng(4)
+    n = 200
+    pc = rng.normal(size=n)
+    dense = np.outer(pc, rng.normal(size=40)) + rng.normal(size=(n, 40))
+    rare = np.zeros((n, 300))
+    rare[rng.integers(0, n, size=300), np.arange(300)] = rng.uniform(1, 5, size=300)  # one carrier each
+    adata = ad.AnnData(X=np.hstack([dense, rare]), obs=pd.DataFrame({"PC1": pc}, index=[f"s{i}" for i in range(n)]))
+    result = embedding_audit(adata, pcs=["PC1"], config=FAST)
+    score = result.table.set_index("target").loc["PC1", "score"]
+    assert 0.5 < score <= 1.0  # the 40 informative features read PC1; the 300 one-carrier ones are left out
+    assert result.summary["n_features_probed"] == 40
+    assert result.summary["n_features_untestable"] == {"too_few_varying": 300}

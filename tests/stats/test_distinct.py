@@ -21,7 +21,7 @@ from genolens.io.distinct import read_carriers
 from genolens.stats.aggregate import AggregationConfig, TokenChunk, aggregate_chunks
 
 DENSE = "data/dense"
-REGIONS = "pipelines/config/dense_regions.bed"
+REGIONS = "data/dense/gene_windows.bed"
 
 
 def test_carriers_expansion_equals_aggregating_every_copy():
@@ -61,7 +61,7 @@ def dense_pair(tmp_path_factory):
     sheet.to_csv(tmp / "sheet.tsv", sep="\t", index=False)
     bed = tmp / "regions.bed"
     # SELO promoter and body (the promoter holds N: trimmed)
-    bed.write_text("".join(Path(REGIONS).read_text().splitlines(keepends=True)[2:4]))
+    bed.write_text("".join(Path(REGIONS).read_text().splitlines(keepends=True)[14:16]))
     common = ["--reference", f"{DENSE}/reference/GRCh37_chr22_50-51.3Mb.fa.gz", "--vcf",
               f"{DENSE}/genotypes/chr22_50.24-51.24Mb.1kgp3.geuvadis445.phased.vcf.gz", "--regions", str(bed),
               "--sample-sheet", str(tmp / "sheet.tsv"), "--n-policy", "trim", "--n-min-length", "500",

@@ -160,16 +160,16 @@ def _baseline_section(folder: Path, out_dir: Path) -> str:
     body += ("<p class='muted'>Per gene: expression predicted across people (cross-validated elastic net, identical "
              f"folds, 95% bootstrap intervals) from the gene's model features and from {html.escape(seen)}; the "
              "genotype cis-eQTL scan and the same cis test on the features (tensorQTL's permutation scheme, one "
-             "beta-approximated p per gene, BH q across genes); the category of each gene's best feature.</p>")
+             "beta-approximated p per gene, BH q across genes); the category of each gene's best feature. r: the "
+             "across-individual correlation of predicted and observed expression (positive: the direction of "
+             "variation between people is right).</p>")
     body += _gene_story(table, summary)
     shown = table.copy()
     for col in ("r2_features", "r2_genotypes", "delta_r2"):
         if col in shown.columns:
             shown[col] = _ci(shown, col)
-    if "sign_features" in shown.columns and "sign_genotypes" in shown.columns:
-        shown["sign_concordant"] = shown["sign_features"] == shown["sign_genotypes"]
     cols = [c for c in ("phenotype_id", "n_features", "n_variants", "r2_genotypes", "r_genotypes", "r2_features",
-                        "r_features", "sign_concordant", "delta_r2", "r_between", "verdict", "eqtl_variant",
+                        "r_features", "delta_r2", "r_between", "verdict", "eqtl_variant",
                         "eqtl_qval", "features_feature_id", "features_slope_per_sd", "features_qval",
                         "features_category") if c in shown.columns]
     body += _table(shown[cols])
@@ -184,6 +184,35 @@ def _audit_section(folder: Path, out_dir: Path) -> str:
     if (folder / "audit.tsv").is_file():
         body += _table(pd.read_csv(folder / "audit.tsv", sep="\t"))
     return body
+
+
+def _builds_section(builds: list[Path], root: Path) -> str:
+    """Per sequences report: windows requested / used / trimmed / skipped for N, distinct sequences, variants."""
+    rows, notes = [], []
+    for p in builds:
+        data = json.loads(p.read_text())
+        row = {"file": str(p.relative_to(root)), "sequences": data.get("sequences", "")}
+        windows = data.get("windows") or {}
+        if windows:
+            row.update({"windows requested": windows.get("windows_requested"),
+                        "windows used": windows.get("windows_used"),
+                        **{f"windows {k.replace('_', ' ')}": v for k, v in windows.get("counts", {}).items()}})
+            policy = windows.get("policy", {})
+            skipped = sum(v for k, v in windows.get("counts", {}).items() if k.startswith("skipped"))
+            trimmed = windows.get("counts", {}).get("trimmed", 0)
+            if skipped or trimmed:
+                notes.append(f"{html.escape(row['file'])}: reference N in {skipped + trimmed} of "
+                             f"{windows.get('windows_requested')} windows: {trimmed} trimmed to their longest N-free "
+                             f"stretch, {skipped} skipped (N policy {html.escape(str(policy.get('action')))}, "
+                             f"shortest kept {policy.get('min_length')} bases); no N base was embedded.")
+        distinct = data.get("distinct")
+        if distinct:
+            row["haplotypes"] = distinct.get("haplotypes")
+            row["distinct sequences embedded"] = distinct.get("sequences")
+        row.update(data.get("counts", {}))
+        rows.append(row)
+    body = "".join(f"<p>{n}</p>" for n in notes)
+    return body + _table(pd.DataFrame(rows).fillna(0))
 
 
 def write_run_report(results: str | os.PathLike[str], out: str | os.PathLike[str], *, top: int = 20) -> Path:
@@ -216,8 +245,7 @@ def write_run_report(results: str | os.PathLike[str], out: str | os.PathLike[str
         sections.append(("Embedding audit: how much ancestry leaks", audit_html))
     builds = sorted(root.rglob("*.report.json"))
     if builds:
-        rows = [{"file": str(p.relative_to(root)), **json.loads(p.read_text()).get("counts", {})} for p in builds]
-        sections.append(("Sequences and variants", _table(pd.DataFrame(rows).fillna(0))))
+        sections.append(("Sequences, windows and variants", _builds_section(builds, root)))
     if not sections:
         sections.append(("Nothing found", f"<p>No genolens outputs under {html.escape(str(root))}.</p>"))
     toc = "".join(f'<li><a href="#s{i}">{html.escape(t)}</a></li>' for i, (t, _) in enumerate(sections))

@@ -8,7 +8,11 @@ of those predictions over samples; the permutation null refits the whole
 cross-validation with the target shuffled, and its p-value is
 ``(1 + #{null >= observed}) / (1 + n_permutations)``. Missing feature values are
 mean-imputed inside each training fold; samples missing the target are dropped
-(and counted).
+(and counted). Features that barely vary over the samples (:mod:`genolens.stats.screen`) are left out
+before probing (counted in the summary): standardised inside a training fold where they happen to be
+nearly constant, a single carrier in the test fold gets a value of 1e5 standard deviations and the
+probe's predictions explode. The ridge penalties tried reach 1e7, as many thousand correlated features
+need.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from genolens.errors import ConfigError
+from genolens.stats.screen import feature_spread
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,7 @@ def _regressor():
     return make_pipeline(
         SimpleImputer(strategy="mean", keep_empty_features=True),
         StandardScaler(),
-        RidgeCV(alphas=np.logspace(-3, 3, 13), alpha_per_target=True),
+        RidgeCV(alphas=np.logspace(-3, 7, 21), alpha_per_target=True),
     )
 
 
@@ -228,13 +233,21 @@ def embedding_audit(
     if labels is None and not pcs:
         raise ConfigError("nothing to audit: give a label column and/or PC columns")
     x = _embedding(adata, use_rep)
+    spread = feature_spread(x)
     obs = adata.obs
     rows: list[dict] = []
     summary: dict[str, Any] = {
         "config": asdict(config),
         "n_samples": int(len(obs)),
         "n_features": int(x.shape[1]),
+        "n_features_probed": int((~spread.untestable).sum()),
+        "n_features_untestable": {str(k): int(v) for k, v in
+                                  pd.Series(spread.reason[spread.untestable]).value_counts().items()},
     }
+    if spread.untestable.all():
+        raise ConfigError("no feature varies enough over the samples to be probed",
+                          hint=f"untestable: {summary['n_features_untestable']}")
+    x = x[:, ~spread.untestable]
     if labels is not None:
         if labels not in obs.columns:
             raise ConfigError(f"label column {labels!r} not found in the sample table")

@@ -33,6 +33,11 @@ GAP_OPTIONS = (
 
 SEQUENCES = f"{OUTDIR}/sequences/sequences.fa.gz"
 COORDS = f"{OUTDIR}/sequences/sequences.coords.tsv"
+# The windows built, after the N policy (trimmed or skipped ones as built): features are aggregated over them
+WINDOWS = f"{OUTDIR}/sequences/sequences.windows.bed"
+# Distinct haplotypes embedded once: who carries each (sequences.distinct)
+DISTINCT = PER_SAMPLE and config["sequences"]["distinct"]
+CARRIERS = f"{OUTDIR}/sequences/sequences.carriers.tsv"
 STORE = f"{OUTDIR}/store"
 SAE = f"{OUTDIR}/sae"
 FEATURES = f"{OUTDIR}/stats/features.h5ad"
@@ -72,7 +77,8 @@ def all_products():
         products += expand(f"{OUTDIR}/embed/shard-{{shard}}", shard=SHARDS)
     products += [STORE, SAE, f"{OUTDIR}/sae_eval/eval.density.png", f"{OUTDIR}/features/annotate"]
     if PER_SAMPLE:
-        products += [f"{OUTDIR}/sequences/check-samples.txt", f"{OUTDIR}/sequences/sequences.report.json"]
+        products += [f"{OUTDIR}/sequences/check-samples.txt", f"{OUTDIR}/sequences/sequences.report.json", WINDOWS]
+        products += [CARRIERS] if DISTINCT else []
         products += [FEATURES, EIGENVEC, ANCESTRY_SUMMARY, f"{OUTDIR}/stats/audit/audit.tsv"]
         outputs = ["associate.json", "features.h5ad", "qq.png", "volcano.png"]
         if config["associate"]["stratify"]:

@@ -28,7 +28,8 @@ if PER_SAMPLE:
             " {params.types} > {output} 2> {log}"
 
     rule sequences:
-        """Both haplotypes of every sheet sample over every region, with coordinate map and variant report."""
+        """Both haplotypes of every sheet sample over every region (each distinct one once with sequences.distinct),
+        with coordinate map, variant report and the windows built."""
         input:
             reference=INPUTS["reference"],
             vcf=INPUTS["vcf"],
@@ -39,6 +40,8 @@ if PER_SAMPLE:
             fasta=SEQUENCES,
             coords=COORDS,
             report=f"{OUTDIR}/sequences/sequences.report.json",
+            windows=WINDOWS,
+            carriers=CARRIERS if DISTINCT else [],
         log:
             f"{LOGS}/sequences.log",
         threads: config["sequences"]["threads"]
@@ -49,10 +52,12 @@ if PER_SAMPLE:
         params:
             id_column=INPUTS["id_column"],
             gaps=GAP_OPTIONS,
+            distinct=f"--distinct --carriers {CARRIERS}" if DISTINCT else "",
             extra=config["sequences"]["extra"],
         shell:
             "genolens sequences --reference {input.reference} --vcf {input.vcf} --regions {input.regions}"
-            " --sample-sheet {input.sheet} --id-column {params.id_column} {params.gaps} --no-progress {params.extra}"
+            " --sample-sheet {input.sheet} --id-column {params.id_column} {params.gaps} {params.distinct}"
+            " --no-progress {params.extra}"
             " --out {output.fasta} --coords {output.coords} --report {output.report} > {log} 2>&1"
 
 elif "fasta" in INPUTS:

@@ -11,7 +11,9 @@ rule aggregate:
         store=STORE,
         sae=SAE,
         sheet=INPUTS.get("sample_sheet", []),
-        regions=INPUTS.get("regions", []) if config["aggregate"]["per_region"] else [],
+        # the windows as built (after the N policy), so that features and baseline see the same bases
+        regions=WINDOWS if config["aggregate"]["per_region"] else [],
+        carriers=CARRIERS if DISTINCT else [],
     output:
         FEATURES,
     log:
@@ -25,13 +27,14 @@ rule aggregate:
         id_column=INPUTS["id_column"],
         stat=config["aggregate"]["stat"],
         haplotypes=config["aggregate"]["haplotypes"],
-        regions=opt("--regions", INPUTS.get("regions") if config["aggregate"]["per_region"] else None),
+        regions=lambda wildcards, input: opt("--regions", input.regions),
+        carriers=lambda wildcards, input: opt("--carriers", input.carriers),
         device=config["aggregate"]["device"],
         extra=config["aggregate"]["extra"],
     shell:
         "genolens aggregate --store {input.store} --sae {input.sae} --sample-sheet {input.sheet}"
         " --id-column {params.id_column} --stat {params.stat} --haplotypes {params.haplotypes} {params.regions}"
-        " --device {params.device} {params.extra} --out {output} > {log} 2>&1"
+        " {params.carriers} --device {params.device} {params.extra} --out {output} > {log} 2>&1"
 
 
 rule ancestry:
@@ -110,6 +113,8 @@ if BASELINE:
             eqtl=f"{OUTDIR}/stats/baseline/eqtl.tsv",
             summary=f"{OUTDIR}/stats/baseline/baseline.json",
             plot=f"{OUTDIR}/stats/baseline/baseline.png",
+            features_cis=f"{OUTDIR}/stats/baseline/features_cis.tsv",
+            qq=f"{OUTDIR}/stats/baseline/qq_genes.png",
         log:
             f"{LOGS}/baseline.log",
         threads: config["baseline"]["threads"]
@@ -123,7 +128,8 @@ if BASELINE:
             ancestry=f"--pcs {PCS} --eigenvec {EIGENVEC}" if PCS else "--no-ancestry",
             window=opt("--cis-window", config["baseline"]["cis_window"]),
             mapping=opt("--cis-map", config["baseline"]["cis_map"]),
-            genotype_window=config["baseline"]["genotype_window"],
+            genotype=("--genotype-regions" if config["baseline"]["genotype_regions"]
+                      else f"--genotype-window {config['baseline']['genotype_window']}"),
             permutations=config["baseline"]["permutations"],
             folds=config["baseline"]["folds"],
             seed=config["baseline"]["seed"],
@@ -131,7 +137,7 @@ if BASELINE:
         shell:
             "genolens baseline --features {input.features} --phenotypes {input.phenotypes} --vcf {input.vcf}"
             " {params.covariates} {params.ancestry} {params.window} {params.mapping}"
-            " --genotype-window {params.genotype_window} --permutations {params.permutations}"
+            " {params.genotype} --permutations {params.permutations}"
             " --folds {params.folds} --seed {params.seed} {params.extra} --out {params.out} > {log} 2>&1"
 
 
