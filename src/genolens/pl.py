@@ -20,10 +20,11 @@ from genolens.features.tracks import ReferenceTracks
 from genolens.sae.metrics import draw_density
 from genolens.stats.ancestry import AncestryPCs
 from genolens.stats.associate import TABLE_COLUMNS, AssociationResult
-from genolens.stats.plots import draw_baseline, draw_categories, draw_confound, draw_qq, draw_volcano
+from genolens.stats.plots import draw_baseline, draw_categories, draw_confound, draw_gene_qq, draw_qq, draw_volcano
 
 __all__ = [
     "activation_histogram", "baseline", "categories", "confound", "density", "feature_phenotype", "feature_track",
+    "gene_qq",
     "logo", "pcs", "qq", "scree", "volcano",
 ]
 
@@ -111,6 +112,28 @@ def baseline(data: object, *, ax: Axes | None = None) -> Axes:
     if not isinstance(table, pd.DataFrame) or "r2_features" not in table.columns:
         raise ConfigError(f"expected a baseline result or its table, got {type(data).__name__}")
     return draw_baseline(table, ax=_axes(ax, (5, 5)))
+
+
+def gene_qq(data: object, *, ax: Axes | None = None) -> Axes:
+    """QQ plot over genes: one cis test per gene for the genotypes (eQTL scan) and for the model features.
+
+    Parameters
+    ----------
+    data
+        A genotype-baseline result (``gl.tl.baseline``, ``gl.read_baseline``) holding both cis scans.
+    ax
+        Axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    eqtl, features = getattr(data, "eqtl", None), getattr(data, "features_cis", None)
+    if not isinstance(eqtl, pd.DataFrame) or not isinstance(features, pd.DataFrame):
+        raise ConfigError(f"expected a baseline result with both cis scans, got {type(data).__name__}",
+                          hint="gl.tl.baseline / gl.read_baseline of a run that wrote features_cis.tsv")
+    return draw_gene_qq({"genotypes (cis-eQTL)": eqtl["pval_beta"], "model features": features["pval_beta"]},
+                        ax=_axes(ax, (5, 5)))
 
 
 def categories(

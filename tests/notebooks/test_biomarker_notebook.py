@@ -3,8 +3,8 @@
 CI runs pytest before the demo, so the test makes its own results: the demo's workflow on 48 of its samples
 (24 Europeans with expression), 2 shards, a 128-latent SAE on 50k tokens and a light annotate (about 80 s
 on 2 cores), then executes the notebook against them with nbclient. Any cell error fails the test, so the
-notebook cannot go stale silently. On the full demo (``results/demo``, the README's main job) it is executed by
-``scripts/run_notebook.py results/demo``.
+notebook cannot go stale silently. On the full demo configuration (``results/demo``) it runs with
+``scripts/run_notebook.py results/demo``; the main job's notebook is notebooks/gene_expression.ipynb.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ def test_audit_writes_table_and_json(features, tmp_path):
         "chance",
         "null_mean",
         "perm_pvalue",
+        "perm_pvalue_floor",
     ]
     summary = json.loads((out / "audit.json").read_text())
     assert summary["config"]["n_permutations"] == 5 and summary["pcs"] == ["PC1", "PC2"]

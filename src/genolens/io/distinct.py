@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 
@@ -97,7 +98,8 @@ def read_carriers(path: str | os.PathLike[str]) -> pd.DataFrame:
     Parameters
     ----------
     path
-        The TSV (``sequence_id``, ``sample``, ``haplotype``).
+        The TSV (``sequence_id``, ``sample``, ``haplotype``), or a folder holding exactly one ``*.carriers.tsv``
+        (e.g. the workflow's ``sequences/``).
 
     Returns
     -------
@@ -105,6 +107,12 @@ def read_carriers(path: str | os.PathLike[str]) -> pd.DataFrame:
         One row per (sample, haplotype) and the distinct sequence it carries; a (sample, haplotype, sequence)
         listed twice or a missing column is an error.
     """
+    if os.path.isdir(path):
+        found = sorted(Path(path).glob("*.carriers.tsv"))
+        if len(found) != 1:
+            raise InputFileError(f"expected one *.carriers.tsv in the folder, found {len(found)}", path=path,
+                                 hint="genolens sequences --distinct writes NAME.carriers.tsv beside NAME.fa")
+        path = found[0]
     if not os.path.isfile(path):
         raise InputFileError("carriers table not found", path=path, hint="genolens sequences --distinct writes it")
     try:

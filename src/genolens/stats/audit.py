@@ -67,7 +67,9 @@ class AuditResult:
     Parameters
     ----------
     table
-        Columns ``target, metric, score, ci_low, ci_high, chance, null_mean, perm_pvalue``.
+        Columns ``target, metric, score, ci_low, ci_high, chance, null_mean, perm_pvalue, perm_pvalue_floor``
+        (the smallest p-value the permutations can give, ``1 / (n_permutations + 1)``: a p-value there reads
+        "at most this").
     summary
         Settings, sample counts, samples dropped for missing labels or PCs, class sizes.
     """
@@ -267,4 +269,5 @@ def embedding_audit(
     table = pd.DataFrame(
         rows, columns=["target", "metric", "score", "ci_low", "ci_high", "chance", "null_mean", "perm_pvalue"]
     )
+    table["perm_pvalue_floor"] = 1.0 / (config.n_permutations + 1)
     return AuditResult(table=table, summary=summary)
