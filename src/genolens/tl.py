@@ -314,6 +314,7 @@ def cis(
     layer: str | None = None,
     key_added: str = "cis",
     copy: bool = False,
+    per_sd: bool = False,
 ) -> CisResult:
     """Cis mapping: each gene's expression against the features of its own window(s), as tensorQTL's map_cis.
 
@@ -348,16 +349,20 @@ def cis(
         Key of the summary in ``uns``.
     copy
         Work on a copy of ``adata`` (returned as ``result.adata``).
+    per_sd
+        Report every effect per SD of the feature (raw slopes kept as ``slope_raw``, ``slope_se_raw``).
 
     Returns
     -------
     CisResult
         ``table`` (one row per gene: ``phenotype_id, num_var, beta_shape1, beta_shape2, true_df,
         pval_true_df, feature_id, pval_nominal, slope, slope_se, pval_perm, pval_beta, qval``, then the
-        confound columns), ``nominal`` (every gene × feature pair), ``summary``. Written into the AnnData:
+        confound columns), ``nominal`` (every gene × feature pair), ``summary``. Slopes are per unit of the
+        feature (tensorQTL's convention) unless ``per_sd`` (:func:`genolens.stats.cis.effects_per_sd`: per SD
+        of the feature, the reading for model features). Written into the AnnData:
         ``uns[key_added]`` (the summary) and ``obs["PC1".."PCk"]``.
     """
-    from genolens.stats.cis import CisConfig, cis_map
+    from genolens.stats.cis import CisConfig, cis_map, effects_per_sd
     from genolens.stats.confound import CATEGORY_RULE
 
     adata, from_file = _features(adata)
@@ -371,6 +376,8 @@ def cis(
     scan = cis_map(x, feature_names=list(map(str, target.var_names)), phenotypes=bed.values.loc[samples],
                    groups=groups, reduced=design.matrix[:, :n_reduced], full=design.matrix, config=config,
                    alpha=confound.alpha, min_fraction=confound.min_fraction)
+    if per_sd:
+        scan = effects_per_sd(scan)
     counts = scan.table["category"].value_counts().to_dict() if len(scan.table) else {}
     summary = {
         "pcs": pc_info,
@@ -463,7 +470,7 @@ def baseline(
     from genolens.io.vcf import vcf_samples
     from genolens.stats.ancestry import read_dosages
     from genolens.stats.baseline import BASELINE_CIS_COLUMNS, genotype_baseline, variant_regions, variant_windows
-    from genolens.stats.cis import CisConfig, cis_map
+    from genolens.stats.cis import CisConfig, cis_map, effects_per_sd
 
     adata, _ = _features(adata)
     bed = phenotypes if isinstance(phenotypes, PhenotypeBed) else read_phenotype_bed(phenotypes)
@@ -506,11 +513,12 @@ def baseline(
     best.columns = ["eqtl_variant", "eqtl_pval_nominal", "eqtl_pval_beta", "eqtl_qval"]
     table = table.join(best, on="phenotype_id")
     # the same cis test on the gene's model features: which genes' features carry signal, and of what kind
-    features_cis = cis_map(x, feature_names=list(map(str, target.var_names)), phenotypes=phen,
-                           groups={g: groups[g] for g in table["phenotype_id"]}, reduced=design.matrix[:, :n_reduced],
-                           full=design.matrix, config=CisConfig(n_permutations=n_permutations, seed=config.seed))
+    features_cis = effects_per_sd(cis_map(
+        x, feature_names=list(map(str, target.var_names)), phenotypes=phen,
+        groups={g: groups[g] for g in table["phenotype_id"]}, reduced=design.matrix[:, :n_reduced],
+        full=design.matrix, config=CisConfig(n_permutations=n_permutations, seed=config.seed)))
     fbest = features_cis.table.set_index("phenotype_id")[list(BASELINE_CIS_COLUMNS)]
-    fbest.columns = [f"features_{c}" for c in BASELINE_CIS_COLUMNS]
+    fbest.columns = [f"features_{'slope_per_sd' if c == 'slope' else c}" for c in BASELINE_CIS_COLUMNS]
     table = table.join(fbest, on="phenotype_id")
     alpha = 0.05
     eqtl_genes = table.loc[table["eqtl_qval"] < alpha, "phenotype_id"].tolist()

@@ -99,3 +99,24 @@ def test_beta_change_is_per_sd_and_scale_free():
                 "fraction_explained"):
         np.testing.assert_allclose(a[col], b[col], rtol=1e-7, err_msg=col)
     np.testing.assert_allclose(b["beta_raw"], a["beta_raw"] / np.array([1e-3, 1e3]), rtol=1e-7)
+
+
+def test_cis_effects_per_sd_rescale_effects_and_keep_the_tests():
+    from genolens.stats.cis import CisConfig, cis_map, effects_per_sd
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(N, 4)) * np.array([1e-4, 1.0, 3.0, 1e3])
+    pc = rng.normal(size=N)
+    phen = pd.DataFrame({"g": x[:, 0] / 1e-4 * 0.4 + 0.5 * pc + rng.normal(size=N)})
+    covs = np.column_stack([np.ones(N), pc])
+    raw = cis_map(x, feature_names=["a", "b", "c", "d"], phenotypes=phen, groups={"g": np.arange(4)},
+                  reduced=covs[:, :1], full=covs, config=CisConfig(n_permutations=50))
+    sd = effects_per_sd(raw)
+    row, r0 = sd.table.iloc[0], raw.table.iloc[0]
+    assert row["feature_id"] == "a" and abs(r0["slope"]) > 1e3 and abs(row["slope"]) < 1.0
+    assert row["slope_raw"] == r0["slope"] and row["slope"] == pytest.approx(r0["slope"] * x[:, 0].std(ddof=1))
+    for col in ("beta_change", "se_change", "slope_unadjusted"):
+        assert row[col] == pytest.approx(r0[col] * r0["feature_sd"])
+    for col in ("pval_nominal", "pval_beta", "qval", "category", "fraction_explained"):
+        assert row[col] == r0[col]
+    np.testing.assert_allclose(sd.nominal["slope"], raw.nominal["slope"] * x.std(axis=0, ddof=1), rtol=1e-10)

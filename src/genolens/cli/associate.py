@@ -56,6 +56,9 @@ def associate_command(
         None, "--cis-map", help="--cis: TSV of gene_id<TAB>region for regions not named by the gene's ID."
     ),
     permutations: int = typer.Option(1000, "--permutations", help="--cis: permutations per gene (beta approx)."),
+    per_sd: bool = typer.Option(
+        False, "--per-sd", help="--cis: effects per SD of the feature (model features); default per unit (tensorQTL)."
+    ),
 ) -> None:
     """Test every feature against a phenotype, with and without ancestry PCs; write table, plots, JSON.
 
@@ -78,7 +81,7 @@ def associate_command(
             features, phenotypes=cis, covariates=tuple(comma_list(covariates) or ()), n_pcs=pcs, eigenvec=eigenvec,
             vcf=vcf, pca=PCAConfig(n_pcs=max(pcs, 1), maf=maf, ld_r2=ld_r2, seed=seed), no_ancestry=no_ancestry,
             window=cis_window, mapping=cis_map, n_permutations=permutations, seed=seed, confound=confound,
-            layer=layer,
+            layer=layer, per_sd=per_sd,
         )
         out = result.write(out)
         s = result.summary

@@ -75,7 +75,7 @@ BASELINE_COLUMNS = (
     "r_genotypes", "sign_genotypes", "r_between", "delta_r2", "verdict",
 )
 # The columns of the features' own cis scan (its best feature) joined as ``features_<column>``.
-BASELINE_CIS_COLUMNS = ("feature_id", "slope_per_sd", "pval_nominal", "pval_beta", "qval", "category")
+BASELINE_CIS_COLUMNS = ("feature_id", "slope", "pval_nominal", "pval_beta", "qval", "category")
 # The bootstrap confidence bounds that follow them.
 BASELINE_CI_COLUMNS = (
     "r2_features_low", "r2_features_high", "r2_genotypes_low", "r2_genotypes_high", "delta_r2_low", "delta_r2_high",

@@ -322,6 +322,41 @@ def cis_map(
     return CisScan(table=table, nominal=nominal_table, skipped=skipped)
 
 
+# Effects of a cis table on the phenotype's scale per unit of the feature (scaled by feature_sd per SD).
+_EFFECT_COLUMNS = ("slope", "slope_se", "slope_unadjusted", "beta_change", "se_change")
+
+
+def effects_per_sd(scan: CisScan) -> CisScan:
+    """The scan with every effect per SD of the feature (model features read side by side on one scale).
+
+    ``slope``, ``slope_se``, ``slope_unadjusted``, ``beta_change`` and ``se_change`` of the gene table, and
+    ``slope``, ``slope_se`` of the nominal table, become per SD of the feature over the gene's samples; the
+    per-unit slopes of tensorQTL's convention are kept as ``slope_raw``, ``slope_se_raw``; p-values, q-values
+    and categories do not change. The duplicate ``slope_per_sd``/``slope_se_per_sd`` columns are dropped.
+
+    Parameters
+    ----------
+    scan
+        What :func:`cis_map` returned.
+
+    Returns
+    -------
+    CisScan
+        A new scan; ``scan`` is left as it was.
+    """
+    table = scan.table.copy()
+    sd = table["feature_sd"].to_numpy(dtype=float)
+    table.insert(table.columns.get_loc("slope_se") + 1, "slope_raw", table["slope"])
+    table.insert(table.columns.get_loc("slope_raw") + 1, "slope_se_raw", table["slope_se"])
+    for col in _EFFECT_COLUMNS:
+        table[col] = table[col].to_numpy(dtype=float) * sd
+    nominal = scan.nominal.copy()
+    nominal["slope_raw"], nominal["slope_se_raw"] = nominal["slope"], nominal["slope_se"]
+    nominal["slope"], nominal["slope_se"] = nominal["slope_per_sd"], nominal["slope_se_per_sd"]
+    drop = ["slope_per_sd", "slope_se_per_sd"]
+    return CisScan(table=table.drop(columns=drop), nominal=nominal.drop(columns=drop), skipped=dict(scan.skipped))
+
+
 @dataclass
 class CisResult:
     """A cis run: one row per gene (``table``), every gene x feature pair (``nominal``), the ``summary``.
