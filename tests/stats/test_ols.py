@@ -173,6 +173,29 @@ def test_block_size_torch_and_sparse_inputs_give_identical_results():
         np.testing.assert_allclose(from_sparse[key], from_dense[key], rtol=1e-12)
 
 
+def test_tiled_kernel_float32_views_and_wide_blocks_match_statsmodels():
+    # more columns than one panel and more rows than one tile: every tiling edge of cross_products is crossed
+    from genolens.stats.ols import _PANEL, cross_products
+
+    rng = np.random.default_rng(8)
+    n, f = 700, _PANEL + 37
+    cov = np.column_stack([np.ones(n), rng.normal(size=(n, 3))])
+    x32 = (rng.normal(size=(n, f)) * rng.uniform(0.5, 3, f) + rng.uniform(-5, 5, f)).astype(np.float32)
+    x32[rng.random(n) < 0.1, 3] = np.nan  # one column refitted on its own samples
+    x64 = x32.astype(np.float64)  # exactly the same values
+    y = 0.3 * x64[:, 0] + cov[:, 1] + rng.normal(size=n)
+    proj = rng.normal(size=(n, 5))
+    cross, squares = cross_products(proj, x64[:, 4:])
+    np.testing.assert_allclose(cross, proj.T @ x64[:, 4:], rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(squares, (x64[:, 4:] ** 2).sum(axis=0), rtol=1e-12)
+    res32 = ols_scan(x32, y=y, covariates=cov)
+    res64 = ols_scan(x64, y=y, covariates=cov)
+    for key in ("beta", "se", "pvalue", "n"):
+        np.testing.assert_allclose(res32[key], res64[key], rtol=1e-12)
+    for j in (0, 3, 1000, f - 1):
+        _check_against_statsmodels(y, cov, x64[:, j], res64, j)
+
+
 def test_rows_subset_equals_fitting_the_subset():
     rng = np.random.default_rng(5)
     n = 100

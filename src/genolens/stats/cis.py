@@ -158,7 +158,8 @@ def cis_permutations(
     -------
     dict
         ``r`` (every feature's residual correlation), ``best`` (index of the largest ``r^2``),
-        ``std_ratio`` (residual SD of the phenotype over the best feature's), ``r2_perm`` (permutation maxima).
+        ``std_ratio`` (residual SD of the phenotype over the best feature's), ``r2_perm`` (permutation maxima),
+        ``xss`` and ``yss`` (residual sums of squares of the features and of the phenotype).
     """
     xr = x - q @ (q.T @ x)
     xs, xss = _standardise(xr)
@@ -171,10 +172,12 @@ def cis_permutations(
     # The products run in float32, as tensorQTL's do; the nominal statistics above stay in float64.
     yc = y - y.mean()  # the same residuals (q spans the intercept), without a large mean to cancel
     yp = yc[permutations.T]  # samples x permutations
-    norms = float(yc @ yc) - np.einsum("ij,ij->j", q.T @ yp, q.T @ yp)
+    qyp = q.T @ yp
+    norms = float(yc @ yc) - np.einsum("ij,ij->j", qyp, qyp)
     cross = xs.T.astype(np.float32) @ yp.astype(np.float32)
     r2_perm = np.nanmax(cross.astype(float) ** 2, axis=0) / norms
-    return {"r": r_nominal, "best": best, "std_ratio": float(np.sqrt(yss / xss[best])), "r2_perm": r2_perm}
+    return {"r": r_nominal, "best": best, "std_ratio": float(np.sqrt(yss / xss[best])), "r2_perm": r2_perm,
+            "xss": xss, "yss": yss}
 
 
 # Columns of a cis table, in this order (tensorQTL map_cis names; feature_id where it has variant_id).
@@ -265,9 +268,7 @@ def cis_map(
         r = res["r"]
         with np.errstate(divide="ignore", invalid="ignore"):
             t2 = dof * r**2 / (1.0 - r**2)
-            xr = xg - basis.q @ (basis.q.T @ xg)
-            yr = y - basis.q @ (basis.q.T @ y)
-            slopes = r * np.sqrt((yr @ yr) / np.einsum("ij,ij->j", xr, xr))
+            slopes = r * np.sqrt(res["yss"] / res["xss"])
             ses = np.abs(slopes) / np.sqrt(t2)
         nominal.append(pd.DataFrame({"phenotype_id": gene, "feature_id": [feature_names[i] for i in idx],
                                      "pval_nominal": pval_from_corr(r**2, dof), "slope": slopes, "slope_se": ses,

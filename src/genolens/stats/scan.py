@@ -87,6 +87,7 @@ def scan(
     rows: np.ndarray | None = None,
     block_bytes: int = BLOCK_BYTES,
     fit_copies: bool = True,
+    fit_float32: bool = False,
 ) -> dict[str, np.ndarray]:
     """Run ``fit_block(row_mask, block)`` over all features, grouping NaN patterns.
 
@@ -101,7 +102,9 @@ def scan(
     float64 numpy array read without a row subset and ``fit_copies`` is False
     (the fit makes no samples x features temporaries): then blocks are views,
     cost no memory, and the whole matrix goes to the fit at once (one large
-    matrix product is faster than many narrow, strided ones).
+    matrix product is faster than many narrow, strided ones). With
+    ``fit_float32`` as well, a float32 numpy array is passed the same way, as
+    a float32 view, for a fit that widens it to float64 itself, tile by tile.
     """
     n_total, n_features = features.shape
     rows = None if rows is None or np.all(rows) else np.asarray(rows, dtype=bool)
@@ -109,11 +112,12 @@ def scan(
     out = empty_result(n_features)
     all_rows = np.ones(n, dtype=bool)
     patterns: dict[bytes, list[int]] = {}  # packed missingness mask -> feature columns
-    is_view = isinstance(features, np.ndarray) and features.dtype == np.float64 and rows is None
+    view_dtypes = (np.float64, np.float32) if fit_float32 and not fit_copies else (np.float64,)
+    is_view = isinstance(features, np.ndarray) and features.dtype in view_dtypes and rows is None
     width = max(1, n_features) if is_view and not fit_copies else chunk_width(n, block_bytes)
     for start in range(0, n_features, width):
         stop = min(start + width, n_features)
-        block = column_block(features, columns=slice(start, stop), rows=rows)
+        block = features[:, start:stop] if is_view else column_block(features, columns=slice(start, stop), rows=rows)
         result = fit_block(all_rows, block)
         has_nan = result.pop("has_nan")
         if has_nan.any():
