@@ -76,7 +76,8 @@ def test_erased_store_hides_the_concept_and_keeps_the_trait(planted):
     shuffled = _auroc(a, "pop", "shuffled_after")
     assert abs(shuffled["score"] - 0.5) < 0.05
     assert _auroc(a, "trait", "after")["score"] > 0.8  # planted: Phi(1.5 / sqrt 2) = 0.856 per token
-    assert _auroc(a, "trait", "after")["score"] > _auroc(a, "trait", "before")["score"] - 0.05  # measured 0.846 -> 0.818
+    # measured 0.846 -> 0.818
+    assert _auroc(a, "trait", "after")["score"] > _auroc(a, "trait", "before")["score"] - 0.05
     # the written store: same rows, the layer erased, the edit recorded; a probe on it reads no pop
     erased = ActivationStore(root / "erased")
     assert erased.config.edits == ("leace:pop@L1",) and erased.n_rows == N_SEQ * LENGTH
