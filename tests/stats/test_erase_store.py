@@ -102,3 +102,19 @@ def test_erase_store_errors(planted, tmp_path):
     with pytest.raises(ConfigError, match="already holds a store"):
         erase_store(root / "store", labels=table, concept="pop", out_store=root / "store", group_by="sequence",
                     config=FAST)
+
+
+def test_erase_cli_on_a_store(planted, tmp_path):
+    from genolens.cli import run
+
+    root, table = planted
+    labels = tmp_path / "labels.tsv"
+    table.reset_index().to_csv(labels, sep="\t", index=False)
+    assert run(["erase", "--store", str(root / "store"), "--labels", str(labels), "--concept", "pop",
+                "--phenotype", "trait", "--group-by", "sequence", "--out", str(tmp_path / "out"),
+                "--erased-store", str(tmp_path / "erased"), "--bootstrap", "20"]) == 0
+    assert (tmp_path / "out" / "eraser" / "eraser.safetensors").is_file()
+    audit = pd.read_csv(tmp_path / "out" / "audit.tsv", sep="\t")
+    assert abs(_auroc(audit, "pop", "after")["score"] - 0.5) < 0.1
+    assert ActivationStore(tmp_path / "erased").config.edits == ("leace:pop@L1",)
+    assert run(["erase", "--store", str(root / "store"), "--concept", "pop", "--out", str(tmp_path / "x")]) == 2
