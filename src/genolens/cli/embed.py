@@ -58,6 +58,12 @@ def embed(
     condition: str | None = typer.Option(
         None, "--condition", help="Conditioning tags before every sequence, e.g. '[LIGHT],[HUMAN]' (IgLM)."
     ),
+    probe: list[Path] = typer.Option(
+        [], "--probe", help="Probe folder scoring a stored layer as it is embedded (repeatable): OUT/probes/."
+    ),
+    erase: list[Path] = typer.Option(
+        [], "--erase", help="Per-token eraser folder (genolens erase --store) applied in the forward pass."
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Embed sequences with a model and write per-token activations to a sharded store."""
@@ -65,13 +71,22 @@ def embed(
     from genolens.store.embed import embed_inputs
 
     start = time.perf_counter()
-    summary = embed_inputs(
-        model, layers=parse_layers(layers), out=out, fasta=fasta, reference=reference, vcf=vcf, regions=regions,
+    kwargs = dict(
+        layers=parse_layers(layers), out=out, fasta=fasta, reference=reference, vcf=vcf, regions=regions,
         samples=samples, gaps=GapPolicy(action=n_policy, max_n_fraction=max_n_fraction, min_length=n_min_length),  # type: ignore[arg-type]
         device=device, dtype=dtype, batch_tokens=batch_tokens, shard_size=shard_size,
         overlap=overlap, trust_remote_code=trust_remote_code, condition=comma_list(condition),
         progress=not quiet, notes=None if quiet else lambda note: typer.echo(f"genolens: note: {note}", err=True),
     )
+    if probe or erase:
+        from genolens.stats.sidecar import embed_with_sidecars
+
+        summary, scores = embed_with_sidecars(model, probes=probe, erasers=erase, **kwargs)  # type: ignore[arg-type]
+        if scores is not None and not quiet:
+            typer.echo(f"probe scores of {scores.scores['id'].nunique()} sequences -> {out}/probes/scores.tsv",
+                       err=True)
+    else:
+        summary = embed_inputs(model, **kwargs)  # type: ignore[arg-type]
     elapsed = time.perf_counter() - start
     if not quiet:
         typer.echo(

@@ -12,8 +12,15 @@ from genolens.cli.options import comma_list
 
 @app.command("erase")
 def erase_command(
-    features: Path = typer.Option(..., "--features", help="Samples x features (or embeddings) .h5ad."),
+    features: Path | None = typer.Option(None, "--features", help="Samples x features (or embeddings) .h5ad."),
     concept: str = typer.Option(..., "--concept", help="obs label column (e.g. super_pop), or PC columns: PC1,PC2."),
+    store: Path | None = typer.Option(
+        None, "--store", help="Instead of --features: erase from a store layer's tokens (labels from --labels)."),
+    labels: Path | None = typer.Option(
+        None, "--labels", help="With --store: table keyed by sequence ID, or an annotation (BED/GFF/GTF)."),
+    layer: int | None = typer.Option(None, "--layer", help="With --store: the layer (default the only one)."),
+    erased_store: Path | None = typer.Option(None, "--erased-store", help="With --store: write the erased store."),
+    group_by: str | None = typer.Option(None, "--group-by", help="With --store: what stays in one fold."),
     out: Path = typer.Option(..., "--out", help="Output folder: eraser/, audit.tsv, phenotypes.tsv, summary.json."),
     phenotype: str | None = typer.Option(None, "--phenotype", help="obs columns to probe before and after."),
     use_rep: str | None = typer.Option(None, "--use-rep", help="obsm key of the features instead of X."),
@@ -28,6 +35,24 @@ def erase_command(
     from genolens.stats.probe import ProbeConfig
     from genolens.tl import erase_features
 
+    if store is not None:
+        from genolens.errors import ConfigError
+        from genolens.stats.erase_store import erase_store
+
+        if labels is None or features is not None:
+            raise ConfigError("--store takes --labels (and no --features)")
+        res = erase_store(store, labels=labels, concept=concept, retain=comma_list(phenotype) or (), layer=layer,
+                          out_store=erased_store, group_by=group_by, config=ProbeConfig(
+                              n_folds=folds, n_bootstrap=bootstrap, seed=seed, l1_steps=0))
+        res.write(out)
+        for row in res.audit[res.audit.metric == "auroc"].itertuples():
+            typer.echo(f"{row.target} auroc {row.representation}: {row.score:.3f} [{row.ci_low:.3f}, "
+                       f"{row.ci_high:.3f}]")
+        return
+    if features is None:
+        from genolens.errors import ConfigError
+
+        raise ConfigError("give --features (per-sample) or --store with --labels (per token)")
     config = EraseConfig(
         audit=AuditConfig(n_folds=folds, n_permutations=permutations, n_bootstrap=bootstrap, seed=seed),
         probe=ProbeConfig(n_folds=folds, n_bootstrap=bootstrap, seed=seed, l1_steps=0),

@@ -17,10 +17,14 @@ def monitor_command(
     out: Path = typer.Option(..., "--out", help="Scores TSV (spans TSV and bedGraph tracks beside it)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     batch_tokens: int = typer.Option(8192, "--batch-tokens", help="Padded tokens per forward pass."),
+    erase: list[Path] = typer.Option(
+        [], "--erase", help="Per-token eraser folder (genolens erase --store) applied before the probes read."
+    ),
 ) -> None:
     """Score sequences with probes while the model runs up to the probes' layer; write scores and flagged spans."""
     from genolens.stats.monitor import monitor
 
-    result = monitor(model, probes=probe, fasta=fasta, out=out, device=device, batch_tokens=batch_tokens)
+    result = monitor(model, probes=probe, fasta=fasta, out=out, device=device, batch_tokens=batch_tokens,
+                     erasers=erase)
     typer.echo(f"{result.scores['id'].nunique()} sequences scored by {len(probe)} probe(s); "
                f"{len(result.spans)} flagged span(s) -> {out}")

@@ -23,12 +23,13 @@ import torch
 
 from genolens.adapters.base import Adapter
 from genolens.adapters.batching import pad_batch, plan_batches
-from genolens.adapters.hooks import StopForward, tensor_of
+from genolens.adapters.hooks import StopForward, intervene, tensor_of
 from genolens.adapters.spans import per_base
 from genolens.errors import ConfigError
 from genolens.io.files import atomic_write
 from genolens.io.records import SequenceRecord
 from genolens.sae.config import Provenance
+from genolens.stats.erase import Eraser, check_eraser
 from genolens.stats.probe_file import LinearProbe, check_probe
 
 SCORE_COLUMNS = ["id", "probe", "output", "level", "score", "max_score", "n_flagged_bases"]
@@ -84,6 +85,53 @@ def _bedgraph(rec: SequenceRecord, values: np.ndarray) -> list[tuple[str, int, i
     return rows
 
 
+def score_record(
+    rec: SequenceRecord, spans: np.ndarray, z: torch.Tensor, *, probe: LinearProbe, name: str
+) -> tuple[list[tuple], list[tuple], list[tuple[str, int, int, float]]]:
+    """Score rows, flagged spans and bedGraph rows of one sequence from its probe logits ``z [rows, outputs]``.
+
+    ``spans`` are the bases each row covers. A per-sequence probe scores the mean logit over the rows (the probe
+    of the mean activation); a per-base probe scores every base (its row's score), flags the bases at or above
+    its threshold (binary probes) and gives the first output's per-base track.
+
+    Parameters
+    ----------
+    rec
+        The sequence (reference coordinates, if any, place the spans and the track).
+    spans
+        ``[rows, 2]`` bases of each row.
+    z
+        The probe's logits of those rows (float, CPU).
+    probe
+        The probe.
+    name
+        Its name in the outputs.
+
+    Returns
+    -------
+    tuple of list
+        Rows of :data:`SCORE_COLUMNS`, of :data:`SPAN_COLUMNS`, and bedGraph rows.
+    """
+    if probe.level == "sequence":
+        s = _activate(probe, z.mean(0))
+        return ([(rec.id, name, o, "sequence", float(v), float(v), 0)
+                 for o, v in zip(probe.outputs, s.reshape(-1).tolist(), strict=True)], [], [])
+    scores, found, track = [], [], []
+    base = per_base(_activate(probe, z), spans, len(rec.sequence)).numpy()
+    for j, o in enumerate(probe.outputs):
+        v = base[:, j] if base.ndim == 2 else base
+        flag = v >= probe.threshold if probe.kind == "binary" else np.zeros(len(v), dtype=bool)
+        scores.append((rec.id, name, o, "base", float(v.mean()), float(v.max()), int(flag.sum())))
+        for a, e in _runs(flag):
+            ref = rec.coords.ref_pos[a:e] if rec.coords is not None else np.array([-1])
+            known = ref[ref >= 0]
+            found.append((rec.id, name, a, e, float(v[a:e].max()), rec.coords.contig if rec.coords is not None else "",
+                          int(known.min()) if known.size else -1, int(known.max()) + 1 if known.size else -1))
+        if j == 0:
+            track = _bedgraph(rec, v)
+    return scores, found, track
+
+
 @contextlib.contextmanager
 def probe_hooks(adapter: Adapter, probes: Sequence[LinearProbe]):  # noqa: ANN201
     """Forward hooks that keep ``{layer: [batch, tokens, outputs]}`` probe logits and stop at the deepest layer."""
@@ -110,6 +158,35 @@ def probe_hooks(adapter: Adapter, probes: Sequence[LinearProbe]):  # noqa: ANN20
             h.remove()
 
 
+def check_erasers(erasers: Sequence[Eraser], *, adapter: Adapter, model: str, deepest: int) -> None:
+    """Refuse an eraser that is not per token, was fit on another model/layer/tokenizer, or acts after ``deepest``.
+
+    Parameters
+    ----------
+    erasers
+        The erasers to apply in the forward pass.
+    adapter, model
+        The loaded model and the name it was loaded by.
+    deepest
+        The deepest layer read (stored or probed): an eraser deeper than it would change nothing.
+    """
+    from genolens.store.embed import store_config
+
+    for e in erasers:
+        if e.level != "token":
+            raise ConfigError(f"eraser {e.concept!r} was fit on per-{e.level} features: only an eraser fit on a "
+                              "layer's per-token activations (genolens erase --store) can act in the forward pass")
+        layer = e.provenance.layer
+        cfg = store_config(adapter, model=model, layers=[layer])
+        check_eraser(e, Provenance(model=model, model_hash=cfg.model_hash, layer=layer, tokenizer=cfg.tokenizer),
+                     what=f"model {model}")
+        if e.d_in != adapter.hidden_size:
+            raise ConfigError(f"eraser {e.concept!r} reads {e.d_in} dimensions, the model has {adapter.hidden_size}")
+        if layer > deepest:
+            raise ConfigError(f"eraser {e.concept!r} acts at layer {layer}, after the deepest layer read ({deepest})",
+                              hint="nothing would see its edit")
+
+
 def _activate(probe: LinearProbe, z: torch.Tensor) -> torch.Tensor:
     if probe.kind == "binary":
         return torch.sigmoid(z)
@@ -126,6 +203,7 @@ def monitor_records(
     probes: Sequence[LinearProbe],
     names: Sequence[str] | None = None,
     batch_tokens: int = 8192,
+    erasers: Sequence[Eraser] = (),
 ) -> MonitorResult:
     """Run ``adapter`` over ``records`` up to the probes' deepest layer and score them with ``probes``.
 
@@ -143,6 +221,9 @@ def monitor_records(
         A name per probe (default its target), used in the outputs.
     batch_tokens
         Padded tokens per forward pass.
+    erasers
+        Per-token concept erasers (``genolens erase --store``), applied to their layer's output in the forward
+        pass before any probe reads it (checked against the model like the probes).
 
     Returns
     -------
@@ -163,6 +244,7 @@ def monitor_records(
                                   tokenizer=cfg.tokenizer), what=f"model {model}")
         if p.d_in != adapter.hidden_size:
             raise ConfigError(f"probe {p.target!r} reads {p.d_in} dimensions, the model has {adapter.hidden_size}")
+    check_erasers(erasers, adapter=adapter, model=model, deepest=max(p.provenance.layer for p in probes))
     records = list(records)
     tokens = [adapter.tokenizer.encode(r.sequence) for r in records]
     for r, t in zip(records, tokens, strict=True):
@@ -178,7 +260,10 @@ def monitor_records(
     tracks: dict[str, list] = {n: [] for n, p in zip(names, probes, strict=True) if p.level == "base"}
     plan = plan_batches([len(t) for t in tokens], batch_tokens=batch_tokens)
     deepest = max(p.provenance.layer for p in probes)
-    with probe_hooks(adapter, probes) as logits:
+    with contextlib.ExitStack() as stack:
+        for eraser in erasers:
+            stack.enter_context(intervene(adapter, eraser.provenance.layer, eraser))
+        logits = stack.enter_context(probe_hooks(adapter, probes))
         for batch in plan.batches:
             ids, mask = pad_batch([tokens[i].input_ids for i in batch], pad_id=adapter.tokenizer.pad_id)
             adapter.forward(ids, mask, layers=[deepest])  # our hook at `deepest` ends the pass before capture's
@@ -188,25 +273,11 @@ def monitor_records(
                 for name, p in zip(names, probes, strict=True):
                     layer, lo, hi = offsets[id(p)]
                     z = logits[layer][row, real, lo:hi].float().cpu()
-                    if p.level == "sequence":
-                        s = _activate(p, z.mean(0))
-                        scores += [(rec.id, name, o, "sequence", float(v), float(v), 0)
-                                   for o, v in zip(p.outputs, s.reshape(-1).tolist(), strict=True)]
-                        continue
-                    base = per_base(_activate(p, z), tok.spans[real], len(rec.sequence)).numpy()
-                    for j, o in enumerate(p.outputs):
-                        v = base[:, j] if base.ndim == 2 else base
-                        flag = v >= p.threshold if p.kind == "binary" else np.zeros(len(v), dtype=bool)
-                        scores.append((rec.id, name, o, "base", float(v.mean()), float(v.max()), int(flag.sum())))
-                        for a, e in _runs(flag):
-                            ref = rec.coords.ref_pos[a:e] if rec.coords is not None else np.array([-1])
-                            known = ref[ref >= 0]
-                            spans.append((rec.id, name, a, e, float(v[a:e].max()),
-                                          rec.coords.contig if rec.coords is not None else "",
-                                          int(known.min()) if known.size else -1,
-                                          int(known.max()) + 1 if known.size else -1))
-                        if j == 0:
-                            tracks[name] += _bedgraph(rec, v)
+                    got = score_record(rec, tok.spans[real], z, probe=p, name=name)
+                    scores += got[0]
+                    spans += got[1]
+                    if p.level == "base":
+                        tracks[name] += got[2]
     return MonitorResult(pd.DataFrame(scores, columns=SCORE_COLUMNS), pd.DataFrame(spans, columns=SPAN_COLUMNS),
                          {k: v for k, v in tracks.items() if v})
 
@@ -219,6 +290,7 @@ def monitor(
     out: str | os.PathLike[str] | None = None,
     device: str = "cpu",
     batch_tokens: int = 8192,
+    erasers: Sequence[str | os.PathLike[str]] = (),
 ) -> MonitorResult:
     """Load ``model`` and the probe folders, score the FASTA's sequences (``genolens monitor``), write to ``out``.
 
@@ -236,6 +308,8 @@ def monitor(
         Where the model runs.
     batch_tokens
         Padded tokens per forward pass.
+    erasers
+        Eraser folders (``genolens erase --store`` writes ``OUT/eraser``) applied in the forward pass first.
 
     Returns
     -------
@@ -244,13 +318,14 @@ def monitor(
     """
     from genolens.adapters.registry import load_adapter
     from genolens.io.inputs import input_records
+    from genolens.stats.erase import load_eraser
     from genolens.stats.probe_file import load_probe
 
     loaded = [load_probe(p) for p in probes]
     names = [Path(p).parent.name if Path(p).name in ("raw", "sae") else Path(p).name for p in probes]
     adapter = load_adapter(model, device=device)
     result = monitor_records(input_records(fasta=fasta), adapter=adapter, model=model, probes=loaded, names=names,
-                             batch_tokens=batch_tokens)
+                             batch_tokens=batch_tokens, erasers=[load_eraser(e) for e in erasers])
     if out is not None:
         result.write(out)
     return result

@@ -7,22 +7,24 @@ provenance as one written by the CLI and an SAE trained on it keeps its guard ra
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from tqdm import tqdm
 
 from genolens.adapters import Adapter, load_adapter
 from genolens.adapters.base import check_dtype
 from genolens.adapters.fingerprint import tokenizer_fingerprint, weights_fingerprint
+from genolens.adapters.hooks import Edit, intervene
 from genolens.errors import ConfigError
 from genolens.io.gaps import GapPolicy
 from genolens.io.inputs import input_records
 from genolens.io.records import SequenceRecord
 from genolens.store.format import StoreConfig
-from genolens.store.writer import WriteSummary, write_store
+from genolens.store.writer import Observer, WriteSummary, write_store
 
 DEVICES = ("cpu", "cuda")
 
@@ -36,6 +38,7 @@ def store_config(
     shard_size: int = 100_000,
     batch_tokens: int = 8192,
     overlap: int | None = None,
+    edits: Sequence[str] = (),
 ) -> StoreConfig:
     """The settings of a store of ``adapter``'s activations, with the model's provenance filled in.
 
@@ -47,7 +50,7 @@ def store_config(
         The name it was loaded by (short name, hub id or folder), recorded as given.
     layers
         Layers to store (negative counts from the last; checked against the model).
-    dtype, shard_size, batch_tokens, overlap
+    dtype, shard_size, batch_tokens, overlap, edits
         As :class:`~genolens.store.format.StoreConfig`.
 
     Returns
@@ -71,6 +74,7 @@ def store_config(
         overlap=overlap,
         model_hash=weights_fingerprint(adapter.model),
         tokenizer=tokenizer,
+        edits=tuple(edits),
     )
 
 
@@ -90,6 +94,8 @@ def embed_records(
     model_name: str | None = None,
     progress: bool | Callable[[int, int], None] = False,
     notes: Callable[[str], None] | None = None,
+    observe: Observer | None = None,
+    edits: Mapping[int, tuple[str, Edit]] | None = None,
 ) -> WriteSummary:
     """Run a model over sequences and write per-token activations of ``layers`` to a store.
 
@@ -126,6 +132,13 @@ def embed_records(
         A progress bar on stderr (``True``), or ``callback(n_sequences, n_tokens)`` after each shard.
     notes
         Called with each note about the chosen layers (e.g. a layer that is the embedding table).
+    observe
+        ``observe(record, spans, {layer: rows})`` with the rows of every sequence written
+        (:data:`genolens.store.writer.Observer`; probe sidecars use it).
+    edits
+        ``{layer: (name, edit)}``: ``edit`` replaces the layer's output in the forward pass (e.g. a concept
+        eraser), so the stored layer and every later one see the edited activations; ``name`` goes into the
+        store's ``edits``.
 
     Returns
     -------
@@ -148,10 +161,21 @@ def embed_records(
     if notes is not None:
         for note in adapter.layer_notes(adapter.check_layers(list(layers))):
             notes(note)
+    edits = dict(edits or {})
     config = store_config(adapter, model=name, layers=layers, dtype=dtype, shard_size=shard_size,
-                          batch_tokens=batch_tokens, overlap=overlap)
+                          batch_tokens=batch_tokens, overlap=overlap,
+                          edits=[label for _, (label, _) in sorted(edits.items())])
+    with contextlib.ExitStack() as stack:
+        for layer, (_, edit) in sorted(edits.items()):
+            stack.enter_context(intervene(adapter, adapter.check_layers([layer])[0], edit))
+        return _write_with_progress(records, adapter, out, config=config, progress=progress, observe=observe)
+
+
+def _write_with_progress(records: Iterable[SequenceRecord], adapter: Adapter, out: str | os.PathLike[str], *,
+                         config: StoreConfig, progress: bool | Callable[[int, int], None],
+                         observe: Observer | None) -> WriteSummary:
     if callable(progress):
-        return write_store(records, adapter, out, config=config, on_group=progress)
+        return write_store(records, adapter, out, config=config, on_group=progress, observe=observe)
     bar = tqdm(unit="seq", desc="embed", disable=not progress, mininterval=0.5 if sys.stderr.isatty() else 30.0)
     start, tokens = time.perf_counter(), 0
 
@@ -162,7 +186,7 @@ def embed_records(
         bar.update(n_seq)
 
     try:
-        return write_store(records, adapter, out, config=config, on_group=on_group)
+        return write_store(records, adapter, out, config=config, on_group=on_group, observe=observe)
     finally:
         bar.close()
 
@@ -187,6 +211,8 @@ def embed_inputs(
     condition: Sequence[str] | None = None,
     progress: bool | Callable[[int, int], None] = False,
     notes: Callable[[str], None] | None = None,
+    observe: Observer | None = None,
+    edits: Mapping[int, tuple[str, Edit]] | None = None,
 ) -> WriteSummary:
     """Embed a FASTA, or reference regions (personal haplotypes with a VCF), into a store: what
     ``genolens embed`` runs.
@@ -196,6 +222,8 @@ def embed_inputs(
     model
         A short name, hub id or folder, or an adapter already loaded.
     layers, out, device, dtype, batch_tokens, shard_size, overlap, trust_remote_code, condition, progress, notes
+        As :func:`embed_records`.
+    observe, edits
         As :func:`embed_records`.
     fasta, reference, vcf, regions, samples, gaps
         The input, as :func:`genolens.io.inputs.input_records` chooses it (``gaps``: the N policy for
@@ -210,4 +238,5 @@ def embed_inputs(
                             notes=notes)
     return embed_records(records, model=model, layers=layers, out=out, device=device, dtype=dtype,
                          batch_tokens=batch_tokens, shard_size=shard_size, overlap=overlap,
-                         trust_remote_code=trust_remote_code, condition=condition, progress=progress, notes=notes)
+                         trust_remote_code=trust_remote_code, condition=condition, progress=progress, notes=notes,
+                         observe=observe, edits=edits)

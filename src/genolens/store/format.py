@@ -104,6 +104,10 @@ class StoreConfig:
         Fingerprint of the weights (since format 0.2.0).
     tokenizer
         Fingerprint of the tokeniser (since format 0.2.0).
+    edits
+        Edits applied to the activations before they were stored, e.g. ``("leace:super_pop@L4",)`` for a
+        concept erased at layer 4 (``genolens embed --erase``, ``genolens erase --store``); empty for a plain
+        store (and then left out of ``store.json``).
     """
 
     model: str
@@ -116,9 +120,11 @@ class StoreConfig:
     overlap: int | None = None
     model_hash: str = ""  # since 0.2.0: weights fingerprint (genolens.adapters.fingerprint)
     tokenizer: str = ""  # since 0.2.0: tokeniser fingerprint
+    edits: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(int(x) for x in self.layers))
+        object.__setattr__(self, "edits", tuple(str(e) for e in self.edits))
         if not self.layers:
             raise ConfigError("layers must not be empty")
         check_dtype(self.dtype)
@@ -135,9 +141,14 @@ class StoreConfig:
         Returns
         -------
         dict
-            One entry per field.
+            One entry per field (``edits`` only when there are some).
         """
-        return asdict(self)
+        data = asdict(self)
+        if not self.edits:
+            del data["edits"]
+        else:
+            data["edits"] = list(self.edits)
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> StoreConfig:
@@ -170,7 +181,7 @@ class StoreConfig:
         str
             The differing keys with both values, or ``""``.
         """
-        mine, theirs = self.to_json(), other.to_json()
+        mine, theirs = asdict(self), asdict(other)
         return "; ".join(
             f"{key}: {names[0]} {mine[key]!r}, {names[1]} {theirs[key]!r}" for key in mine if mine[key] != theirs[key]
         )

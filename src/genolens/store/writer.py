@@ -47,6 +47,10 @@ from genolens.store.shardfile import ShardFile, TensorSpec
 TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 COLUMN_CHUNK = 1 << 20  # bases of a streamed sequence whose row/base columns are written at once
 
+Observer = Callable[[SequenceRecord, np.ndarray, dict[int, torch.Tensor]], None]
+"""``observe(record, spans, {layer: rows})``: rows of a record as they are written (a sequence longer than a
+shard arrives in several calls, in base order, each with its own spans)."""
+
 
 @dataclass
 class WriteSummary:
@@ -138,6 +142,7 @@ def write_shard(
     *,
     version: str = VERSION,
     tail: StreamedSequence | None = None,
+    observe: Observer | None = None,
 ) -> tuple[int, int, int]:
     """Write one shard atomically; returns (rows, real tokens, padded tokens) of the streamed tail.
 
@@ -145,6 +150,7 @@ def write_shard(
     sequence longer than a shard, is written piece by piece as the model produces it, so
     memory does not grow with its length. ``version`` is the store's: a store begun before
     0.3.0 is resumed in its own format, without bases; before 0.4.0, without a data checksum.
+    ``observe`` sees every sequence's rows (and every piece of the tail) as they are written.
     """
     with_bases = version not in WITHOUT_BASES
     dtype = TORCH_DTYPES[cfg.dtype]
@@ -174,6 +180,8 @@ def write_shard(
             for s in seqs:  # one sequence at a time: no copy of the whole shard in memory
                 for layer in cfg.layers:
                     shard.write(act_key(layer), row, s.layers[layer])
+                if observe is not None:
+                    observe(s.record, s.spans, s.layers)
                 row += s.n_rows
             listed_spans = [(i, s.record, s.spans) for i, s in enumerate(seqs)]
             _write_columns(shard, 0, 0, seqs=listed_spans, with_bases=with_bases)
@@ -181,6 +189,9 @@ def write_shard(
             for piece in tail.pieces:
                 for layer in cfg.layers:
                     shard.write(act_key(layer), head_rows + piece.start, piece.layers[layer])
+                if observe is not None:
+                    pos = np.arange(piece.start, piece.end, dtype=np.int64)
+                    observe(tail.record, np.stack([pos, pos + 1], axis=1), piece.layers)
                 real += piece.real_tokens
                 padded += piece.padded_tokens
             for start in range(0, tail_len, COLUMN_CHUNK):
@@ -308,6 +319,7 @@ def write_store(
     *,
     config: StoreConfig,
     on_group: Callable[[int, int], None] | None = None,
+    observe: Observer | None = None,
 ) -> WriteSummary:
     """Embed ``records`` with ``adapter`` into the store at ``out``, resuming if it was interrupted.
 
@@ -328,6 +340,9 @@ def write_store(
         The store's settings (a resumed store must have been made with the same).
     on_group
         ``on_group(n_sequences, n_tokens)`` after each shard (skipped ones count 0 tokens), for progress bars.
+    observe
+        ``observe(record, spans, {layer: rows})`` with the rows of every sequence this run writes (probe
+        sidecars); sequences of shards already on disk are not seen.
 
     Returns
     -------
@@ -337,7 +352,7 @@ def write_store(
     out = Path(out)
     existing = _prepare(out, config)
     try:
-        return _write(records, adapter, out, config, existing, on_group)
+        return _write(records, adapter, out, config, existing, on_group, observe)
     except BaseException:
         if existing.created:
             _remove_empty_store(out)
@@ -351,6 +366,7 @@ def _write(
     config: StoreConfig,
     existing: _Existing,
     on_group: Callable[[int, int], None] | None,
+    observe: Observer | None = None,
 ) -> WriteSummary:
     done = existing.done
     summary = WriteSummary(shards_skipped=existing.shards)
@@ -371,7 +387,7 @@ def _write(
             result = adapter.embed(head, layers=config.layers, batch_tokens=config.batch_tokens, overlap=config.overlap)
             rows, real, padded = write_shard(
                 out / SHARD_DIR / shard_name(index), index, first, result.sequences, config,
-                version=existing.version, tail=tail,
+                version=existing.version, tail=tail, observe=observe,
             )
             summary.shards_written += 1
             summary.rows += rows
