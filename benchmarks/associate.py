@@ -137,6 +137,8 @@ def run_cis(args: argparse.Namespace) -> None:
     )
     covs = np.column_stack([np.ones(len(common)), pcs.to_numpy()])
     t0 = time.perf_counter()
+    from genolens.stats.screen import VariationThresholds
+
     ours = cis_map(
         g.T,
         feature_names=ids,
@@ -144,7 +146,8 @@ def run_cis(args: argparse.Namespace) -> None:
         groups=groups,
         reduced=covs[:, :1],
         full=covs,
-        config=CisConfig(n_permutations=args.permutations, seed=0),
+        # tensorQTL tests every variant (no minor-allele-count filter): so does genolens here
+        config=CisConfig(n_permutations=args.permutations, seed=0, variation=VariationThresholds(min_varying=0)),
     )
     ours_s = time.perf_counter() - t0
     print(f"genolens cis_map: {ours_s:.2f} s")
