@@ -217,15 +217,18 @@ def test_insertion_compares_downstream_bases_aligned_not_shifted(hyena, inputs):
     np.testing.assert_allclose(z_alt[ai], z_ref[ri], atol=1e-6)  # flanks unchanged at aligned bases
     shifted = np.abs(z_alt[off + 6 :] - z_ref[off + 6 : WIDTH]).max()
     assert shifted > 1e3 * 1e-6  # comparing by window offset would report a change there
-    # so the window-wide change is the allele's own: the inserted bases' codes
-    np.testing.assert_allclose(in_window, np.where(np.abs(at_variant) > 0, at_variant, 0), atol=1e-6)
+    # so the window maximum changes only where the inserted bases exceed every aligned base
+    inserted = z_alt[off + 1 : off + 6].max(0)
+    np.testing.assert_allclose(in_window, np.maximum(0, inserted - z_ref[ri].max(0)), atol=1e-6)
+    np.testing.assert_allclose(at_variant, np.maximum(z_alt[off], inserted) - z_ref[off], atol=1e-6)
 
 
 def test_feature_columns_and_tracks_with_an_sae(hyena, inputs):
     sae = _layer0_sae(hyena)
     result = _run(hyena, inputs, sae=sae, top=3)
-    assert result.delta_window.shape == (len(result.table), 32)
-    for row, delta, tracks in zip(result.table.itertuples(), result.delta_window, result.tracks, strict=True):
+    assert result.delta_window.shape == result.delta_variant.shape == (len(result.table), 32)
+    np.testing.assert_array_equal(result.scale, 1.0)  # no labels: raw changes are ranked
+    for row, delta, tracks in zip(result.table.itertuples(), result.delta_variant, result.tracks, strict=True):
         assert row.top_feature == int(np.abs(delta).argmax()) and row.top_delta == pytest.approx(delta[row.top_feature])
         gained = [int(x.split(":")[0]) for x in row.top_gained.split(";") if x]
         assert gained == [int(f) for f in np.argsort(-delta, kind="stable")[: len(gained)]]

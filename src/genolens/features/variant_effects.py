@@ -14,12 +14,18 @@ For each variant allele the reference and alternate windows of :func:`genolens.i
 
   - ``delta_variant``: max over the ALT allele's bases of the alternate codes minus max over the
     REF allele's bases of the reference codes (the variant's own bases);
-  - ``delta_window``: the signed change of largest magnitude over the aligned bases and the
-    allele itself (``delta_variant``), i.e. the biggest change anywhere in the window.
+  - ``delta_window``: the change of the feature's maximum over the window, taken over the aligned
+    bases and the allele's own (so bases an indel pushes out of, or pulls into, the window's edge
+    do not count).
 
-  Features are ranked by ``delta_window``: the most gained (largest positive) and lost (most
-  negative), each with its label from an annotation table (best concept and its held-out F1, best
-  JASPAR match) when one is given.
+  Features are ranked by ``delta_variant`` (``rank_by="window"``: ``delta_window``), relative to each
+  feature's range when the label table gives it (its ``max`` column, an annotation's largest
+  activation; the change is then in units of that maximum, so strong and weak features compare):
+  the most gained (largest positive) and lost (most negative), each with its label from the
+  annotation (best concept and its held-out F1, best JASPAR match) when one is given. On a planted
+  REST motif the variant-level change singled out the motif's feature (2.4 times the next feature,
+  and near zero for variants outside the sites); the window maximum is dominated, for a causal
+  model, by features that change downstream of any variant.
 
 Variants that cannot be scored (window off the contig, symbolic allele, filtered, and with
 ``on_mismatch="skip"`` a REF allele disagreeing with the reference) are listed in
@@ -83,6 +89,10 @@ class VariantEffectsConfig:
     on_mismatch
         ``"error"``: a REF allele that disagrees with the reference stops the run; ``"skip"``: it is
         recorded as a ``ref_mismatch`` skip.
+    rank_by
+        ``"variant"`` or ``"window"``: which change ranks the top features.
+    relative
+        Rank by the change over the feature's ``max`` (from the label table; raw changes without one).
     """
 
     width: int = 128
@@ -92,6 +102,8 @@ class VariantEffectsConfig:
     chunk: int = 64
     include_filtered: bool = False
     on_mismatch: str = "error"
+    rank_by: str = "variant"
+    relative: bool = True
 
     def __post_init__(self) -> None:
         if self.width < 2:
@@ -104,6 +116,8 @@ class VariantEffectsConfig:
             raise ConfigError(f"chunk must be > 0, got {self.chunk}")
         if self.on_mismatch not in ("error", "skip"):
             raise ConfigError(f"on_mismatch must be 'error' or 'skip', got {self.on_mismatch!r}")
+        if self.rank_by not in ("variant", "window"):
+            raise ConfigError(f"rank_by must be 'variant' or 'window', got {self.rank_by!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,6 +155,8 @@ class VariantEffects:
         Per row of ``table``, the top features' per-base codes (empty without an SAE).
     labels
         The per-feature label table used (``feature`` and label columns), or None.
+    scale
+        ``[d_sae]``: what each change was divided by for ranking (:func:`feature_scale`), or None.
     """
 
     table: pd.DataFrame
@@ -150,6 +166,7 @@ class VariantEffects:
     delta_window: np.ndarray | None = None
     tracks: list[VariantTracks] = field(default_factory=list)
     labels: pd.DataFrame | None = None
+    scale: np.ndarray | None = None
 
 
 def variant_kind(ref: str, alt: str) -> str:
@@ -240,9 +257,9 @@ def feature_changes(
     alt_max = z_alt_np[b : b + pair.alt_len].max(0) if pair.alt_len else np.zeros_like(ref_max)
     at_variant = alt_max - ref_max
     ri, ai = aligned_bases(pair.ref, pair.alt)
-    diff = np.concatenate([z_alt_np[ai] - z_ref_np[ri], at_variant[None]], axis=0)
-    pick = np.abs(diff).argmax(0)
-    in_window = diff[pick, np.arange(diff.shape[1])]
+    ref_rows = np.union1d(ri, np.arange(a, a + pair.ref_len))
+    alt_rows = np.union1d(ai, np.arange(b, b + pair.alt_len))
+    in_window = z_alt_np[alt_rows].max(0) - z_ref_np[ref_rows].max(0)
     return at_variant, in_window, z_ref_np, z_alt_np
 
 
@@ -349,6 +366,7 @@ def variant_effects(
         if "feature" not in labels.columns:
             raise ConfigError("the label table has no 'feature' column")
         labels = labels.set_index(labels["feature"].astype(int), drop=False)
+    scale = feature_scale(labels, d_sae=0 if sae is None else int(sae.cfg.d_sae), relative=config.relative)
     report = BuildReport(max_examples=2**62)  # every skipped variant is listed, not only examples
     pairs = variant_windows(reference, vcf, regions, width=config.width, include_filtered=config.include_filtered,
                             report=report, on_mismatch=config.on_mismatch)
@@ -366,9 +384,10 @@ def variant_effects(
                 at_variant, in_window, z_ref, z_alt = feature_changes(score, sae=sae)
                 d_variant.append(at_variant)
                 d_window.append(in_window)
-                row.update(_top_columns(in_window, config.top, labels))
-                shown = np.concatenate([_ranked(in_window, config.top, gained=True),
-                                        _ranked(in_window, config.top, gained=False)])
+                ranking = (at_variant if config.rank_by == "variant" else in_window) / scale
+                row.update(_top_columns(ranking, config.top, labels))
+                shown = np.concatenate([_ranked(ranking, config.top, gained=True),
+                                        _ranked(ranking, config.top, gained=False)])
                 tracks.append(VariantTracks(shown, z_ref[:, shown].T.copy(), z_alt[:, shown].T.copy(),
                                             pair.ref.sequence, pair.alt.sequence, pair.offset, pair.ref_len,
                                             pair.alt_len))
@@ -385,7 +404,8 @@ def variant_effects(
     meta = {
         "model": adapter.name, "family": adapter.family, "objective": head.objective, "layer": layer,
         "sae": None if sae is None else sae.cfg.name, "d_sae": None if sae is None else int(sae.cfg.d_sae),
-        "config": asdict(config), "n_scored": len(table),
+        "config": asdict(config), "n_scored": len(table), "ranked_by": config.rank_by,
+        "relative": bool(sae is not None and config.relative and labels is not None and "max" in labels.columns),
         "skipped": {k: int(v) for k, v in report.counts.items() if k not in _NOT_SKIPS},
         "methods": {k: int(v) for k, v in table["method"].value_counts().items()},
     }
@@ -395,7 +415,34 @@ def variant_effects(
             return None
         return np.stack(parts).astype(np.float32) if parts else np.zeros((0, int(sae.cfg.d_sae)), np.float32)
 
-    return VariantEffects(table, skipped, meta, stack(d_variant), stack(d_window), tracks, labels)
+    return VariantEffects(table, skipped, meta, stack(d_variant), stack(d_window), tracks, labels,
+                          scale if sae is not None else None)
+
+
+def feature_scale(labels: pd.DataFrame | None, *, d_sae: int, relative: bool = True) -> np.ndarray:
+    """What each feature's change is divided by before ranking: its ``max`` from the labels, else 1.
+
+    Parameters
+    ----------
+    labels
+        Per-feature table indexed by feature, with a ``max`` column (an annotation's ``features.tsv``).
+    d_sae
+        Number of features.
+    relative
+        False: all ones (rank raw changes).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``[d_sae]`` positive scales (a feature that never fired, or is missing, keeps 1).
+    """
+    scale = np.ones(d_sae, dtype=np.float64)
+    if relative and labels is not None and "max" in labels.columns and d_sae:
+        known = labels["max"].astype(float)
+        idx = known.index.to_numpy(dtype=np.int64)
+        ok = (idx >= 0) & (idx < d_sae) & (known.to_numpy() > 0)
+        scale[idx[ok]] = known.to_numpy()[ok]
+    return scale
 
 
 def _top_columns(delta: np.ndarray, top: int, labels: pd.DataFrame | None) -> dict:
