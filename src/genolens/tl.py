@@ -836,3 +836,101 @@ def erase_features(features: PathLike | ad.AnnData, *, out: PathLike | None = No
 
 
 __all__ += ["erase", "erase_features", "probe"]
+
+
+# issue #16 (kept at the end: tl.py is edited in parallel)
+from genolens.features.variant_effects import VariantEffects, VariantEffectsConfig  # noqa: E402
+
+
+def variant_effects(
+    model: str,
+    *,
+    reference: PathLike,
+    vcf: PathLike,
+    regions: Sequence[str] | None = None,
+    sae: PathLike | None = None,
+    labels: PathLike | None = None,
+    out: PathLike | None = None,
+    config: VariantEffectsConfig | None = None,
+    device: str = "cpu",
+    max_pages: int = 200,
+    progress: bool = False,
+) -> VariantEffects:
+    """What each variant does to the model: zero-shot score, embedding distance and the SAE features it moves.
+
+    ``genolens variant-effects`` calls this. See :mod:`genolens.features.variant_effects` for the
+    scores (``llr`` for causal models, ``masked_marginal`` / ``pll_span`` for masked ones) and how
+    feature changes are aligned through the windows' coordinate maps.
+
+    Parameters
+    ----------
+    model
+        Model short name, hub id or folder (its own language-model head gives the score).
+    reference
+        Indexed reference FASTA.
+    vcf
+        Indexed VCF/BCF (genotypes are not read).
+    regions
+        BED files or ``chr:start-end`` strings whose variants are scored (default: every contig).
+    sae
+        SAE folder trained on this model; its layer is used.
+    labels
+        Annotation folder of that SAE (``genolens annotate``): feature labels, ranking scale and logos.
+    out
+        Output folder (:func:`genolens.report.variant_effects.write_variant_effects`); None writes nothing.
+    config
+        A :class:`~genolens.features.variant_effects.VariantEffectsConfig` (width, layer, top, batching,
+        skip policy, ranking).
+    device
+        Where the model runs.
+    max_pages
+        Variant pages written under ``out``.
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    VariantEffects
+        One row per variant allele, the skipped ones with reasons, feature changes and tracks.
+    """
+    from genolens.adapters.fingerprint import tokenizer_fingerprint, weights_fingerprint
+    from genolens.adapters.heads import language_model_head
+    from genolens.adapters.registry import load_adapter
+    from genolens.features.variant_effects import variant_effects as _variant_effects
+    from genolens.io.reference import Reference
+    from genolens.io.regions import Region, read_regions
+    from genolens.report.results import read_results
+    from genolens.report.variant_effects import write_variant_effects
+    from genolens.sae.checkpoint import check_compatible, load_sae
+    from genolens.sae.config import Provenance
+
+    config = config or VariantEffectsConfig()
+    if not isinstance(config, VariantEffectsConfig):
+        raise ConfigError(f"config must be a VariantEffectsConfig, got {type(config).__name__}")
+    adapter = load_adapter(model, device=device)
+    head = language_model_head(adapter)
+    sae_model = None
+    if sae is not None:
+        sae_model = load_sae(sae, device=device)
+        check_compatible(sae_model, Provenance(model=model, model_hash=weights_fingerprint(adapter.model),
+                                               tokenizer=tokenizer_fingerprint(adapter.tokenizer)),
+                         what=f"model {model}")
+    annotation = read_results(labels) if labels is not None else None
+    if annotation is not None and sae_model is not None and annotation.meta.get("sae", {}).get("name") not in (
+            None, sae_model.cfg.name):
+        raise ConfigError(f"the annotation folder is of SAE {annotation.meta['sae']['name']!r}, not "
+                          f"{sae_model.cfg.name!r}", path=labels)
+    with Reference(reference) as ref:
+        region_list = (read_regions(list(regions), contig_lengths=ref.contig_lengths) if regions
+                       else [Region(c, 0, n) for c, n in ref.contig_lengths.items()])
+        result = _variant_effects(adapter, reference=ref, vcf=vcf, regions=region_list, head=head, sae=sae_model,
+                                  labels=None if annotation is None else annotation.features, config=config,
+                                  progress=progress)
+    result.meta["inputs"] = {"reference": str(reference), "vcf": str(vcf), "regions": list(regions or []),
+                             "sae": str(sae or ""), "labels": str(labels or "")}
+    if out is not None:
+        write_variant_effects(result, out=out, annotation=annotation, max_pages=max_pages)
+    return result
+
+
+__all__ += ["variant_effects"]

@@ -39,6 +39,7 @@ COMMAND_MODULES = [
     "genolens.cli.probe",
     "genolens.cli.erase",
     "genolens.cli.monitor",
+    "genolens.cli.variant_effects",
 ]
 
 EXIT_BAD_INPUT = 2

@@ -366,9 +366,21 @@ def variant_effects(
         if "feature" not in labels.columns:
             raise ConfigError("the label table has no 'feature' column")
         labels = labels.set_index(labels["feature"].astype(int), drop=False)
-    scale = feature_scale(labels, d_sae=0 if sae is None else int(sae.cfg.d_sae), relative=config.relative)
     report = BuildReport(max_examples=2**62)  # every skipped variant is listed, not only examples
-    pairs = variant_windows(reference, vcf, regions, width=config.width, include_filtered=config.include_filtered,
+    ref = reference if isinstance(reference, Reference) else Reference(reference)
+    try:
+        return _run(adapter, ref, vcf, regions, head=head, sae=sae, labels=labels, config=config, layer=layer,
+                    report=report, progress=progress)
+    finally:
+        if ref is not reference:
+            ref.close()
+
+
+def _run(adapter: Adapter, ref: Reference, vcf: PathLike | VariantFile, regions: Iterable[Region], *,
+         head: LMHead, sae: SparseAutoencoder | None, labels: pd.DataFrame | None, config: VariantEffectsConfig,
+         layer: int, report: BuildReport, progress: bool) -> VariantEffects:
+    scale = feature_scale(labels, d_sae=0 if sae is None else int(sae.cfg.d_sae), relative=config.relative)
+    pairs = variant_windows(ref, vcf, regions, width=config.width, include_filtered=config.include_filtered,
                             report=report, on_mismatch=config.on_mismatch)
     rows: list[dict] = []
     d_variant: list[np.ndarray] = []
@@ -405,6 +417,7 @@ def variant_effects(
         "model": adapter.name, "family": adapter.family, "objective": head.objective, "layer": layer,
         "sae": None if sae is None else sae.cfg.name, "d_sae": None if sae is None else int(sae.cfg.d_sae),
         "config": asdict(config), "n_scored": len(table), "ranked_by": config.rank_by,
+        "contigs": dict(ref.contig_lengths),
         "relative": bool(sae is not None and config.relative and labels is not None and "max" in labels.columns),
         "skipped": {k: int(v) for k, v in report.counts.items() if k not in _NOT_SKIPS},
         "methods": {k: int(v) for k, v in table["method"].value_counts().items()},
