@@ -37,7 +37,7 @@ def case(tmp_path_factory):
 
 
 def _check_folder(out, *, n_scored: int, n_skipped: int):
-    result = read_variant_effects(out)
+    result = gl.read_variant_effects(out)
     assert len(result.table) == n_scored and len(result.skipped) == n_skipped
     with pysam.VariantFile(str(out / "variant_effects.vcf.gz")) as vf:
         declared = set(vf.header.info)

@@ -17,8 +17,10 @@ Each reference/alternate window pair is scored by the method its model's objecti
 
 Every window pair goes through the model with the other jobs of its chunk, batched by length
 (:func:`genolens.adapters.batching.plan_batches`): the two windows of a pair have the same width, so
-a causal model reads them in the same batch, and a masked model's masked copies ride along. The
-activations of the chosen layer (real tokens only) come out of the same forward passes.
+a causal model reads them in the same batch, and a masked model's masked copies ride along. Identical
+inputs are run once (the reference window that all substitutions of a saturation mutagenesis share, the
+one masked copy that scores all three substitutions of a base). The activations of the chosen layer
+(real tokens only) come out of the same forward passes.
 """
 
 from __future__ import annotations
@@ -216,12 +218,22 @@ def score_pairs(
             method, extra = _mask_jobs(i, pair, ref, alt, head.mask_id)
             methods.append(method)
             jobs += extra
+    # identical inputs (a window shared by several pairs, the same masked copy) go through the model once
+    unique: dict[bytes, int] = {}
+    consumers: list[list[_Job]] = []
+    for job in jobs:
+        key = job.ids.tobytes()
+        if key not in unique:
+            unique[key] = len(consumers)
+            consumers.append([])
+        consumers[unique[key]].append(job)
+    inputs = [c[0].ids for c in consumers]
     scores = np.zeros(len(pairs), dtype=np.float64)
     acts: dict[tuple[int, str], torch.Tensor] = {}
     final = adapter.num_layers
-    plan = plan_batches([len(j.ids) for j in jobs], batch_tokens=batch_tokens)
+    plan = plan_batches([len(x) for x in inputs], batch_tokens=batch_tokens)
     for batch in plan.batches:
-        ids, attn = pad_batch([jobs[k].ids for k in batch], pad_id=adapter.tokenizer.pad_id)
+        ids, attn = pad_batch([inputs[k] for k in batch], pad_id=adapter.tokenizer.pad_id)
         out = adapter.forward(ids, attn, layers=sorted({layer, final}))
         with torch.inference_mode():
             logp = torch.log_softmax(head.logits(out[final].float()), dim=-1).double().cpu()
@@ -229,20 +241,21 @@ def score_pairs(
         if head.objective == "clm":
             real = torch.zeros_like(ids, dtype=torch.bool)
             for row, k in enumerate(batch):
-                tok = toks[jobs[k].pair][0 if jobs[k].role == "ref" else 1]
+                job = consumers[k][0]
+                tok = toks[job.pair][0 if job.role == "ref" else 1]
                 real[row, : len(tok)] = torch.from_numpy(tok.spans[:, 0] >= 0)
             causal = _causal_log_prob(logp, ids, real)
         for row, k in enumerate(batch):
-            job = jobs[k]
-            if job.role == "mask":
-                scores[job.pair] += sum(sign * float(logp[row, t, tid]) for t, tid, sign in job.reads)
-                continue
-            tok = toks[job.pair][0 if job.role == "ref" else 1]
-            keep = torch.from_numpy(np.flatnonzero(tok.spans[:, 0] >= 0))
-            a = out[layer][row, : len(tok)]
-            acts[(job.pair, job.role)] = a.index_select(0, keep.to(a.device)).float().cpu()
-            if causal is not None:
-                scores[job.pair] += float(causal[row]) * (1 if job.role == "alt" else -1)
+            for job in consumers[k]:
+                if job.role == "mask":
+                    scores[job.pair] += sum(sign * float(logp[row, t, tid]) for t, tid, sign in job.reads)
+                    continue
+                tok = toks[job.pair][0 if job.role == "ref" else 1]
+                keep = torch.from_numpy(np.flatnonzero(tok.spans[:, 0] >= 0))
+                a = out[layer][row, : len(tok)]
+                acts[(job.pair, job.role)] = a.index_select(0, keep.to(a.device)).float().cpu()
+                if causal is not None:
+                    scores[job.pair] += float(causal[row]) * (1 if job.role == "alt" else -1)
     result = []
     for i, pair in enumerate(pairs):
         ref, alt = toks[i]
