@@ -933,4 +933,76 @@ def variant_effects(
     return result
 
 
-__all__ += ["variant_effects"]
+from genolens.features.ism import IsmConfig, IsmResult  # noqa: E402
+
+
+def ism(
+    model: str,
+    *,
+    reference: PathLike,
+    region: str,
+    sae: PathLike | None = None,
+    features: Sequence[int] = (),
+    out: PathLike | None = None,
+    config: IsmConfig | None = None,
+    bigwig: bool = False,
+    device: str = "cpu",
+    progress: bool = False,
+) -> IsmResult:
+    """Saturation in-silico mutagenesis of a region: all ``3 x L`` substitutions, zero-shot and on chosen features.
+
+    ``genolens ism`` calls this (see :mod:`genolens.features.ism`).
+
+    Parameters
+    ----------
+    model
+        DNA model short name, hub id or folder.
+    reference
+        Indexed reference FASTA.
+    region
+        ``chr:start-end`` (1-based inclusive) to mutate.
+    sae
+        SAE folder trained on this model, for ``features``.
+    features
+        SAE features whose change is measured.
+    out
+        Output folder (:func:`genolens.report.ism.write_ism`); None writes nothing.
+    config
+        Flank, layer, batching, length limit (:class:`~genolens.features.ism.IsmConfig`).
+    bigwig
+        Also write the tracks as bigWig.
+    device
+        Where the model runs.
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    IsmResult
+        One ``[L, 4]`` effect matrix per target (``score``, ``feature_<i>``).
+    """
+    from genolens.adapters.heads import language_model_head
+    from genolens.adapters.registry import load_adapter
+    from genolens.features.ism import ism as _ism
+    from genolens.io.reference import Reference
+    from genolens.io.regions import parse_region
+    from genolens.report.ism import write_ism
+    from genolens.sae.checkpoint import check_compatible, load_sae
+    from genolens.sae.config import Provenance
+
+    adapter = load_adapter(model, device=device)
+    sae_model = None
+    if sae is not None:
+        sae_model = load_sae(sae, device=device)
+        check_compatible(sae_model, Provenance(model=model), what=f"model {model}")
+    with Reference(reference) as ref:
+        where = parse_region(region, contig_lengths=ref.contig_lengths)
+        result = _ism(adapter, reference=ref, region=where, head=language_model_head(adapter), sae=sae_model,
+                      features=features, config=config, progress=progress)
+        lengths = dict(ref.contig_lengths)
+    if out is not None:
+        write_ism(result, out=out, bigwig=bigwig, contig_lengths=lengths)
+    return result
+
+
+__all__ += ["ism", "variant_effects"]

@@ -40,6 +40,7 @@ COMMAND_MODULES = [
     "genolens.cli.erase",
     "genolens.cli.monitor",
     "genolens.cli.variant_effects",
+    "genolens.cli.ism",
 ]
 
 EXIT_BAD_INPUT = 2
