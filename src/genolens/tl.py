@@ -1005,4 +1005,47 @@ def ism(
     return result
 
 
-__all__ += ["ism", "variant_effects"]
+def variants_behind(
+    effects: VariantEffects | PathLike,
+    *,
+    associations: AssociationResult | pd.DataFrame | PathLike,
+    alpha: float = 0.05,
+    column: str = "qvalue",
+    top: int = 10,
+) -> pd.DataFrame:
+    """Variants behind a biomarker: per significant associated feature, the variants that move it most.
+
+    Parameters
+    ----------
+    effects
+        :func:`variant_effects` of the cohort's variants in the region (same SAE), or its output folder.
+    associations
+        :func:`associate` result, its table, or its output folder.
+    alpha
+        Significance cut on ``column``.
+    column
+        ``"qvalue"`` or ``"pvalue"``.
+    top
+        Variants listed per feature.
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :func:`genolens.stats.variant_ranking.rank_variants`.
+    """
+    from genolens.report.variant_effects import read_variant_effects
+    from genolens.stats.results import read_association
+    from genolens.stats.variant_ranking import rank_variants
+
+    if not isinstance(effects, VariantEffects):
+        effects = read_variant_effects(effects)
+    if isinstance(associations, AssociationResult):
+        table = associations.table
+    elif isinstance(associations, pd.DataFrame):
+        table = associations
+    else:
+        table = read_association(associations).table
+    return rank_variants(effects, table, alpha=alpha, column=column, top=top)
+
+
+__all__ += ["ism", "variant_effects", "variants_behind"]

@@ -113,3 +113,24 @@ def test_bcftools_reads_the_info_fields(case, tmp_path):
     lines = [line.split("\t") for line in query.stdout.strip().splitlines()]
     assert len(lines) == 5 and sorted(x[3] for x in lines if x[3] != ".") == ["symbolic_allele",
                                                                               "window_outside_contig"]
+
+
+def test_cli_variants_behind_reads_both_folders(case, tmp_path):
+    from genolens.stats.associate import TABLE_COLUMNS, AssociationResult
+    from genolens.stats.results import write_association
+
+    folder, model, ref, vcf = case
+    effects = tmp_path / "effects"
+    result = gl.tl.variant_effects(str(model), reference=ref, vcf=vcf, sae=folder / "sae", out=effects,
+                                   config=VariantEffectsConfig(width=WIDTH))
+    table = pd.DataFrame({c: [0.0, 0.0] for c in TABLE_COLUMNS})
+    table["feature"] = ["f3_mean", "f7_mean"]
+    table["qvalue"] = [0.01, 0.9]
+    write_association(AssociationResult(table=table, summary={}), tmp_path / "assoc")
+    out = tmp_path / "behind.tsv"
+    assert run(["variants-behind", "--effects", str(effects), "--associations", str(tmp_path / "assoc"), "--out",
+                str(out), "--top", "2"]) == 0
+    ranked = pd.read_csv(out, sep="\t")
+    assert set(ranked["feature"]) == {3} and len(ranked) == 2
+    change = result.delta_variant[:, 3]
+    assert ranked["variant"].iloc[0] == result.table["variant"].iloc[int(np.abs(change).argmax())]

@@ -50,3 +50,20 @@ def variant_effects_command(
     skipped = ", ".join(f"{k} {v}" for k, v in result.meta["skipped"].items()) or "none"
     methods = ", ".join(f"{k} {v}" for k, v in result.meta["methods"].items()) or "none"
     typer.echo(f"{len(result.table)} variant alleles scored ({methods}); skipped: {skipped} -> {out}", err=True)
+
+
+@app.command("variants-behind")
+def variants_behind_command(
+    effects: Path = typer.Option(..., "--effects", help="variant-effects folder (with an SAE) of the region."),
+    associations: Path = typer.Option(..., "--associations", help="associate output folder (same SAE)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output TSV: per significant feature, its top variants."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance cut."),
+    column: str = typer.Option("qvalue", "--column", help="qvalue or pvalue."),
+    top: int = typer.Option(10, "--top", help="Variants listed per feature."),
+) -> None:
+    """Variants behind a biomarker: rank the variants by how much they move each significant feature."""
+    from genolens.tl import variants_behind
+
+    table = variants_behind(effects, associations=associations, alpha=alpha, column=column, top=top)
+    table.to_csv(out, sep="\t", index=False)
+    typer.echo(f"{table['feature'].nunique()} significant features, {len(table)} rows -> {out}", err=True)
