@@ -46,6 +46,7 @@ _READERS = {
     "write_baseline": ("genolens.stats.results", "write_baseline"),
     "read_phenotype_bed": ("genolens.stats.phenotype_bed", "read_phenotype_bed"),
     "read_annotation": ("genolens.report.results", "read_results"),
+    "read_variant_effects": ("genolens.report.variant_effects", "read_variant_effects"),
 }
 
 __all__ = ["__version__", *_SUBMODULES, *_READERS]

@@ -7,6 +7,7 @@ Inputs are the result objects of ``gl.tl`` and ``gl.read_*`` (or an AnnData the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import anndata as ad
@@ -15,6 +16,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from genolens.errors import ConfigError
+from genolens.features.ism import IsmResult
 from genolens.features.logo import draw_logo, logo_width
 from genolens.features.tracks import ReferenceTracks
 from genolens.sae.metrics import draw_density
@@ -24,8 +26,7 @@ from genolens.stats.plots import draw_baseline, draw_categories, draw_confound, 
 
 __all__ = [
     "activation_histogram", "baseline", "categories", "confound", "density", "feature_phenotype", "feature_track",
-    "gene_qq",
-    "logo", "pcs", "qq", "scree", "volcano",
+    "gene_qq", "ism", "logo", "pcs", "qq", "scree", "volcano",
 ]
 
 
@@ -427,3 +428,26 @@ def feature_track(
     if drawn > 1:
         ax.legend(fontsize=8, frameon=False)
     return ax
+
+
+def ism(result: IsmResult | str | os.PathLike[str], *, target: str = "score", ax: Axes | None = None) -> Axes:
+    """Heat map of a saturation mutagenesis (:func:`genolens.tl.ism`): bases along x, A/C/G/T along y.
+
+    Parameters
+    ----------
+    result
+        An :class:`~genolens.features.ism.IsmResult`, or the folder ``genolens ism`` wrote.
+    target
+        ``"score"`` or ``"feature_<i>"``.
+    ax
+        Axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes, with a colour bar centred at 0.
+    """
+    from genolens.report.ism import draw_ism, read_ism
+
+    data = result if isinstance(result, IsmResult) else read_ism(result)
+    return draw_ism(data, target=target, ax=_axes(ax, (min(4 + len(data.ref) / 12, 30), 2.6)))

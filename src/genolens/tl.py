@@ -891,3 +891,216 @@ def erase_features(features: PathLike | ad.AnnData, *, out: PathLike | None = No
 
 
 __all__ += ["erase", "erase_features", "probe"]
+
+
+# issue #16 (kept at the end: tl.py is edited in parallel)
+from genolens.features.variant_effects import VariantEffects, VariantEffectsConfig  # noqa: E402
+
+
+def variant_effects(
+    model: str,
+    *,
+    reference: PathLike,
+    vcf: PathLike,
+    regions: Sequence[str] | None = None,
+    sae: PathLike | None = None,
+    labels: PathLike | None = None,
+    out: PathLike | None = None,
+    config: VariantEffectsConfig | None = None,
+    device: str = "cpu",
+    max_pages: int = 200,
+    progress: bool = False,
+) -> VariantEffects:
+    """What each variant does to the model: zero-shot score, embedding distance and the SAE features it moves.
+
+    ``genolens variant-effects`` calls this. See :mod:`genolens.features.variant_effects` for the
+    scores (``llr`` for causal models, ``masked_marginal`` / ``pll_span`` for masked ones) and how
+    feature changes are aligned through the windows' coordinate maps.
+
+    Parameters
+    ----------
+    model
+        Model short name, hub id or folder (its own language-model head gives the score).
+    reference
+        Indexed reference FASTA.
+    vcf
+        Indexed VCF/BCF (genotypes are not read).
+    regions
+        BED files or ``chr:start-end`` strings whose variants are scored (default: every contig).
+    sae
+        SAE folder trained on this model; its layer is used.
+    labels
+        Annotation folder of that SAE (``genolens annotate``): feature labels, ranking scale and logos.
+    out
+        Output folder (:func:`genolens.report.variant_effects.write_variant_effects`); None writes nothing.
+    config
+        A :class:`~genolens.features.variant_effects.VariantEffectsConfig` (width, layer, top, batching,
+        skip policy, ranking).
+    device
+        Where the model runs.
+    max_pages
+        Variant pages written under ``out``.
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    VariantEffects
+        One row per variant allele, the skipped ones with reasons, feature changes and tracks.
+    """
+    from genolens.adapters.fingerprint import tokenizer_fingerprint, weights_fingerprint
+    from genolens.adapters.heads import language_model_head
+    from genolens.adapters.registry import load_adapter
+    from genolens.features.variant_effects import variant_effects as _variant_effects
+    from genolens.io.reference import Reference
+    from genolens.io.regions import Region, read_regions
+    from genolens.report.results import read_results
+    from genolens.report.variant_effects import write_variant_effects
+    from genolens.sae.checkpoint import check_compatible, load_sae
+    from genolens.sae.config import Provenance
+
+    config = config or VariantEffectsConfig()
+    if not isinstance(config, VariantEffectsConfig):
+        raise ConfigError(f"config must be a VariantEffectsConfig, got {type(config).__name__}")
+    adapter = load_adapter(model, device=device)
+    head = language_model_head(adapter)
+    sae_model = None
+    if sae is not None:
+        sae_model = load_sae(sae, device=device)
+        check_compatible(sae_model, Provenance(model=model, model_hash=weights_fingerprint(adapter.model),
+                                               tokenizer=tokenizer_fingerprint(adapter.tokenizer)),
+                         what=f"model {model}")
+    annotation = read_results(labels) if labels is not None else None
+    if annotation is not None and sae_model is not None and annotation.meta.get("sae", {}).get("name") not in (
+            None, sae_model.cfg.name):
+        raise ConfigError(f"the annotation folder is of SAE {annotation.meta['sae']['name']!r}, not "
+                          f"{sae_model.cfg.name!r}", path=labels)
+    with Reference(reference) as ref:
+        region_list = (read_regions(list(regions), contig_lengths=ref.contig_lengths) if regions
+                       else [Region(c, 0, n) for c, n in ref.contig_lengths.items()])
+        result = _variant_effects(adapter, reference=ref, vcf=vcf, regions=region_list, head=head, sae=sae_model,
+                                  labels=None if annotation is None else annotation.features, config=config,
+                                  progress=progress)
+    result.meta["inputs"] = {"reference": str(reference), "vcf": str(vcf), "regions": list(regions or []),
+                             "sae": str(sae or ""), "labels": str(labels or "")}
+    if out is not None:
+        write_variant_effects(result, out=out, annotation=annotation, max_pages=max_pages)
+    return result
+
+
+from genolens.features.ism import IsmConfig, IsmResult  # noqa: E402
+
+
+def ism(
+    model: str,
+    *,
+    reference: PathLike,
+    region: str,
+    sae: PathLike | None = None,
+    features: Sequence[int] = (),
+    out: PathLike | None = None,
+    config: IsmConfig | None = None,
+    bigwig: bool = False,
+    device: str = "cpu",
+    progress: bool = False,
+) -> IsmResult:
+    """Saturation in-silico mutagenesis of a region: all ``3 x L`` substitutions, zero-shot and on chosen features.
+
+    ``genolens ism`` calls this (see :mod:`genolens.features.ism`).
+
+    Parameters
+    ----------
+    model
+        DNA model short name, hub id or folder.
+    reference
+        Indexed reference FASTA.
+    region
+        ``chr:start-end`` (1-based inclusive) to mutate.
+    sae
+        SAE folder trained on this model, for ``features``.
+    features
+        SAE features whose change is measured.
+    out
+        Output folder (:func:`genolens.report.ism.write_ism`); None writes nothing.
+    config
+        Flank, layer, batching, length limit (:class:`~genolens.features.ism.IsmConfig`).
+    bigwig
+        Also write the tracks as bigWig.
+    device
+        Where the model runs.
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    IsmResult
+        One ``[L, 4]`` effect matrix per target (``score``, ``feature_<i>``).
+    """
+    from genolens.adapters.heads import language_model_head
+    from genolens.adapters.registry import load_adapter
+    from genolens.features.ism import ism as _ism
+    from genolens.io.reference import Reference
+    from genolens.io.regions import parse_region
+    from genolens.report.ism import write_ism
+    from genolens.sae.checkpoint import check_compatible, load_sae
+    from genolens.sae.config import Provenance
+
+    adapter = load_adapter(model, device=device)
+    sae_model = None
+    if sae is not None:
+        sae_model = load_sae(sae, device=device)
+        check_compatible(sae_model, Provenance(model=model), what=f"model {model}")
+    with Reference(reference) as ref:
+        where = parse_region(region, contig_lengths=ref.contig_lengths)
+        result = _ism(adapter, reference=ref, region=where, head=language_model_head(adapter), sae=sae_model,
+                      features=features, config=config, progress=progress)
+        lengths = dict(ref.contig_lengths)
+    if out is not None:
+        write_ism(result, out=out, bigwig=bigwig, contig_lengths=lengths)
+    return result
+
+
+def variants_behind(
+    effects: VariantEffects | PathLike,
+    *,
+    associations: AssociationResult | pd.DataFrame | PathLike,
+    alpha: float = 0.05,
+    column: str = "qvalue",
+    top: int = 10,
+) -> pd.DataFrame:
+    """Variants behind a biomarker: per significant associated feature, the variants that move it most.
+
+    Parameters
+    ----------
+    effects
+        :func:`variant_effects` of the cohort's variants in the region (same SAE), or its output folder.
+    associations
+        :func:`associate` result, its table, or its output folder.
+    alpha
+        Significance cut on ``column``.
+    column
+        ``"qvalue"`` or ``"pvalue"``.
+    top
+        Variants listed per feature.
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :func:`genolens.stats.variant_ranking.rank_variants`.
+    """
+    from genolens.report.variant_effects import read_variant_effects
+    from genolens.stats.results import read_association
+    from genolens.stats.variant_ranking import rank_variants
+
+    if not isinstance(effects, VariantEffects):
+        effects = read_variant_effects(effects)
+    if isinstance(associations, AssociationResult):
+        table = associations.table
+    elif isinstance(associations, pd.DataFrame):
+        table = associations
+    else:
+        table = read_association(associations).table
+    return rank_variants(effects, table, alpha=alpha, column=column, top=top)
+
+
+__all__ += ["ism", "variant_effects", "variants_behind"]

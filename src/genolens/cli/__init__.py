@@ -39,6 +39,8 @@ COMMAND_MODULES = [
     "genolens.cli.probe",
     "genolens.cli.erase",
     "genolens.cli.monitor",
+    "genolens.cli.variant_effects",
+    "genolens.cli.ism",
 ]
 
 EXIT_BAD_INPUT = 2

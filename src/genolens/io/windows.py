@@ -8,7 +8,8 @@ flank is filled from the reference after the allele, so a deletion pulls in
 more right flank and an insertion pushes it out. Each ALT allele of a
 multi-allelic site gets its own pair. Variants whose window would leave the
 contig, symbolic alleles and (by default) filtered records are skipped and
-counted in the report.
+counted in the report; a REF allele that disagrees with the reference is an
+error, or (``on_mismatch="skip"``) a skip counted as ``ref_mismatch``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def variant_windows(
     width: int,
     include_filtered: bool = False,
     report: BuildReport | None = None,
+    on_mismatch: str = "error",
 ) -> Iterator[tuple[SequenceRecord, SequenceRecord]]:
     """Yield (reference window, alternate window) for each variant allele starting in ``regions``.
 
@@ -55,6 +57,10 @@ def variant_windows(
         Also take variants whose FILTER is neither PASS nor ``.``.
     report
         Filled with the variants skipped and why.
+    on_mismatch
+        ``"error"``: a REF allele that disagrees with the reference raises
+        :class:`~genolens.errors.ReferenceMismatchError`; ``"skip"``: it is skipped and reported as
+        ``ref_mismatch``.
 
     Yields
     ------
@@ -63,6 +69,8 @@ def variant_windows(
     """
     if width < 2:
         raise ConfigError(f"width must be >= 2, got {width}")
+    if on_mismatch not in ("error", "skip"):
+        raise ConfigError(f"on_mismatch must be 'error' or 'skip', got {on_mismatch!r}")
     report = report if report is not None else BuildReport()
     ref = reference if isinstance(reference, Reference) else Reference(reference)
     vf = vcf if isinstance(vcf, VariantFile) else VariantFile(vcf, samples=[])
@@ -75,7 +83,13 @@ def variant_windows(
                     report.add("filtered", variant.label)
                     continue
                 for alt in variant.alts:
-                    pair = _pair(ref, variant, alt, width, report)
+                    try:
+                        pair = _pair(ref, variant, alt, width, report)
+                    except ReferenceMismatchError:
+                        if on_mismatch == "error":
+                            raise
+                        report.add("ref_mismatch", f"{variant.contig}:{variant.pos + 1}:{variant.ref}>{alt}")
+                        continue
                     if pair is not None:
                         yield pair
     finally:

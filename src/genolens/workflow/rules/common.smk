@@ -17,6 +17,8 @@ PHENOTYPES = config["associate"]["phenotypes"] if PER_SAMPLE else []
 BASELINE = PER_SAMPLE and bool(config["baseline"]["phenotypes"])
 # Sequences built from a reference carry a coordinate map (sidecar .coords.tsv), split along with them.
 HAS_COORDS = "reference" in INPUTS
+# The optional variant-effects stage: the VCF's variants in the regions, scored and explained through the SAE.
+VARIANT_EFFECTS = config["variant_effects"]["enabled"] and PER_SAMPLE and HAS_COORDS
 
 # Jobs run the `genolens` installed beside the Python that runs Snakemake, so `.venv/bin/snakemake` works
 # without activating the venv (cluster jobs re-read this file on their node and do the same).
@@ -86,6 +88,8 @@ def all_products():
         products += expand(f"{OUTDIR}/stats/associate/{{phenotype}}/{{name}}", phenotype=PHENOTYPES, name=outputs)
     if BASELINE:
         products += [f"{OUTDIR}/stats/baseline/{name}" for name in ("eqtl.tsv", "baseline.json", "baseline.png")]
+    if VARIANT_EFFECTS:
+        products += [f"{OUTDIR}/variants/effects"]
     return products + report_inputs() + [f"{OUTDIR}/report.html"]
 
 

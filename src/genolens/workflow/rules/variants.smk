@@ -1,0 +1,33 @@
+# Optional stage (variant_effects.enabled): each variant of the VCF in the regions scored by the model's own
+# head and explained through the SAE features it moves, labelled by annotate (genolens variant-effects).
+
+if VARIANT_EFFECTS:
+
+    rule variant_effects:
+        input:
+            sae=SAE,
+            labels=f"{OUTDIR}/features/annotate",
+            reference=INPUTS["reference"],
+            vcf=INPUTS["vcf"],
+            regions=INPUTS["regions"],
+        output:
+            directory(f"{OUTDIR}/variants/effects"),
+        log:
+            f"{LOGS}/variant_effects.log",
+        threads: config["variant_effects"]["threads"]
+        resources:
+            mem_mb=config["variant_effects"]["mem_mb"],
+            runtime=config["variant_effects"]["runtime"],
+            gpu=config["variant_effects"]["gpu"],
+        params:
+            model=config["embed"]["model"],
+            width=config["variant_effects"]["width"],
+            top=config["variant_effects"]["top"],
+            max_pages=config["variant_effects"]["max_pages"],
+            device=config["variant_effects"]["device"],
+            extra=config["variant_effects"]["extra"],
+        shell:
+            "genolens variant-effects --model {params.model} --reference {input.reference} --vcf {input.vcf}"
+            " --regions {input.regions} --sae {input.sae} --labels {input.labels} --width {params.width}"
+            " --top {params.top} --max-pages {params.max_pages} --device {params.device} --quiet {params.extra}"
+            " --out {output} > {log} 2>&1"
