@@ -88,9 +88,10 @@ def plain_loop(adapter, pairs: list[WindowPair], head, layer: int) -> list[float
             total = []
             for seq, lp in zip(inputs, logps, strict=True):
                 tok = adapter.tokenizer.encode(seq)
-                real = tok.spans[:, 0] >= 0
-                total.append(sum(float(lp[t - 1, tok.input_ids[t]]) for t in range(1, len(tok))
-                                 if real[t] and real[t - 1]))
+                real = torch.from_numpy(tok.spans[:, 0] >= 0)
+                nxt = torch.from_numpy(tok.input_ids[1:].astype(np.int64))[:, None]
+                # log p(token t | tokens < t), vectorised as a plain notebook would (no per-token Python)
+                total.append(float(lp[:-1].gather(1, nxt)[:, 0][real[1:] & real[:-1]].sum()))
             scores.append(total[1] - total[0])
         else:
             tok = adapter.tokenizer.encode(pair.ref.sequence)

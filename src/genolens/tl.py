@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 
 import anndata as ad
 import pandas as pd
@@ -1063,10 +1064,13 @@ def ism(
 def variants_behind(
     effects: VariantEffects | PathLike,
     *,
-    associations: AssociationResult | pd.DataFrame | PathLike,
+    associations: AssociationResult | CisResult | BaselineResult | pd.DataFrame | PathLike,
     alpha: float = 0.05,
     column: str = "qvalue",
     top: int = 10,
+    eqtl: BaselineResult | pd.DataFrame | PathLike | None = None,
+    vcf: PathLike | None = None,
+    gene: str | None = None,
 ) -> pd.DataFrame:
     """Variants behind a biomarker: per significant associated feature, the variants that move it most.
 
@@ -1075,13 +1079,22 @@ def variants_behind(
     effects
         :func:`variant_effects` of the cohort's variants in the region (same SAE), or its output folder.
     associations
-        :func:`associate` result, its table, or its output folder.
+        :func:`associate` or :func:`cis` result, its table, or its output folder; or a :func:`baseline` result
+        or folder, whose features' own cis scan is ranked and joined with its genotype eQTL scan.
     alpha
         Significance cut on ``column``.
     column
-        ``"qvalue"`` or ``"pvalue"``.
+        ``"qvalue"`` or ``"pvalue"`` (for a cis result: gene-level ``qval`` or ``pval_beta``).
     top
         Variants listed per feature.
+    eqtl
+        The genotype cis-eQTL scan to join: a :func:`baseline` result, its folder or its ``eqtl`` table. Each
+        variant then says whether it is its gene's eQTL lead and its LD (r²) with the lead.
+    vcf
+        The cohort's genotypes, for the LD with the lead (alt-allele dosages of its biallelic SNVs over all
+        its samples).
+    gene
+        The phenotype an :func:`associate` result was tested against (a cis result names its genes).
 
     Returns
     -------
@@ -1089,18 +1102,40 @@ def variants_behind(
         See :func:`genolens.stats.variant_ranking.rank_variants`.
     """
     from genolens.report.variant_effects import read_variant_effects
-    from genolens.stats.results import read_association
+    from genolens.stats.ancestry import read_dosages
+    from genolens.stats.results import read_association, read_baseline, read_cis
     from genolens.stats.variant_ranking import rank_variants
 
     if not isinstance(effects, VariantEffects):
         effects = read_variant_effects(effects)
-    if isinstance(associations, AssociationResult):
+    if isinstance(associations, (str, os.PathLike)) and (Path(associations) / "baseline.json").is_file():
+        associations = read_baseline(associations)
+    if isinstance(associations, BaselineResult):  # its features' own cis scan, joined with its eQTL scan
+        if associations.features_cis is None:
+            raise ConfigError("the baseline run holds no cis scan of the features (features_cis.tsv)")
+        eqtl = associations if eqtl is None else eqtl
+        table = associations.features_cis
+    elif isinstance(associations, (AssociationResult, CisResult)):
         table = associations.table
     elif isinstance(associations, pd.DataFrame):
         table = associations
+    elif (Path(associations) / "cis.json").is_file():
+        table = read_cis(associations).table
     else:
         table = read_association(associations).table
-    return rank_variants(effects, table, alpha=alpha, column=column, top=top)
+    if isinstance(eqtl, BaselineResult):
+        eqtl = eqtl.eqtl
+    elif eqtl is not None and not isinstance(eqtl, pd.DataFrame):
+        eqtl = read_baseline(eqtl).eqtl
+    genotypes = None
+    if vcf is not None:
+        if eqtl is None:
+            raise ConfigError("the VCF is read for the LD with the eQTL lead: give eqtl too")
+        dosages, samples, sites = read_dosages(vcf)
+        genotypes = pd.DataFrame(dosages, index=[f"{c}:{p}" for c, p in zip(sites["contig"], sites["pos"],
+                                                                            strict=True)], columns=samples)
+    return rank_variants(effects, table, alpha=alpha, column=column, top=top, eqtl=eqtl, genotypes=genotypes,
+                         gene=gene)
 
 
 __all__ += ["ism", "variant_effects", "variants_behind"]

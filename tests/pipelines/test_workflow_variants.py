@@ -24,7 +24,7 @@ def test_off_by_default():
     result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-s", str(SNAKEFILE), "--configfile", str(DEMO)],
                             cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "variant_effects" not in job_stats(result.stdout)
+    assert "variant_effects" not in job_stats(result.stdout) and "variants_behind" not in job_stats(result.stdout)
 
 
 def test_enabled_stage_is_one_job_calling_the_command(tmp_path):
@@ -36,6 +36,11 @@ def test_enabled_stage_is_one_job_calling_the_command(tmp_path):
     shell = re.search(r"genolens variant-effects [^\n]*", result.stdout).group(0)
     assert "--sae results/sae" in shell and "--labels results/features/annotate" in shell
     assert "--width 100" in shell and "--top 3" in shell
+    # with the genotype baseline on (the demo has it), the variants behind each gene's features follow
+    assert job_stats(result.stdout)["variants_behind"] == 1
+    behind = re.search(r"genolens variants-behind [^\n]*", result.stdout).group(0)
+    assert "--effects results/variants/effects" in behind and "--associations results/stats/baseline" in behind
+    assert "--vcf " in behind and "--out results/variants/variants_behind.tsv" in behind
     lint = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", str(config),
                            "--lint"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     lints = set(re.findall(r"^    \* (.+?):$", lint.stdout + lint.stderr, flags=re.M))

@@ -45,3 +45,74 @@ def test_errors():
         rank_variants(no_sae, assoc)
     with pytest.raises(ConfigError, match="columns"):
         rank_variants(_effects(np.zeros((2, 3), np.float32)), assoc.drop(columns=["qvalue"]))
+
+
+def _located(n: int, delta: np.ndarray) -> VariantEffects:
+    """Effects at 22:1001, 22:1002, ... (1-based, as the VCF)."""
+    table = pd.DataFrame({"variant": [f"22:{1001 + i}:A>G" for i in range(n)], "id": ".", "contig": "22",
+                          "pos": 1001 + np.arange(n), "score": 0.0, "method": "llr"})
+    return VariantEffects(table, pd.DataFrame(columns=["variant", "reason"]), {}, delta, delta, [], None, None)
+
+
+def _vcf(path, dosages: np.ndarray) -> None:
+    """A phased VCF at 22:1001.. whose alt-allele dosages are ``dosages`` (sites x samples, 0/1/2)."""
+    lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t"
+             + "\t".join(f"S{j}" for j in range(dosages.shape[1]))]
+    gt = {0: "0|0", 1: "0|1", 2: "1|1"}
+    for i, row in enumerate(dosages):
+        lines.append(f"22\t{1001 + i}\trs{i}\tA\tG\t.\tPASS\t.\tGT\t" + "\t".join(gt[int(d)] for d in row))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_cis_hits_join_the_eqtl_lead_and_its_ld(tmp_path):
+    rng = np.random.default_rng(3)
+    lead = rng.integers(0, 3, 200)
+    linked = np.where(rng.random(200) < 0.9, lead, rng.integers(0, 3, 200))  # in strong LD with the lead
+    dosages = np.vstack([rng.integers(0, 3, 200), linked, lead, rng.integers(0, 3, 200)])
+    _vcf(tmp_path / "c.vcf", dosages)
+    # feature 0 moved most by variant 2 (the lead), feature 1 by variant 1 (linked), then variant 3
+    delta = np.array([[0.0, 0.1], [0.2, 3.0], [5.0, 0.0], [0.1, -2.0]], dtype=np.float32)
+    cis = pd.DataFrame({"phenotype_id": ["GENE_A", "GENE_B", "GENE_C"],
+                        "feature_id": ["f0|mean|GENE_A_promoter", "f1|max|GENE_B_body", "f0|mean|GENE_C"],
+                        "pval_beta": [1e-9, 1e-4, 0.4], "qval": [1e-8, 1e-3, 0.5]})
+    eqtl = pd.DataFrame({"phenotype_id": ["GENE_A", "GENE_B"], "feature_id": ["22:1003:rs2", "22:1003:rs2"]})
+    out = gl.tl.variants_behind(_located(4, delta), associations=cis, eqtl=eqtl, vcf=tmp_path / "c.vcf", top=2)
+    assert list(out["phenotype_id"]) == ["GENE_A"] * 2 + ["GENE_B"] * 2  # GENE_C is not significant
+    assert list(out["variant"]) == ["22:1003:A>G", "22:1002:A>G", "22:1002:A>G", "22:1004:A>G"]
+    assert list(out["is_eqtl_lead"]) == [True, False, False, False]
+    expect = [1.0] + [np.corrcoef(dosages[i], lead)[0, 1] ** 2 for i in (1, 1, 3)]
+    np.testing.assert_allclose(out["ld_r2_eqtl_lead"], expect, rtol=1e-10)
+    assert out["ld_r2_eqtl_lead"].iloc[1] > 0.5 > out["ld_r2_eqtl_lead"].iloc[3]
+    assert list(out["qvalue"]) == [1e-8, 1e-8, 1e-3, 1e-3] and set(out["eqtl_variant"]) == {"22:1003:rs2"}
+    # without genotypes only the lead itself has an LD
+    bare = gl.tl.variants_behind(_located(4, delta), associations=cis, eqtl=eqtl, top=2)
+    assert bare["ld_r2_eqtl_lead"].iloc[0] == 1.0 and bare["ld_r2_eqtl_lead"].iloc[1:].isna().all()
+
+
+def test_an_associate_table_names_its_gene_for_the_eqtl_join():
+    delta = np.array([[1.0], [0.0]], dtype=np.float32)
+    assoc = pd.DataFrame({"feature": ["f0_mean"], "pvalue": [1e-5], "qvalue": [1e-4]})
+    eqtl = pd.DataFrame({"phenotype_id": ["G"], "feature_id": ["22:1001:rs0"]})
+    with pytest.raises(ConfigError, match="give gene"):
+        rank_variants(_located(2, delta), assoc, eqtl=eqtl)
+    out = rank_variants(_located(2, delta), assoc, eqtl=eqtl, gene="G", top=1)
+    assert out["is_eqtl_lead"].tolist() == [True] and out["phenotype_id"].tolist() == ["G"]
+    with pytest.raises(ConfigError, match="give eqtl"):
+        gl.tl.variants_behind(_located(2, delta), associations=assoc, vcf="x.vcf")
+    with pytest.raises(ConfigError, match="contig:pos:id"):
+        rank_variants(_located(2, delta), assoc, eqtl=eqtl.assign(feature_id=["rs0"]), gene="G")
+    assert feature_index("f12|mean|ARSA_promoter") == 12
+
+
+def test_a_baseline_run_ranks_its_features_cis_scan_against_its_own_eqtl_leads():
+    from genolens.stats.baseline import BaselineResult
+
+    delta = np.array([[0.0], [2.0], [1.0]], dtype=np.float32)
+    cis = pd.DataFrame({"phenotype_id": ["G"], "feature_id": ["f0|mean|G_body"], "pval_beta": [1e-6],
+                        "qval": [1e-5]})
+    eqtl = pd.DataFrame({"phenotype_id": ["G"], "feature_id": ["22:1002:rs1"]})
+    run = BaselineResult(table=pd.DataFrame(), eqtl=eqtl, summary={}, features_cis=cis)
+    out = gl.tl.variants_behind(_located(3, delta), associations=run, top=2)
+    assert list(out["variant"]) == ["22:1002:A>G", "22:1003:A>G"] and list(out["is_eqtl_lead"]) == [True, False]
+    with pytest.raises(ConfigError, match="features_cis"):
+        gl.tl.variants_behind(_located(3, delta), associations=BaselineResult(pd.DataFrame(), eqtl, {}))

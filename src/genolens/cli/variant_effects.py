@@ -55,15 +55,20 @@ def variant_effects_command(
 @app.command("variants-behind")
 def variants_behind_command(
     effects: Path = typer.Option(..., "--effects", help="variant-effects folder (with an SAE) of the region."),
-    associations: Path = typer.Option(..., "--associations", help="associate output folder (same SAE)."),
+    associations: Path = typer.Option(..., "--associations",
+                                      help="associate, associate --cis or baseline output folder (same SAE)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output TSV: per significant feature, its top variants."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance cut."),
-    column: str = typer.Option("qvalue", "--column", help="qvalue or pvalue."),
+    column: str = typer.Option("qvalue", "--column", help="qvalue or pvalue (cis: qval or pval_beta)."),
     top: int = typer.Option(10, "--top", help="Variants listed per feature."),
+    eqtl: Path = typer.Option(None, "--eqtl", help="baseline output folder: join its genotype cis-eQTL leads."),
+    vcf: Path = typer.Option(None, "--vcf", help="The cohort's VCF, for the LD (r²) of each variant with the lead."),
+    gene: str = typer.Option(None, "--gene", help="The gene an associate (not --cis) run was tested against."),
 ) -> None:
     """Variants behind a biomarker: rank the variants by how much they move each significant feature."""
     from genolens.tl import variants_behind
 
-    table = variants_behind(effects, associations=associations, alpha=alpha, column=column, top=top)
+    table = variants_behind(effects, associations=associations, alpha=alpha, column=column, top=top, eqtl=eqtl,
+                            vcf=vcf, gene=gene)
     table.to_csv(out, sep="\t", index=False)
     typer.echo(f"{table['feature'].nunique()} significant features, {len(table)} rows -> {out}", err=True)

@@ -1,10 +1,22 @@
 """Variants behind a biomarker: which variants move the SAE features an association found.
 
-Given an association table (``genolens associate``: one row per feature, ``f<i>`` or ``f<i>_<stat>``
-names, with p- and q-values) and the variant effects of the cohort's variants in the region
+Given an association table and the variant effects of the cohort's variants in the region
 (:func:`genolens.features.variant_effects.variant_effects` with the same SAE), rank, for each
 significant feature, the variants by how much they move it: ``|delta_variant| / scale``, the change at
 the variant's own bases relative to the feature's range (raw when no scale was recorded).
+
+Two kinds of association table are read:
+
+* ``genolens associate``: one row per feature (``f<i>`` or ``f<i>_<stat>`` names) with ``pvalue`` and
+  ``qvalue``; every feature at or below the cut is ranked;
+* ``genolens associate --cis`` (tensorQTL ``map_cis`` columns): one row per gene with its best feature
+  (``feature_id``, e.g. ``f12|mean|ARSA_promoter``), gene-level ``pval_beta`` and ``qval``; the best feature
+  of every significant gene is ranked, and the gene is carried along.
+
+Joined with the genotype cis-eQTL scan (``genolens baseline``'s ``eqtl.tsv``, whose ``feature_id`` is the
+lead variant ``contig:pos:id``), each ranked variant says whether it *is* its gene's eQTL lead (same contig
+and position) and its LD with the lead (squared Pearson correlation of the two variants' alt-allele dosages
+over the cohort, pairwise complete; NaN where either is not a biallelic SNV of the VCF).
 """
 
 from __future__ import annotations
@@ -19,11 +31,15 @@ from genolens.features.variant_effects import VariantEffects
 
 RANK_COLUMNS = ("feature", "feature_name", "pvalue", "qvalue", "rank", "variant", "id", "change", "abs_change",
                 "score", "method")
-_NAME = re.compile(r"^f(\d+)(?:_.*)?$")
+# Added when the ranking is joined with a genotype cis-eQTL scan.
+EQTL_COLUMNS = ("phenotype_id", "eqtl_variant", "is_eqtl_lead", "ld_r2_eqtl_lead")
+_NAME = re.compile(r"^f(\d+)(?:[_|].*)?$")
+# column asked for -> the cis table's gene-level column
+_CIS_COLUMN = {"qvalue": "qval", "pvalue": "pval_beta"}
 
 
 def feature_index(name: str) -> int:
-    """The SAE feature behind an aggregated feature name (``f12``, ``f12_mean``, ``f12_max``).
+    """The SAE feature behind an aggregated feature name (``f12``, ``f12_mean``, ``f12|mean|ARSA_promoter``).
 
     Parameters
     ----------
@@ -37,8 +53,81 @@ def feature_index(name: str) -> int:
     """
     m = _NAME.match(str(name))
     if m is None:
-        raise ConfigError(f"feature name {name!r} is not an SAE feature (f<i> or f<i>_<statistic>)")
+        raise ConfigError(f"feature name {name!r} is not an SAE feature (f<i>, f<i>_<statistic> or "
+                          "f<i>|<statistic>|<region>)")
     return int(m.group(1))
+
+
+def significant_features(associations: pd.DataFrame, *, alpha: float = 0.05,
+                         column: str = "qvalue") -> pd.DataFrame:
+    """The significant rows of an ``associate`` or ``associate --cis`` table, most significant first.
+
+    Parameters
+    ----------
+    associations
+        ``associate`` table (``feature``, ``pvalue``, ``qvalue``) or cis table (``phenotype_id``,
+        ``feature_id``, ``pval_beta``, ``qval``).
+    alpha
+        Significance cut on ``column``.
+    column
+        ``"qvalue"`` or ``"pvalue"`` (for a cis table: ``qval`` or the gene-level ``pval_beta``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``feature_name``, ``phenotype_id`` (None for an ``associate`` table), ``pvalue``, ``qvalue``.
+    """
+    if column not in _CIS_COLUMN:
+        raise ConfigError(f"column must be 'qvalue' or 'pvalue', got {column!r}")
+    cols = set(associations.columns)
+    if {"phenotype_id", "feature_id", _CIS_COLUMN[column]} <= cols:
+        t = associations
+        out = pd.DataFrame({"feature_name": t["feature_id"].astype(str), "phenotype_id": t["phenotype_id"].astype(str),
+                            "pvalue": t.get("pval_beta", np.nan), "qvalue": t.get("qval", np.nan)})
+        out = out[associations[_CIS_COLUMN[column]].to_numpy() <= alpha]
+        out = out[out["feature_name"].str.len() > 0]  # a gene with no testable feature has no best feature
+    elif {"feature", column} <= cols:
+        t = associations
+        out = pd.DataFrame({"feature_name": t["feature"].astype(str), "phenotype_id": None,
+                            "pvalue": t.get("pvalue", np.nan), "qvalue": t.get("qvalue", np.nan)})
+        out = out[associations[column].to_numpy() <= alpha]
+    else:
+        raise ConfigError(f"the association table needs 'feature' and {column!r} columns (associate) or "
+                          f"'phenotype_id', 'feature_id' and {_CIS_COLUMN[column]!r} (associate --cis)")
+    return out.sort_values(column, kind="stable").reset_index(drop=True)
+
+
+def _lead_site(variant_id: str) -> str:
+    """``contig:pos`` of an eQTL variant (``contig:pos:id``, the id may itself hold colons)."""
+    parts = str(variant_id).split(":", 2)
+    if len(parts) < 2 or not parts[1].isdigit():
+        raise ConfigError(f"eQTL variant {variant_id!r} is not contig:pos:id")
+    return f"{parts[0]}:{parts[1]}"
+
+
+def ld_r2(genotypes: pd.DataFrame, a: str, b: str) -> float:
+    """Squared Pearson correlation of two sites' dosages over samples (pairwise complete), NaN if unknown.
+
+    Parameters
+    ----------
+    genotypes
+        Alt-allele dosages, sites (``contig:pos``) x samples; a site that occurs twice is ambiguous (NaN).
+    a, b
+        The two sites (``contig:pos``).
+
+    Returns
+    -------
+    float
+        r² in [0, 1], or NaN when a site is absent, duplicated or constant over the shared samples.
+    """
+    index = genotypes.index
+    if a not in index or b not in index or (index == a).sum() != 1 or (index == b).sum() != 1:
+        return float("nan")
+    x, y = genotypes.loc[a].to_numpy(float), genotypes.loc[b].to_numpy(float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok] - x[ok].mean(), y[ok] - y[ok].mean()
+    den = np.sqrt((x @ x) * (y @ y))
+    return float((x @ y) ** 2 / den ** 2) if den > 0 else float("nan")
 
 
 def rank_variants(
@@ -48,46 +137,80 @@ def rank_variants(
     alpha: float = 0.05,
     column: str = "qvalue",
     top: int = 10,
+    eqtl: pd.DataFrame | None = None,
+    genotypes: pd.DataFrame | None = None,
+    gene: str | None = None,
 ) -> pd.DataFrame:
-    """For each feature with ``associations[column] <= alpha``, the ``top`` variants that move it most.
+    """For each significant feature, the ``top`` variants that move it most, joined with the gene's eQTL lead.
 
     Parameters
     ----------
     effects
         Variant effects computed with the SAE the associated features come from.
     associations
-        Association table with ``feature`` and ``column`` (and ``pvalue``/``qvalue`` when present).
+        ``associate`` or ``associate --cis`` table (see :func:`significant_features`).
     alpha
         Significance cut on ``column``.
     column
         ``"qvalue"`` or ``"pvalue"``.
     top
         Variants listed per feature.
+    eqtl
+        The genotype cis-eQTL scan (``genolens baseline``'s ``eqtl.tsv``: ``phenotype_id`` and its lead variant
+        ``feature_id``), to say whether each variant is its gene's lead.
+    genotypes
+        Alt-allele dosages (sites ``contig:pos`` x samples) of the cohort, for the LD of each variant with the
+        lead; without them ``ld_r2_eqtl_lead`` is NaN except at the lead itself (1).
+    gene
+        The phenotype an ``associate`` table was tested against (its row in ``eqtl``); a cis table names its
+        genes itself.
 
     Returns
     -------
     pandas.DataFrame
-        :data:`RANK_COLUMNS`: per significant feature (most significant first) its variants by decreasing
-        ``abs_change`` (``change`` signed: positive means the ALT allele raises the feature).
+        :data:`RANK_COLUMNS` (and :data:`EQTL_COLUMNS` with ``eqtl``): per significant feature (most
+        significant first) its variants by decreasing ``abs_change`` (``change`` signed: positive means the ALT
+        allele raises the feature).
     """
     if effects.delta_variant is None:
         raise ConfigError("the variant effects were computed without an SAE: no feature changes to rank")
-    if "feature" not in associations.columns or column not in associations.columns:
-        raise ConfigError(f"the association table needs 'feature' and {column!r} columns")
     if top < 1:
         raise ConfigError(f"top must be >= 1, got {top}")
+    hits = significant_features(associations, alpha=alpha, column=column)
+    if gene is not None:
+        if hits["phenotype_id"].notna().any():
+            raise ConfigError("gene is for an associate table; a cis table names its genes")
+        hits["phenotype_id"] = gene
+    leads: dict[str, str] = {}
+    if eqtl is not None:
+        if not {"phenotype_id", "feature_id"} <= set(eqtl.columns):
+            raise ConfigError("the eQTL table needs 'phenotype_id' and 'feature_id' (genolens baseline eqtl.tsv)")
+        if hits["phenotype_id"].isna().any():
+            raise ConfigError("an associate table does not say which gene it tested: give gene to join the eQTL "
+                              "scan")
+        leads = {str(g): str(v) for g, v in zip(eqtl["phenotype_id"], eqtl["feature_id"], strict=True)
+                 if isinstance(v, str) and v}
     scale = effects.scale if effects.scale is not None else np.ones(effects.delta_variant.shape[1])
-    hits = associations[associations[column] <= alpha].sort_values(column, kind="stable")
-    rows = []
     d_sae = effects.delta_variant.shape[1]
+    sites = [f"{c}:{p}" for c, p in zip(effects.table["contig"], effects.table["pos"], strict=True)] if (
+        eqtl is not None) else []
+    rows = []
     for hit in hits.itertuples(index=False):
-        f = feature_index(hit.feature)
+        f = feature_index(hit.feature_name)
         if not 0 <= f < d_sae:
-            raise ConfigError(f"feature {hit.feature!r} is not in the SAE of the variant effects (d_sae {d_sae})")
+            raise ConfigError(f"feature {hit.feature_name!r} is not in the SAE of the variant effects (d_sae {d_sae})")
         change = effects.delta_variant[:, f] / scale[f]
+        lead = leads.get(str(hit.phenotype_id)) if eqtl is not None else None
+        lead_site = _lead_site(lead) if lead else None
         for rank, i in enumerate(np.argsort(-np.abs(change), kind="stable")[:top], start=1):
             v = effects.table.iloc[int(i)]
-            rows.append((f, str(hit.feature), getattr(hit, "pvalue", np.nan), getattr(hit, "qvalue", np.nan), rank,
-                         v["variant"], v["id"], float(change[i]), float(abs(change[i])), float(v["score"]),
-                         v["method"]))
-    return pd.DataFrame(rows, columns=list(RANK_COLUMNS))
+            row = [f, str(hit.feature_name), hit.pvalue, hit.qvalue, rank, v["variant"], v["id"], float(change[i]),
+                   float(abs(change[i])), float(v["score"]), v["method"]]
+            if eqtl is not None:
+                is_lead = lead_site is not None and sites[int(i)] == lead_site
+                r2 = (1.0 if is_lead else ld_r2(genotypes, sites[int(i)], lead_site)) if (
+                    lead_site is not None and (is_lead or genotypes is not None)) else float("nan")
+                row += [hit.phenotype_id, lead or "", bool(is_lead), r2]
+            rows.append(row)
+    columns = list(RANK_COLUMNS) + (list(EQTL_COLUMNS) if eqtl is not None else [])
+    return pd.DataFrame(rows, columns=columns)

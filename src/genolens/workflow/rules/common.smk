@@ -90,6 +90,7 @@ def all_products():
         products += [f"{OUTDIR}/stats/baseline/{name}" for name in ("eqtl.tsv", "baseline.json", "baseline.png")]
     if VARIANT_EFFECTS:
         products += [f"{OUTDIR}/variants/effects"]
+        products += [f"{OUTDIR}/variants/variants_behind.tsv"] if BASELINE else []
     return products + report_inputs() + [f"{OUTDIR}/report.html"]
 
 

@@ -31,3 +31,28 @@ if VARIANT_EFFECTS:
             " --regions {input.regions} --sae {input.sae} --labels {input.labels} --width {params.width}"
             " --top {params.top} --max-pages {params.max_pages} --device {params.device} --quiet {params.extra}"
             " --out {output} > {log} 2>&1"
+
+if VARIANT_EFFECTS and BASELINE:
+
+    # The variants behind each gene's features: the best feature of every gene whose features' cis test is
+    # significant, its variants ranked by how much they move it, each said to be the gene's genotype eQTL lead
+    # or not, with its LD (r²) with the lead over the cohort (genolens variants-behind).
+    rule variants_behind:
+        input:
+            effects=f"{OUTDIR}/variants/effects",
+            baseline=f"{OUTDIR}/stats/baseline/baseline.json",
+            vcf=INPUTS["vcf"],
+        output:
+            f"{OUTDIR}/variants/variants_behind.tsv",
+        log:
+            f"{LOGS}/variants_behind.log",
+        threads: 1
+        resources:
+            mem_mb=config["variant_effects"]["mem_mb"],
+            runtime=config["variant_effects"]["runtime"],
+        params:
+            baseline=lambda wildcards, input: os.path.dirname(input.baseline),
+            top=config["variant_effects"]["top"],
+        shell:
+            "genolens variants-behind --effects {input.effects} --associations {params.baseline}"
+            " --vcf {input.vcf} --top {params.top} --out {output} > {log} 2>&1"
