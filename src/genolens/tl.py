@@ -28,6 +28,7 @@ from genolens.features.concepts import align_concepts
 from genolens.features.motifs import feature_motif
 from genolens.features.tracks import ReferenceTracks
 from genolens.io.files import json_ready
+from genolens.io.regions import Region
 from genolens.report.results import AnnotationResults
 from genolens.stats.ancestry import AncestryPCs, PCAConfig, vcf_pcs
 from genolens.stats.associate import AssociationConfig, AssociationResult
@@ -954,7 +955,7 @@ def variant_effects(
     from genolens.adapters.registry import load_adapter
     from genolens.features.variant_effects import variant_effects as _variant_effects
     from genolens.io.reference import Reference
-    from genolens.io.regions import Region, read_regions
+    from genolens.io.regions import read_regions
     from genolens.report.results import read_results
     from genolens.report.variant_effects import write_variant_effects
     from genolens.sae.checkpoint import check_compatible, load_sae
@@ -1071,6 +1072,8 @@ def variants_behind(
     eqtl: BaselineResult | pd.DataFrame | PathLike | None = None,
     vcf: PathLike | None = None,
     gene: str | None = None,
+    regions: PathLike | Sequence[Region] | None = None,
+    rank_by: str = "window",
 ) -> pd.DataFrame:
     """Variants behind a biomarker: per significant associated feature, the variants that move it most.
 
@@ -1091,10 +1094,18 @@ def variants_behind(
         The genotype cis-eQTL scan to join: a :func:`baseline` result, its folder or its ``eqtl`` table. Each
         variant then says whether it is its gene's eQTL lead and its LD (r²) with the lead.
     vcf
-        The cohort's genotypes, for the LD with the lead (alt-allele dosages of its biallelic SNVs over all
-        its samples).
+        The cohort's genotypes (alt-allele dosages of its biallelic SNVs over all its samples): variants are
+        then ranked by their contribution to the feature's variation across people (``|change|`` x the SD of
+        their dosage), and joined with the eQTL lead by LD.
     gene
         The phenotype an :func:`associate` result was tested against (a cis result names its genes).
+    regions
+        The named regions the features were aggregated over (a BED, e.g. ``sequences.windows.bed``, or
+        :class:`~genolens.io.regions.Region` objects): a per-region feature is ranked only over the variants
+        inside its own region.
+    rank_by
+        ``"window"``: the change of the feature's maximum over the variant's window; ``"variant"``: at the
+        variant's own bases.
 
     Returns
     -------
@@ -1129,13 +1140,20 @@ def variants_behind(
         eqtl = read_baseline(eqtl).eqtl
     genotypes = None
     if vcf is not None:
-        if eqtl is None:
-            raise ConfigError("the VCF is read for the LD with the eQTL lead: give eqtl too")
         dosages, samples, sites = read_dosages(vcf)
         genotypes = pd.DataFrame(dosages, index=[f"{c}:{p}" for c, p in zip(sites["contig"], sites["pos"],
                                                                             strict=True)], columns=samples)
+    spans = None
+    if regions is not None:
+        from genolens.io.regions import read_bed
+
+        spans = {}
+        for r in read_bed(regions) if isinstance(regions, (str, os.PathLike)) else regions:
+            if not r.name:
+                raise ConfigError(f"region {r.contig}:{r.start + 1}-{r.end} has no name (BED column 4)")
+            spans.setdefault(r.name, []).append((r.contig, r.start, r.end))
     return rank_variants(effects, table, alpha=alpha, column=column, top=top, eqtl=eqtl, genotypes=genotypes,
-                         gene=gene)
+                         gene=gene, regions=spans, rank_by=rank_by)
 
 
 __all__ += ["ism", "variant_effects", "variants_behind"]

@@ -123,14 +123,17 @@ def test_cli_variants_behind_reads_both_folders(case, tmp_path):
     effects = tmp_path / "effects"
     result = gl.tl.variant_effects(str(model), reference=ref, vcf=vcf, sae=folder / "sae", out=effects,
                                    config=VariantEffectsConfig(width=WIDTH))
+    moved = np.count_nonzero(result.delta_variant, axis=0)
+    f = int(moved.argmax())  # the feature moved by most variants; the other one is not significant
+    assert moved[f] >= 2
     table = pd.DataFrame({c: [0.0, 0.0] for c in TABLE_COLUMNS})
-    table["feature"] = ["f3_mean", "f7_mean"]
+    table["feature"] = [f"f{f}_mean", f"f{(f + 1) % len(moved)}_mean"]
     table["qvalue"] = [0.01, 0.9]
     write_association(AssociationResult(table=table, summary={}), tmp_path / "assoc")
     out = tmp_path / "behind.tsv"
     assert run(["variants-behind", "--effects", str(effects), "--associations", str(tmp_path / "assoc"), "--out",
-                str(out), "--top", "2"]) == 0
+                str(out), "--top", "2", "--rank-by", "variant"]) == 0
     ranked = pd.read_csv(out, sep="\t")
-    assert set(ranked["feature"]) == {3} and len(ranked) == 2
-    change = result.delta_variant[:, 3]
+    assert set(ranked["feature"]) == {f} and len(ranked) == 2 and set(ranked["n_moving"]) == {moved[f]}
+    change = result.delta_variant[:, f]
     assert ranked["variant"].iloc[0] == result.table["variant"].iloc[int(np.abs(change).argmax())]

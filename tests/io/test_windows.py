@@ -58,3 +58,28 @@ def test_real_windows_keep_variant_at_centre(kg_reference, kg_vcf):
         assert r.sequence[50 : 50 + len(ref_allele)] == ref_allele
         assert a.sequence[50 : 50 + len(alt_allele)] == alt_allele[: 50]
         assert r.sequence[:50] == a.sequence[:50]
+
+
+def test_windows_over_unknown_reference_are_skipped_as_reference_gap(tmp_path):
+    """A partial reference (N where unknown): a window with N is a recorded skip, not an embedded N run or a
+    REF mismatch, even when the REF allele itself sits in the gap."""
+    gapped = REF_SEQ[:20] + "N" * 5 + REF_SEQ[25:]
+    ref = write_reference(tmp_path, gapped)
+    rows = [row(13, "A", "G", "0|1"), row(22, U[21], "G", "0|1"), row(30, U[29], "A", "0|1"),
+            row(40, "AAAT", "A", "0|1")]
+    vcf = write_vcf(tmp_path, rows, ["S1"])
+    report = BuildReport()
+    pairs = list(variant_windows(ref, vcf, [Region("chrT", 0, 60)], width=10, report=report))
+    # chrT:13 (window bases 7-17) and chrT:40 (34-48) miss the gap (20-24); chrT:22 sits in it and the
+    # window of chrT:30 (24-34) reaches its last base
+    assert [r.meta["variant"] for r, _ in pairs] == ["chrT:13:A>G", "chrT:40:AAAT>A"]
+    assert report.counts["reference_gap"] == 2 and "ref_mismatch" not in report.counts
+    assert all("N" not in x.sequence for pair in pairs for x in pair)
+
+
+def test_a_variant_in_overlapping_regions_gives_one_pair(tmp_path):
+    ref = write_reference(tmp_path)
+    vcf = write_vcf(tmp_path, [row(13, "A", "G", "0|1"), row(40, "AAAT", "A", "0|1")], ["S1"])
+    regions = [Region("chrT", 0, 30), Region("chrT", 10, 60)]  # both hold chrT:13
+    pairs = list(variant_windows(ref, vcf, regions, width=10))
+    assert [r.meta["variant"] for r, _ in pairs] == ["chrT:13:A>G", "chrT:40:AAAT>A"]

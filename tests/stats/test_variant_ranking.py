@@ -97,8 +97,6 @@ def test_an_associate_table_names_its_gene_for_the_eqtl_join():
         rank_variants(_located(2, delta), assoc, eqtl=eqtl)
     out = rank_variants(_located(2, delta), assoc, eqtl=eqtl, gene="G", top=1)
     assert out["is_eqtl_lead"].tolist() == [True] and out["phenotype_id"].tolist() == ["G"]
-    with pytest.raises(ConfigError, match="give eqtl"):
-        gl.tl.variants_behind(_located(2, delta), associations=assoc, vcf="x.vcf")
     with pytest.raises(ConfigError, match="contig:pos:id"):
         rank_variants(_located(2, delta), assoc, eqtl=eqtl.assign(feature_id=["rs0"]), gene="G")
     assert feature_index("f12|mean|ARSA_promoter") == 12
@@ -116,3 +114,48 @@ def test_a_baseline_run_ranks_its_features_cis_scan_against_its_own_eqtl_leads()
     assert list(out["variant"]) == ["22:1002:A>G", "22:1003:A>G"] and list(out["is_eqtl_lead"]) == [True, False]
     with pytest.raises(ConfigError, match="features_cis"):
         gl.tl.variants_behind(_located(3, delta), associations=BaselineResult(pd.DataFrame(), eqtl, {}))
+
+
+def test_a_per_region_feature_is_ranked_over_the_variants_of_its_own_region():
+    delta = np.array([[9.0], [1.0], [2.0], [0.5]], dtype=np.float32)  # 22:1001 moves f0 most, but lies elsewhere
+    cis = pd.DataFrame({"phenotype_id": ["G"], "feature_id": ["f0|mean|G_body"], "pval_beta": [1e-6], "qval": [1e-5]})
+    from genolens.io.regions import Region
+
+    windows = [Region("22", 1001, 1004, name="G_body"), Region("22", 0, 1001, name="H_body")]  # 1002..1004
+    out = gl.tl.variants_behind(_located(4, delta), associations=cis, regions=windows, top=5)
+    assert list(out["variant"]) == ["22:1003:A>G", "22:1002:A>G", "22:1004:A>G"]
+    everywhere = gl.tl.variants_behind(_located(4, delta), associations=cis, top=1)
+    assert list(everywhere["variant"]) == ["22:1001:A>G"]
+    with pytest.raises(ConfigError, match="not among the regions"):
+        gl.tl.variants_behind(_located(4, delta), associations=cis, regions=windows[1:])
+
+
+def test_window_or_own_bases_and_variants_that_move_nothing_are_not_listed():
+    at_bases = np.array([[0.0], [3.0], [0.0]], dtype=np.float32)
+    over_window = np.array([[1.0], [-0.5], [0.0]], dtype=np.float32)
+    import dataclasses
+
+    effects = dataclasses.replace(_located(3, at_bases), delta_window=over_window)
+    assoc = pd.DataFrame({"feature": ["f0"], "pvalue": [1e-5], "qvalue": [1e-4]})
+    win = rank_variants(effects, assoc, top=5)
+    assert list(win["variant"]) == ["22:1001:A>G", "22:1002:A>G"] and list(win["change"]) == [1.0, -0.5]
+    assert set(win["n_candidates"]) == {3} and set(win["n_moving"]) == {2}
+    own = rank_variants(effects, assoc, top=5, rank_by="variant")
+    assert list(own["variant"]) == ["22:1002:A>G"] and set(own["n_moving"]) == {1}
+    with pytest.raises(ConfigError, match="rank_by"):
+        rank_variants(effects, assoc, rank_by="gene")
+
+
+def test_with_genotypes_variants_rank_by_their_contribution_across_people(tmp_path):
+    """A rare variant that moves the feature a lot moves few people's features: |change| x SD(dosage)."""
+    rare = np.zeros(200, int)
+    rare[:2] = 1
+    common = np.tile([0, 1, 2, 1], 50)
+    _vcf(tmp_path / "g.vcf", np.vstack([rare, common]))
+    delta = np.array([[4.0], [1.0]], dtype=np.float32)
+    assoc = pd.DataFrame({"feature": ["f0"], "pvalue": [1e-5], "qvalue": [1e-4]})
+    out = gl.tl.variants_behind(_located(2, delta), associations=assoc, vcf=tmp_path / "g.vcf")
+    assert list(out["variant"]) == ["22:1002:A>G", "22:1001:A>G"]
+    np.testing.assert_allclose(out["dosage_sd"], [common.std(), rare.std()])
+    np.testing.assert_allclose(out["contribution"], [common.std(), 4 * rare.std()])
+    assert "is_eqtl_lead" not in out.columns  # no eQTL scan given

@@ -64,11 +64,16 @@ def variants_behind_command(
     eqtl: Path = typer.Option(None, "--eqtl", help="baseline output folder: join its genotype cis-eQTL leads."),
     vcf: Path = typer.Option(None, "--vcf", help="The cohort's VCF, for the LD (r²) of each variant with the lead."),
     gene: str = typer.Option(None, "--gene", help="The gene an associate (not --cis) run was tested against."),
+    regions: Path = typer.Option(None, "--regions", help="BED of the named regions the features were aggregated "
+                                 "over: a per-region feature is ranked over the variants inside its region only."),
+    rank_by: str = typer.Option("window", "--rank-by", help="window: change of the feature's maximum over the "
+                                "variant's window; variant: at the variant's own bases."),
 ) -> None:
     """Variants behind a biomarker: rank the variants by how much they move each significant feature."""
     from genolens.tl import variants_behind
 
     table = variants_behind(effects, associations=associations, alpha=alpha, column=column, top=top, eqtl=eqtl,
-                            vcf=vcf, gene=gene)
+                            vcf=vcf, gene=gene, regions=regions,
+                            rank_by=rank_by)
     table.to_csv(out, sep="\t", index=False)
     typer.echo(f"{table['feature'].nunique()} significant features, {len(table)} rows -> {out}", err=True)

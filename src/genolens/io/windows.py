@@ -7,9 +7,9 @@ the left flank is the ``width // 2`` reference bases before POS; the right
 flank is filled from the reference after the allele, so a deletion pulls in
 more right flank and an insertion pushes it out. Each ALT allele of a
 multi-allelic site gets its own pair. Variants whose window would leave the
-contig, symbolic alleles and (by default) filtered records are skipped and
-counted in the report; a REF allele that disagrees with the reference is an
-error, or (``on_mismatch="skip"``) a skip counted as ``ref_mismatch``.
+contig or cover unknown reference (any N: ``reference_gap``), symbolic alleles and
+(by default) filtered records are skipped and counted in the report; a REF allele
+that disagrees with the reference is an error, or (``on_mismatch="skip"``) a skip counted as ``ref_mismatch``.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def variant_windows(
     vcf
         Indexed VCF/BCF (genotypes are not read), or an open :class:`VariantFile`.
     regions
-        Regions whose variants are taken (a variant belongs to the region it starts in).
+        Regions whose variants are taken (a variant belongs to the region it starts in; one in several
+        overlapping regions is taken once).
     width
         Window width; the variant sits at offset ``width // 2`` in both windows.
     include_filtered
@@ -74,11 +75,16 @@ def variant_windows(
     report = report if report is not None else BuildReport()
     ref = reference if isinstance(reference, Reference) else Reference(reference)
     vf = vcf if isinstance(vcf, VariantFile) else VariantFile(vcf, samples=[])
+    seen: set[tuple[str, int, str, tuple[str, ...]]] = set()
     try:
         for region in regions:
             for variant, _ in vf.fetch(region):
                 if variant.pos < region.start:  # starts in an earlier region: reported there
                     continue
+                key = (variant.contig, variant.pos, variant.ref, tuple(variant.alts))
+                if key in seen:  # also in an earlier, overlapping region: one pair per allele
+                    continue
+                seen.add(key)
                 if not include_filtered and not variant.passes:
                     report.add("filtered", variant.label)
                     continue
@@ -116,6 +122,9 @@ def _pair(
         return None
     raw = ref.fetch(Region(variant.contig, start, stop))
     seq, mask = normalise_sequence(raw, alphabet="dna", record=label, path=str(ref.path))
+    if "N" in seq:  # unknown reference (a gap of a partial assembly): the model would read N, never silently
+        report.add("reference_gap", label)
+        return None
     observed = seq[left : left + len(variant.ref)]
     if observed != variant.ref:
         raise ReferenceMismatchError(

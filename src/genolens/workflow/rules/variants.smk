@@ -35,13 +35,14 @@ if VARIANT_EFFECTS:
 if VARIANT_EFFECTS and BASELINE:
 
     # The variants behind each gene's features: the best feature of every gene whose features' cis test is
-    # significant, its variants ranked by how much they move it, each said to be the gene's genotype eQTL lead
+    # significant, the variants inside that feature's own window ranked by how much they move it, each said to be the gene's genotype eQTL lead
     # or not, with its LD (r²) with the lead over the cohort (genolens variants-behind).
     rule variants_behind:
         input:
             effects=f"{OUTDIR}/variants/effects",
             baseline=f"{OUTDIR}/stats/baseline/baseline.json",
             vcf=INPUTS["vcf"],
+            windows=WINDOWS,
         output:
             f"{OUTDIR}/variants/variants_behind.tsv",
         log:
@@ -55,4 +56,4 @@ if VARIANT_EFFECTS and BASELINE:
             top=config["variant_effects"]["top"],
         shell:
             "genolens variants-behind --effects {input.effects} --associations {params.baseline}"
-            " --vcf {input.vcf} --top {params.top} --out {output} > {log} 2>&1"
+            " --vcf {input.vcf} --regions {input.windows} --top {params.top} --out {output} > {log} 2>&1"
