@@ -28,8 +28,9 @@ def ablation_folder(planted, tmp_path_factory):
 
 
 def test_ablate_writes_the_table_tracks_and_settings(ablation_folder, planted):
-    table = read_ablation(ablation_folder)
+    table = read_ablation(ablation_folder).table
     meta = json.loads((ablation_folder / "ablation.json").read_text())
+    assert gl.read_ablation(ablation_folder).meta == meta
     assert meta["format"] == "genolens-ablation" and meta["layer"] == 2 and meta["objective"] == "clm"
     assert meta["n_sequences"] == 6 and meta["features"] == "live" and len(table) == meta["n_features"] > 50
     bedgraphs = sorted((ablation_folder / "tracks").glob("*.bedGraph"))
@@ -45,7 +46,7 @@ def test_ablate_reads_a_store_and_chosen_features(planted, tmp_path):
     out = tmp_path / "from_store"
     assert run(["ablate", "--model", "hyenadna-tiny", "--sae", str(planted["sae"]), "--features", "3,17",
                 "--store", str(planted["store"]), "--sequences", "s0,s5", "--out", str(out), "--quiet"]) == 0
-    table = read_ablation(out / "ablation.tsv")
+    table = read_ablation(out / "ablation.tsv").table
     assert table["feature"].tolist() == [3, 17]
     assert json.loads((out / "ablation.json").read_text())["n_sequences"] == 2
 
@@ -56,7 +57,7 @@ def test_dashboard_shows_the_ablation_effect(planted, ablation_folder, tmp_path)
                 "--ablation", str(ablation_folder)]) == 0
     pages = sorted((html / "features").glob("*.html"))
     assert len(pages) == 4
-    table = read_ablation(ablation_folder).set_index("feature")
+    table = read_ablation(ablation_folder).table.set_index("feature")
     for page in pages:
         f = int(page.stem.split("_")[1])
         text = page.read_text()
@@ -88,6 +89,10 @@ def test_steer_writes_tables_tracks_and_plot(planted, tmp_path):
     assert len(probes) == 2 and (probes["delta"] != 0).all()
     meta = json.loads((out / "steer.json").read_text())
     assert meta["feature"] == 5 and meta["direction_norm"] > 0
+    back = gl.read_steer(out)
+    pd.testing.assert_frame_equal(back.positions, positions)
+    assert np.nanmax(np.abs(back.track("s0"))) > 0 and back.meta["feature"] == 5
+    assert gl.pl.steer(back, sequence="s1").get_title().startswith("s1")
     # the plot through gl.pl
     result = gl.tl.steer("hyenadna-tiny", sae=planted["sae"], feature=5, fasta=planted["fasta"], max_sequences=1,
                          config=gl.tl.SteerConfig(clamp=2.0))

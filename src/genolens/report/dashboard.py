@@ -229,20 +229,11 @@ def build_dashboard(annotations: str | Path, *, out: str | Path, max_pages: int 
     results = read_results(annotations)
     table = None
     if ablation is not None:
-        table = read_ablation(ablation)
-        _check_ablation_sae(results, ablation)
+        read = read_ablation(ablation)
+        name = results.meta.get("sae", {}).get("name")
+        if name and read.meta.get("sae") and read.meta["sae"] != name:
+            raise ConfigError(f"the ablation table is of SAE {read.meta['sae']!r}, the annotation of {name!r}",
+                              path=ablation)
+        table = read.table
     return write_dashboard(results, out=out, max_pages=max_pages, ablation=table)
-
-
-def _check_ablation_sae(results: AnnotationResults, ablation: str | Path) -> None:
-    import json
-
-    p = Path(ablation)
-    meta_path = (p if p.is_dir() else p.parent) / "ablation.json"
-    if not meta_path.is_file():
-        return
-    meta = json.loads(meta_path.read_text())
-    name = results.meta.get("sae", {}).get("name")
-    if name and meta.get("sae") and meta["sae"] != name:
-        raise ConfigError(f"the ablation table is of SAE {meta['sae']!r}, the annotation of {name!r}", path=ablation)
 

@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -33,6 +34,7 @@ from genolens.adapters.tracks import write_bedgraph
 from genolens.errors import ConfigError, InputFileError, InputFormatError
 from genolens.features.ablate import COLUMNS, AblationResult
 from genolens.features.steer import SteerResult
+from genolens.io.coordmap import CoordinateMap
 from genolens.io.files import output_folder, write_json
 
 ABLATION_FORMAT = "genolens-ablation"
@@ -70,8 +72,8 @@ def write_ablation(result: AblationResult, *, out: str | os.PathLike[str]) -> Pa
     return root
 
 
-def read_ablation(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """The per-feature ablation table of an ``ablate`` folder or its ``ablation.tsv``.
+def read_ablation(path: str | os.PathLike[str]) -> AblationResult:
+    """An ``ablate`` folder (or its ``ablation.tsv`` alone) read back: the table and the settings.
 
     Parameters
     ----------
@@ -80,8 +82,9 @@ def read_ablation(path: str | os.PathLike[str]) -> pd.DataFrame:
 
     Returns
     -------
-    pandas.DataFrame
-        One row per feature (:data:`genolens.features.ablate.COLUMNS`).
+    AblationResult
+        ``table`` (one row per feature, :data:`genolens.features.ablate.COLUMNS`) and ``meta`` (from
+        ``ablation.json`` beside the table; empty when there is none). The bedGraph tracks are not read back.
     """
     p = Path(path)
     tsv = p / "ablation.tsv" if p.is_dir() else p
@@ -91,7 +94,11 @@ def read_ablation(path: str | os.PathLike[str]) -> pd.DataFrame:
     missing = [c for c in ("feature", "delta_fired", "delta_elsewhere", "n_fired") if c not in table.columns]
     if missing:
         raise InputFormatError(f"not an ablation table: no column(s) {', '.join(missing)}", path=tsv)
-    return table[[c for c in COLUMNS if c in table.columns]]
+    meta_path = tsv.parent / "ablation.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    if meta and meta.get("format") != ABLATION_FORMAT:
+        raise InputFormatError(f"ablation.json is not a {ABLATION_FORMAT} file", path=meta_path)
+    return AblationResult(table[[c for c in COLUMNS if c in table.columns]], meta)
 
 
 def draw_steer(result: SteerResult, *, sequence: str, ax: Axes) -> Axes:
@@ -176,5 +183,42 @@ def write_steer(result: SteerResult, *, out: str | os.PathLike[str], max_plots: 
             fig.savefig(root / f"steer_{_safe(sid)}.png", dpi=110)
         finally:
             plt.close(fig)
-    write_json(root / "steer.json", {"format": STEER_FORMAT, "genolens": __version__, **result.meta})
+    lengths = {sid: len(c) for sid, c in result.coords.items()}
+    write_json(root / "steer.json", {"format": STEER_FORMAT, "genolens": __version__, **result.meta,
+                                     "lengths": lengths})
     return root
+
+
+def read_steer(path: str | os.PathLike[str]) -> SteerResult:
+    """A ``steer`` folder read back.
+
+    Parameters
+    ----------
+    path
+        The folder ``genolens steer`` wrote.
+
+    Returns
+    -------
+    SteerResult
+        Its tables and settings; coordinate maps are the sequences' own (contig = ID), for
+        :meth:`~genolens.features.steer.SteerResult.track` and the plot.
+    """
+    root = Path(path)
+    meta_path = root / "steer.json"
+    if not meta_path.is_file():
+        raise InputFileError("not a genolens steer folder (no steer.json)", path=root)
+    meta = json.loads(meta_path.read_text())
+    if meta.get("format") != STEER_FORMAT:
+        raise InputFormatError(f"steer.json is not a {STEER_FORMAT} file", path=meta_path)
+    lengths = meta.pop("lengths", {})
+
+    def tsv(name: str) -> pd.DataFrame | None:
+        return pd.read_csv(root / name, sep="\t") if (root / name).is_file() else None
+
+    positions, letters = tsv("steer_positions.tsv"), tsv("steer_letters.tsv")
+    if positions is None or letters is None:
+        raise InputFileError("steer folder lacks steer_positions.tsv or steer_letters.tsv", path=root)
+    positions["sequence_id"] = positions["sequence_id"].astype(str)
+    letters["sequence_id"] = letters["sequence_id"].astype(str)
+    coords = {sid: CoordinateMap(sid, "+", np.arange(int(n), dtype=np.int64)) for sid, n in lengths.items()}
+    return SteerResult(positions, letters, tsv("later_features.tsv"), tsv("probes.tsv"), meta, coords)
