@@ -1,4 +1,4 @@
-"""Tiny random models (causal HyenaDNA, masked ESM-2 and BERT), random TopK SAEs on them, and random inputs,
+"""Tiny random models (causal HyenaDNA and GPT-2, masked ESM-2 and BERT), random TopK SAEs on them, and random inputs,
 shared by the ablation and steering tests."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 
 import torch
-from tiny_models import make_bert_protein, make_esm2, make_hyena
+from tiny_models import make_bert_protein, make_esm2, make_gpt2, make_hyena
 
 from genolens.adapters.heads import language_model_head
 from genolens.adapters.registry import load_adapter
@@ -16,7 +16,8 @@ from genolens.sae.config import Provenance, make_config
 from genolens.sae.registry import build_sae
 
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
-MAKERS = {"hyena": (make_hyena, "dna"), "esm": (make_esm2, "protein"), "bert": (make_bert_protein, "protein")}
+MAKERS = {"hyena": (make_hyena, "dna"), "esm": (make_esm2, "protein"), "bert": (make_bert_protein, "protein"),
+          "gpt2": (make_gpt2, "protein")}
 
 
 def random_records(alphabet: str, n: int, *, lo: int, hi: int, seed: int) -> list[SequenceRecord]:

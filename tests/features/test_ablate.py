@@ -1,4 +1,4 @@
-"""Ablation of SAE features: exactness, an independent computation, batched = loop (tiny random models of a
+"""Ablation of SAE features: exactness, an independent computation, batched = loop (tiny random models of two
 causal and two masked families, and the real HyenaDNA-tiny), errors."""
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from genolens.io.fasta import read_fasta
 from genolens.sae.checkpoint import load_sae
 from genolens.sae.splice import set_features
 
-KINDS = ("hyena", "esm", "bert")
-LENGTHS = {"hyena": (30, 60), "esm": (20, 50), "bert": (20, 50)}
+KINDS = ("hyena", "esm", "bert", "gpt2")
+LENGTHS = {"hyena": (30, 60), "esm": (20, 50), "bert": (20, 50), "gpt2": (20, 50)}
 
 
 @pytest.fixture(scope="module", params=KINDS)
@@ -109,7 +109,7 @@ def test_ablation_equals_an_independent_computation(setup):
     np.testing.assert_allclose(track[bases], expected, atol=2e-5)
     assert np.isnan(np.delete(track, bases)).all()
     assert np.abs(expected).max() > 1e-4  # the feature does something here
-    assert result.meta["objective"] == ("clm" if kind == "hyena" else "mlm")
+    assert result.meta["objective"] == ("clm" if kind in ("hyena", "gpt2") else "mlm")
 
 
 def test_a_feature_that_never_fires_on_a_sequence_changes_nothing_there(setup):
@@ -155,7 +155,7 @@ def test_batched_equals_one_feature_at_a_time(setup):
 
 def test_masked_positions_follow_the_seed(setup):
     kind, adapter, head, sae, records = setup
-    if kind == "hyena":  # next-token models score every real token that has a real successor
+    if kind in ("hyena", "gpt2"):  # next-token models score every real token that has a real successor
         seqs = prepare_sequences(adapter, records, head=head, mask_fraction=0.5, seed=1)
         assert all(bool(s.scored.sum() == s.real.sum() - 1) for s in seqs)
         return

@@ -29,8 +29,9 @@ Two ways to run it, with the same numbers:
   batch expanded at the SAE's layer into one copy per feature (plus an unedited copy, the clean
   reference): the layers before the SAE's run once, each copy ablates its own feature in the layers
   after. A (sequence, feature) pair where the feature never fires is not run (its change is exactly 0).
-  The expansion needs the layer's output to be the whole state passed on (true of the HyenaDNA, BERT,
-  ESM and GPT-2 adapters; tests check it against ``loop``).
+  The expansion needs the layer's output to be the whole state passed on: the tests check it against
+  ``loop`` for the HyenaDNA, GPT-2, ESM-2 and BERT adapters; for other families (DNABERT-2, Caduceus, ...)
+  it is unchecked, and ``loop`` is the safe choice.
 * ``loop``: one forward pass over every sequence per feature (the plain approach, the baseline of
   ``benchmarks/ablate.py``).
 
