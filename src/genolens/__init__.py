@@ -47,6 +47,8 @@ _READERS = {
     "read_phenotype_bed": ("genolens.stats.phenotype_bed", "read_phenotype_bed"),
     "read_annotation": ("genolens.report.results", "read_results"),
     "read_variant_effects": ("genolens.report.variant_effects", "read_variant_effects"),
+    "read_ablation": ("genolens.report.interventions", "read_ablation"),
+    "read_steer": ("genolens.report.interventions", "read_steer"),
 }
 
 __all__ = ["__version__", *_SUBMODULES, *_READERS]

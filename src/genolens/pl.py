@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from genolens.errors import ConfigError
 from genolens.features.ism import IsmResult
 from genolens.features.logo import draw_logo, logo_width
+from genolens.features.steer import SteerResult
 from genolens.features.tracks import ReferenceTracks
 from genolens.sae.metrics import draw_density
 from genolens.stats.ancestry import AncestryPCs
@@ -26,7 +27,7 @@ from genolens.stats.plots import draw_baseline, draw_categories, draw_confound, 
 
 __all__ = [
     "activation_histogram", "baseline", "categories", "confound", "density", "feature_phenotype", "feature_track",
-    "gene_qq", "ism", "logo", "pcs", "qq", "scree", "volcano",
+    "gene_qq", "ism", "logo", "pcs", "qq", "scree", "steer", "volcano",
 ]
 
 
@@ -451,3 +452,29 @@ def ism(result: IsmResult | str | os.PathLike[str], *, target: str = "score", ax
 
     data = result if isinstance(result, IsmResult) else read_ism(result)
     return draw_ism(data, target=target, ax=_axes(ax, (min(4 + len(data.ref) / 12, 30), 2.6)))
+
+
+def steer(result: SteerResult, *, sequence: str | None = None, ax: Axes | None = None) -> Axes:
+    """The predicted letter distribution along a sequence before and after steering (:func:`genolens.tl.steer`).
+
+    Parameters
+    ----------
+    result
+        A :class:`~genolens.features.steer.SteerResult`.
+    sequence
+        The sequence drawn (default: the first).
+    ax
+        Axes to draw on (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        A heat map: one row per letter before, then after; colour = probability over the letters.
+    """
+    from genolens.report.interventions import draw_steer
+
+    if not isinstance(result, SteerResult):
+        raise ConfigError(f"expected a SteerResult, got {type(result).__name__}")
+    sid = sequence if sequence is not None else str(result.positions["sequence_id"].iloc[0])
+    n = len(result.coords.get(sid, ()))
+    return draw_steer(result, sequence=sid, ax=_axes(ax, (min(4 + n / 15, 30), 3.2)))

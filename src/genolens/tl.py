@@ -1157,3 +1157,210 @@ def variants_behind(
 
 
 __all__ += ["ism", "variant_effects", "variants_behind"]
+
+
+# issue #18 (kept at the end: tl.py is edited in parallel)
+from genolens.features.ablate import AblateConfig, AblationResult  # noqa: E402
+from genolens.features.steer import SteerConfig, SteerResult  # noqa: E402
+
+
+def _model_and_sae(model: str, sae: PathLike, *, device: str):  # noqa: ANN202
+    """Load the model, its head and the SAE; an SAE of another model, tokenizer or weights is refused."""
+    from genolens.adapters.fingerprint import tokenizer_fingerprint, weights_fingerprint
+    from genolens.adapters.heads import language_model_head
+    from genolens.adapters.registry import load_adapter
+    from genolens.sae.checkpoint import check_compatible, load_sae
+    from genolens.sae.config import Provenance
+
+    sae_model = load_sae(sae, device=device)
+    check_compatible(sae_model, Provenance(model=model), what=f"model {model}")
+    adapter = load_adapter(model, device=device)
+    check_compatible(sae_model, Provenance(model=model, model_hash=weights_fingerprint(adapter.model),
+                                           tokenizer=tokenizer_fingerprint(adapter.tokenizer)),
+                     what=f"model {model}")
+    return adapter, language_model_head(adapter), sae_model
+
+
+def _input_records(adapter, *, fasta: PathLike | None, store: PathLike | None, sequences: Sequence[str],  # noqa: ANN001, ANN202
+                   max_sequences: int | None):
+    """The records of a FASTA or a store (its own bases; the store must be of this model)."""
+    from genolens.io.fasta import read_fasta
+    from genolens.io.records import SequenceRecord
+
+    if (fasta is None) == (store is None):
+        raise ConfigError("read exactly one input: a FASTA (--input) or an activation store (--store)")
+    if fasta is not None:
+        records = list(read_fasta(fasta, alphabet=adapter.alphabet))
+    else:
+        from genolens.store import ActivationStore
+
+        opened = ActivationStore(store)
+        if opened.config.model not in (adapter.name, ""):
+            raise ConfigError(f"the store was embedded with {opened.config.model}, not {adapter.name}", path=store)
+        bases = opened.bases_by_id()
+        if bases is None:
+            raise ConfigError("the store keeps no bases (format older than 0.3.0)", path=store,
+                              hint="pass the FASTA it was embedded from (--input)")
+        records = [SequenceRecord(i, s, adapter.alphabet) for i, s in bases.items()]
+    if sequences:
+        known = {r.id for r in records}
+        missing = [s for s in sequences if s not in known]
+        if missing:
+            raise ConfigError(f"sequence(s) {', '.join(missing[:5])} are not in the input")
+        wanted = set(sequences)
+        records = [r for r in records if r.id in wanted]
+    if max_sequences is not None:
+        records = records[:max_sequences]
+    return records
+
+
+def ablate(
+    model: str,
+    *,
+    sae: PathLike,
+    fasta: PathLike | None = None,
+    store: PathLike | None = None,
+    features: Sequence[int] | None = None,
+    sequences: Sequence[str] = (),
+    max_sequences: int | None = None,
+    track_sequences: Sequence[str] = (),
+    config: AblateConfig | None = None,
+    out: PathLike | None = None,
+    device: str = "cpu",
+    progress: bool = False,
+) -> AblationResult:
+    """Ablate SAE features (error term kept) and measure the model's loss change per feature.
+
+    ``genolens ablate`` calls this; see :mod:`genolens.features.ablate` for the objective, the split into
+    positions where the feature fired and elsewhere, and the batched method.
+
+    Parameters
+    ----------
+    model
+        Model short name, hub id or folder (the SAE's model; its own head gives the loss).
+    sae
+        SAE folder trained on this model.
+    fasta
+        Sequences to score (each must fit the model's context).
+    store
+        Or an activation store of this model: its own bases are used.
+    features
+        Features ablated, each on its own; None: every feature that fires on the input.
+    sequences
+        Only these sequence IDs (default: all).
+    max_sequences
+        At most this many sequences (the first ones).
+    track_sequences
+        Sequences whose per-base loss change is kept (and written as bedGraph) for every feature.
+    config
+        :class:`~genolens.features.ablate.AblateConfig` (mask fraction, seed, batching, method).
+    out
+        Output folder (:func:`genolens.report.interventions.write_ablation`); None writes nothing.
+    device
+        Where the model runs.
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    AblationResult
+        The per-feature table, settings and tracks.
+    """
+    from genolens.features.ablate import ablate as _ablate
+    from genolens.report.interventions import write_ablation
+
+    adapter, head, sae_model = _model_and_sae(model, sae, device=device)
+    records = _input_records(adapter, fasta=fasta, store=store, sequences=sequences, max_sequences=max_sequences)
+    result = _ablate(adapter, records, sae=sae_model, head=head, features=features, config=config,
+                     track_sequences=track_sequences, progress=progress)
+    result.meta["inputs"] = {"sae": str(sae), "fasta": str(fasta or ""), "store": str(store or "")}
+    if out is not None:
+        write_ablation(result, out=out)
+    return result
+
+
+def steer(
+    model: str,
+    *,
+    sae: PathLike,
+    feature: int,
+    config: SteerConfig,
+    fasta: PathLike | None = None,
+    store: PathLike | None = None,
+    sequences: Sequence[str] = (),
+    max_sequences: int | None = None,
+    later_sae: PathLike | None = None,
+    probes: Sequence[PathLike] = (),
+    out: PathLike | None = None,
+    device: str = "cpu",
+) -> SteerResult:
+    """Steer one SAE feature (add its decoder row, or clamp it) and report what the model predicts.
+
+    ``genolens steer`` calls this; see :mod:`genolens.features.steer` (``scale`` multiplies the raw decoder
+    row: the units of the feature's activation).
+
+    Parameters
+    ----------
+    model
+        Model short name, hub id or folder (the SAE's model).
+    sae
+        SAE folder trained on this model.
+    feature
+        The feature steered.
+    config
+        :class:`~genolens.features.steer.SteerConfig` (scale or clamp, positions, batching).
+    fasta
+        Sequences (each must fit the model's context).
+    store
+        Or an activation store of this model: its own bases are used.
+    sequences
+        Only these sequence IDs.
+    max_sequences
+        At most this many sequences (the first ones).
+    later_sae
+        An SAE of a later layer of the same model: its features' change is reported.
+    probes
+        Probe files (``genolens probe train``) on raw activations of this model, read before and after.
+    out
+        Output folder (:func:`genolens.report.interventions.write_steer`); None writes nothing.
+    device
+        Where the model runs.
+
+    Returns
+    -------
+    SteerResult
+        Per-position and per-letter log-probabilities, later features, probe scores.
+    """
+    from genolens.features.steer import ProbeWeights
+    from genolens.features.steer import steer as _steer
+    from genolens.report.interventions import write_steer
+    from genolens.sae.checkpoint import check_compatible, load_sae
+    from genolens.sae.config import Provenance
+    from genolens.stats.probe_file import check_probe, load_probe
+
+    adapter, head, sae_model = _model_and_sae(model, sae, device=device)
+    later = None
+    if later_sae is not None:
+        later = load_sae(later_sae, device=device)
+        check_compatible(later, Provenance(model=model), what=f"model {model}")
+    weights = []
+    for path in probes:
+        probe = load_probe(path)
+        check_probe(probe, Provenance(model=model), what=f"model {model}")
+        if probe.representation != "raw":
+            raise ConfigError(f"probe {path} reads SAE features; steer reads probes on raw activations", path=path)
+        if probe.provenance.layer < 0:
+            raise ConfigError("the probe records no layer", path=path)
+        weights.append(ProbeWeights(probe.target, probe.provenance.layer, probe.weight, probe.bias, probe.outputs,
+                                    probe.level))
+    records = _input_records(adapter, fasta=fasta, store=store, sequences=sequences, max_sequences=max_sequences)
+    result = _steer(adapter, records, sae=sae_model, head=head, feature=feature, config=config, later_sae=later,
+                    probes=weights)
+    result.meta["inputs"] = {"sae": str(sae), "fasta": str(fasta or ""), "store": str(store or ""),
+                             "later_sae": str(later_sae or ""), "probes": [str(p) for p in probes]}
+    if out is not None:
+        write_steer(result, out=out)
+    return result
+
+
+__all__ += ["ablate", "steer"]

@@ -91,6 +91,31 @@ def build(root: Path) -> dict[str, Path]:
     return paths
 
 
+def build_layer_sae(root: Path, layer: int) -> Path:
+    """A store of the same planted records at another ``layer`` and a TopK SAE trained on it (same settings as
+    :func:`build`), under ``root`` (reused when present); returns the SAE folder."""
+    from genolens.adapters import load_adapter
+    from genolens.sae.config import Provenance, TrainConfig, make_config
+    from genolens.sae.trainer import train_saes
+    from genolens.store import ActivationStore, ShuffledLoader, StoreConfig, write_store
+
+    if (root / "done").exists():
+        return next(p for p in (root / "sae").iterdir() if (p / "cfg.json").is_file())
+    root.mkdir(parents=True, exist_ok=True)
+    records, _ = planted_records()
+    adapter = load_adapter(MODEL)
+    config = StoreConfig(model=MODEL, family=adapter.family, layers=(layer,), hidden_size=adapter.hidden_size,
+                         shard_size=30_000)
+    write_store(records, adapter, root / "store", config=config)
+    loader = ShuffledLoader(ActivationStore(root / "store"), layer=layer, batch_size=1024, seed=0, buffer_rows=30_000)
+    sae_cfg = make_config("topk", d_in=adapter.hidden_size, d_sae=128, k=8,
+                          provenance=Provenance(model=MODEL, layer=layer))
+    train = TrainConfig(total_tokens=1024 * 400, batch_size=1024, lr=3e-3, warmup_steps=20, init_tokens=8192)
+    (sae,) = train_saes(loader.epoch, [sae_cfg], train, root / "sae", progress=False)
+    (root / "done").write_text("ok\n")
+    return root / "sae" / sae.cfg.name
+
+
 def site_table(bed_path: Path):
     """The planted sites as a DataFrame (sequence_id, start, end, concept)."""
     import pandas as pd

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
 
 from genolens.adapters.base import Adapter
@@ -87,3 +88,46 @@ def _mask_id(vocab: dict[str, int], token: str, adapter: Adapter) -> int:
     if token not in vocab:
         raise ConfigError(f"{adapter.name}: vocabulary has no {token} token for masked-token loss")
     return vocab[token]
+
+
+def lm_objective(
+    head: LMHead, ids: torch.Tensor, real: torch.Tensor, *, mask_fraction: float, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The model inputs, targets and scored positions of ``head``'s own objective on a padded batch.
+
+    Masked models: each real token is replaced by the mask token with probability ``mask_fraction``
+    (one draw from ``rng`` per slot of ``ids``, so the same ``rng`` state gives the same positions) and
+    scored there against the original token. Next-token models: the hidden state at ``t`` predicts token
+    ``t + 1``; every real token whose successor is real is scored. Special and padding tokens are never
+    masked or scored.
+
+    Parameters
+    ----------
+    head
+        The language-model head (its ``objective`` and ``mask_id``).
+    ids
+        ``[batch, tokens]`` token IDs.
+    real
+        ``[batch, tokens]``, True at tokens that cover bases (not specials, not padding).
+    mask_fraction
+        Fraction of real tokens masked (masked models only).
+    rng
+        Source of the masked positions.
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        ``(inputs, targets, scored)``: the IDs to feed the model, the token each position is scored
+        against (``-100`` where none) and the boolean ``[batch, tokens]`` mask of scored positions.
+    """
+    if head.objective == "mlm":
+        pick = torch.from_numpy(rng.random(tuple(ids.shape)) < mask_fraction) & real
+        inputs = ids.clone()
+        inputs[pick] = head.mask_id
+        return inputs, ids, pick
+    targets = torch.full_like(ids, -100)
+    targets[:, :-1] = ids[:, 1:]
+    scored = real.clone()
+    scored[:, :-1] &= real[:, 1:]
+    scored[:, -1] = False
+    return ids, targets, scored

@@ -41,6 +41,7 @@ COMMAND_MODULES = [
     "genolens.cli.monitor",
     "genolens.cli.variant_effects",
     "genolens.cli.ism",
+    "genolens.cli.ablate",
 ]
 
 EXIT_BAD_INPUT = 2

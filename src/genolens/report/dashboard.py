@@ -6,7 +6,8 @@ the best feature of every concept (concepts with too few held-out instances list
 apart, unranked); ``features/feature_<i>.html`` shows a feature's activation
 histogram, its logo (drawn here, for the pages written only), JASPAR matches, best
 concepts and top contexts (distinct loci, with the number of sequences carrying
-each) with per-base activation shading. An empirical motif p-value at the floor
+each) with per-base activation shading and, with an ablation table (``genolens ablate``), the model's loss
+change when the feature is removed, where it fires and elsewhere. An empirical motif p-value at the floor
 of its null reads "< floor". Pages hold no script and load nothing: images are base64
 data URIs, figures inline SVG, styles inline.
 """
@@ -20,6 +21,7 @@ import pandas as pd
 from genolens.errors import ConfigError, InputFileError
 from genolens.report.figures import histogram_svg, shaded_sequence
 from genolens.report.html import esc, fmt, img, page, table
+from genolens.report.interventions import read_ablation
 from genolens.report.results import AnnotationResults, read_results
 
 FEATURE_DIR = "features"
@@ -137,8 +139,32 @@ def _contexts_html(results: AnnotationResults, *, feature: int) -> str:
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def feature_html(results: AnnotationResults, *, feature: int) -> str:
-    """One feature's page."""
+def _ablation_html(ablation: pd.DataFrame | None, *, feature: int) -> str:
+    """The ablation card of a feature's page (empty without a table; a note when the feature was not ablated)."""
+    if ablation is None:
+        return ""
+    rows = ablation[ablation["feature"] == feature]
+    head = ("<h2>Ablation effect</h2><p class=\"meta\">the model's loss change (nats per scored token, ablated "
+            "minus clean) with this feature zeroed in the SAE's reconstruction and the SAE's error term kept; "
+            "positive: the model needed it. Split by whether the feature fired at the scored token.</p>")
+    if rows.empty:
+        return head + '<p class="muted">not ablated</p>'
+    r = rows.iloc[0]
+
+    def cell(name: str) -> str:
+        return fmt(float(r[name])) if name in r and pd.notna(r[name]) else "&ndash;"
+
+    return head + (
+        "<div class=\"card\">"
+        f"<b>where it fires</b> {cell('delta_fired')} (|change| {cell('abs_fired')}; {fmt(int(r['n_fired']))} "
+        f"positions)<br><b>elsewhere</b> {cell('delta_elsewhere')} (|change| {cell('abs_elsewhere')}; "
+        f"{fmt(int(r['n_elsewhere']))} positions)<br><b>overall</b> {cell('delta_loss')}"
+        f"<br><b>clean loss where it fires</b> {cell('clean_loss_fired')} (elsewhere {cell('clean_loss_elsewhere')})"
+        "</div>")
+
+
+def feature_html(results: AnnotationResults, *, feature: int, ablation: pd.DataFrame | None = None) -> str:
+    """One feature's page (with its ablation effect when ``ablation`` is given)."""
     row = results.features[results.features["feature"] == feature].iloc[0]
     body = ['<p><a href="../index.html">&larr; index</a></p>', _header(results, f"Feature {feature}")]
     stats = (f"<div class=\"card\"><b>fires on</b> {fmt(int(row['n_active']))} rows "
@@ -152,6 +178,7 @@ def feature_html(results: AnnotationResults, *, feature: int) -> str:
         logo = (f"<div class=\"card\"><b>logo of the distinct top windows</b> (position 0: activating base; "
                 f"shaded: trimmed motif)<br>{img(png, alt=f'logo of feature {feature}')}</div>")
     body.append(f"<div class=\"grid\">{stats}{hist}{logo}</div>")
+    body.append(_ablation_html(ablation, feature=feature))
     if results.motifs is not None and not results.motifs.empty:
         m = results.motifs[results.motifs["feature"] == feature]
         if not m.empty:
@@ -172,8 +199,12 @@ def feature_html(results: AnnotationResults, *, feature: int) -> str:
     return page(f"feature {feature}", body="".join(body))
 
 
-def write_dashboard(results: AnnotationResults, *, out: str | Path, max_pages: int = 500) -> Path:
-    """Write ``index.html`` and the feature pages under ``out``; returns the index path."""
+def write_dashboard(results: AnnotationResults, *, out: str | Path, max_pages: int = 500,
+                    ablation: pd.DataFrame | None = None) -> Path:
+    """Write ``index.html`` and the feature pages under ``out``; returns the index path.
+
+    ``ablation``: a ``genolens ablate`` table of the same SAE, shown on the feature pages.
+    """
     if max_pages < 0:
         raise ConfigError(f"max_pages must be >= 0, got {max_pages}")
     root = Path(out)
@@ -182,13 +213,27 @@ def write_dashboard(results: AnnotationResults, *, out: str | Path, max_pages: i
     (root / FEATURE_DIR).mkdir(parents=True, exist_ok=True)
     pages = page_features(results, max_pages=max_pages)
     for f in pages:
-        (root / FEATURE_DIR / f"feature_{f}.html").write_text(feature_html(results, feature=f), encoding="utf-8")
+        (root / FEATURE_DIR / f"feature_{f}.html").write_text(feature_html(results, feature=f, ablation=ablation),
+                                                              encoding="utf-8")
     index = root / "index.html"
     index.write_text(index_html(results, pages=pages), encoding="utf-8")
     return index
 
 
-def build_dashboard(annotations: str | Path, *, out: str | Path, max_pages: int = 500) -> Path:
-    """Read an annotation folder and write its dashboard (see :func:`write_dashboard`)."""
-    return write_dashboard(read_results(annotations), out=out, max_pages=max_pages)
+def build_dashboard(annotations: str | Path, *, out: str | Path, max_pages: int = 500,
+                    ablation: str | Path | None = None) -> Path:
+    """Read an annotation folder (and an ablation table) and write its dashboard (see :func:`write_dashboard`).
+
+    An ablation of another SAE than the annotation's is refused (its ``ablation.json`` beside the table names it).
+    """
+    results = read_results(annotations)
+    table = None
+    if ablation is not None:
+        read = read_ablation(ablation)
+        name = results.meta.get("sae", {}).get("name")
+        if name and read.meta.get("sae") and read.meta["sae"] != name:
+            raise ConfigError(f"the ablation table is of SAE {read.meta['sae']!r}, the annotation of {name!r}",
+                              path=ablation)
+        table = read.table
+    return write_dashboard(results, out=out, max_pages=max_pages, ablation=table)
 

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from genolens.adapters.base import Adapter
 from genolens.adapters.batching import pad_batch, plan_batches
-from genolens.adapters.heads import LMHead, language_model_head
+from genolens.adapters.heads import LMHead, language_model_head, lm_objective
 from genolens.adapters.hooks import capture, intervene
 from genolens.errors import ConfigError
 from genolens.io.fasta import read_fasta
@@ -76,7 +76,7 @@ def splice_losses(
         real = torch.zeros_like(ids, dtype=torch.bool)
         for row, i in enumerate(batch):
             real[row, : len(toks[i])] = torch.from_numpy(toks[i].spans[:, 0] >= 0)
-        inputs, targets, scored = _objective(head, ids, real, mask_fraction, rng)
+        inputs, targets, scored = lm_objective(head, ids, real, mask_fraction=mask_fraction, rng=rng)
         if not scored.any():
             continue
         inputs, attn = inputs.to(adapter.device), attn.to(adapter.device)
@@ -99,24 +99,6 @@ def splice_losses(
     clean, spliced, zero = (totals[k] / n_scored for k in ("clean", "spliced", "zero"))
     recovered = (zero - spliced) / (zero - clean) if zero != clean else float("nan")
     return LossRecovered(clean, spliced, zero, recovered, n_scored, head.objective, layer)
-
-
-def _objective(
-    head: LMHead, ids: torch.Tensor, real: torch.Tensor, mask_fraction: float, rng: np.random.Generator
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(model inputs, targets, positions scored)."""
-    if head.objective == "mlm":
-        pick = torch.from_numpy(rng.random(ids.shape) < mask_fraction) & real
-        inputs = ids.clone()
-        inputs[pick] = head.mask_id
-        return inputs, ids, pick
-    # next token: the hidden state at t predicts token t + 1
-    targets = torch.full_like(ids, -100)
-    targets[:, :-1] = ids[:, 1:]
-    scored = real.clone()
-    scored[:, :-1] &= real[:, 1:]
-    scored[:, -1] = False
-    return ids, targets, scored
 
 
 def loss_recovered(
@@ -159,3 +141,70 @@ def loss_recovered(
         ids = [i for i in ids if is_heldout(i, heldout_fraction)] or ids
     texts = [sequences[i] for i in ids[:max_sequences]]
     return splice_losses(sae, adapter, texts, layer=layer, seed=seed)
+
+
+def decoder_directions(sae: SparseAutoencoder, features: torch.Tensor) -> torch.Tensor:
+    """The raw-space decoder rows ``W_dec[f] / input_scale`` of ``features`` (what one unit of each adds).
+
+    Parameters
+    ----------
+    sae
+        The SAE.
+    features
+        ``[n]`` feature indices.
+
+    Returns
+    -------
+    torch.Tensor
+        ``[n, d_in]`` float32 rows: adding ``v`` times row ``i`` is what raising feature ``features[i]``
+        by ``v`` does to the SAE's reconstruction.
+    """
+    return (sae.W_dec[features.to(sae.W_dec.device)] / sae.input_scale).detach().float()
+
+
+def set_features(
+    sae: SparseAutoencoder,
+    acts: torch.Tensor,
+    features: torch.Tensor,
+    *,
+    positions: torch.Tensor,
+    values: torch.Tensor | None = None,
+    codes: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``acts`` with one feature per row set to a value through the SAE, its error term kept.
+
+    Row ``r`` becomes ``decode(z') + (acts - decode(z))`` where ``z = encode(acts)`` and ``z'`` is ``z``
+    with feature ``features[r]`` set to ``values[r]`` (0: ablated) at ``positions``; since the decoder is
+    linear this is ``acts + (values[r] - z_f) * W_dec[f] / input_scale``, computed that way, so a row whose
+    feature is zero where it is set to zero (or ``features[r] == -1``) comes back bit for bit.
+
+    Parameters
+    ----------
+    sae
+        The SAE of this layer.
+    acts
+        ``[rows, tokens, d_in]`` activations.
+    features
+        ``[rows]`` feature per row; ``-1`` leaves the row unchanged.
+    positions
+        ``[rows, tokens]`` (or ``[1, tokens]``) boolean: where the feature is set (real tokens).
+    values
+        ``[rows]`` values the feature is set to; None: 0 (ablation).
+    codes
+        ``encode(acts)`` when already computed (``[rows or 1, tokens, d_sae]``); None: computed here.
+
+    Returns
+    -------
+    torch.Tensor
+        The edited activations, dtype and shape of ``acts``.
+    """
+    x = acts.float()
+    feats = features.to(x.device)
+    idx = feats.clamp_min(0)
+    z = sae.encode(x) if codes is None else codes.to(x.device).float().expand(x.shape[0], -1, -1)
+    zf = z.gather(-1, idx[:, None, None].expand(x.shape[0], x.shape[1], 1))[..., 0]
+    target = torch.zeros_like(zf) if values is None else values.to(x.device, torch.float32)[:, None].expand_as(zf)
+    keep = positions.to(x.device) & (feats >= 0)[:, None]
+    coef = torch.where(keep, target - zf, torch.zeros_like(zf))
+    out = x + coef[..., None] * decoder_directions(sae, idx)[:, None, :]
+    return out.to(acts.dtype)
