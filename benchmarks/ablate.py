@@ -38,34 +38,11 @@ from genolens.adapters.heads import language_model_head
 from genolens.features.ablate import AblateConfig, ablate
 from genolens.io.fasta import read_fasta
 from genolens.sae.checkpoint import load_sae
-from genolens.sae.config import Provenance, make_config
-from genolens.sae.registry import build_sae
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "features"))
-
-
-def layer_sae(adapter, records, *, layer: int, d_sae: int, k: int, seed: int = 0):  # noqa: ANN001, ANN201
-    """A TopK SAE on ``layer`` whose latents are centred token activations of ``records``."""
-    cfg = make_config("topk", d_in=adapter.hidden_size, d_sae=d_sae, k=k, seed=seed,
-                      provenance=Provenance(model=adapter.name, layer=layer))
-    sae = build_sae(cfg).eval()
-    rows = []
-    for rec in records:
-        tok = adapter.tokenizer.encode(rec.sequence)
-        out = adapter.forward(torch.from_numpy(tok.input_ids)[None], torch.ones(1, len(tok), dtype=torch.long),
-                              layers=[layer])
-        rows.append(out[layer][0][torch.from_numpy(tok.spans[:, 0] >= 0)].float())
-    acts = torch.cat(rows)
-    mu = acts.mean(0)
-    g = torch.Generator().manual_seed(seed)
-    pick = acts[torch.randint(len(acts), (d_sae,), generator=g)] - mu
-    with torch.no_grad():
-        w = pick / pick.norm(dim=1, keepdim=True)
-        sae.W_dec.copy_(w)
-        sae.W_enc.copy_(w.T)
-        sae.b_dec.copy_(mu)
-    return sae
+sys.path.insert(0, str(REPO / "tests" / "adapters"))
+from intervention_models import tiny_sae  # noqa: E402 - the tests' centred-activation SAE
 
 
 def main() -> None:
@@ -83,7 +60,7 @@ def main() -> None:
     head = language_model_head(adapter)
     records = list(read_fasta(paths["fasta"], alphabet="dna"))[: args.n]
     saes = {"layer 2 (planted SAE)": load_sae(paths["sae"], device=args.device),
-            "layer 1 (centred-activation SAE)": layer_sae(adapter, records[:16], layer=1, d_sae=128, k=8)}
+            "layer 1 (centred-activation SAE)": tiny_sae(adapter, layer=1, d_sae=128, k=8, sample=records[:16])}
     print(f"HyenaDNA-tiny on {args.device}, {len(records)} sequences of 300 bp, torch threads "
           f"{torch.get_num_threads()}")
     for name, sae in saes.items():
