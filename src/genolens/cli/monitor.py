@@ -20,11 +20,13 @@ def monitor_command(
     erase: list[Path] = typer.Option(
         [], "--erase", help="Per-token eraser folder (genolens erase --store) applied before the probes read."
     ),
+    sae: Path = typer.Option(None, "--sae", help="SAE folder that SAE-feature probes read (default: the one each "
+                             "probe records; another SAE than the probe's is refused)."),
 ) -> None:
     """Score sequences with probes while the model runs up to the probes' layer; write scores and flagged spans."""
     from genolens.stats.monitor import monitor
 
     result = monitor(model, probes=probe, fasta=fasta, out=out, device=device, batch_tokens=batch_tokens,
-                     erasers=erase)
+                     erasers=erase, sae=sae)
     typer.echo(f"{result.scores['id'].nunique()} sequences scored by {len(probe)} probe(s); "
                f"{len(result.spans)} flagged span(s) -> {out}")

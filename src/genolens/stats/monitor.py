@@ -28,6 +28,7 @@ from genolens.adapters.spans import per_base
 from genolens.errors import ConfigError
 from genolens.io.files import atomic_write
 from genolens.io.records import SequenceRecord
+from genolens.sae.base import SparseAutoencoder
 from genolens.sae.config import Provenance
 from genolens.stats.erase import Eraser, check_eraser
 from genolens.stats.probe_file import LinearProbe, check_probe
@@ -133,20 +134,31 @@ def score_record(
 
 
 @contextlib.contextmanager
-def probe_hooks(adapter: Adapter, probes: Sequence[LinearProbe]):  # noqa: ANN201
-    """Forward hooks that keep ``{layer: [batch, tokens, outputs]}`` probe logits and stop at the deepest layer."""
+def probe_hooks(adapter: Adapter, probes: Sequence[LinearProbe],
+                saes: Sequence[SparseAutoencoder | None] | None = None):  # noqa: ANN201
+    """Forward hooks that keep ``{(layer, sae): [batch, tokens, outputs]}`` probe logits and stop at the deepest layer.
+
+    A probe on SAE features reads ``saes[i].encode`` of its layer's output (encoded once per SAE and layer);
+    ``sae`` in the key is the index of the probe's SAE in ``saes`` (-1 for raw activations).
+    """
+    saes = list(saes) if saes is not None else [None] * len(probes)
     layers = sorted({p.provenance.layer for p in probes})
-    logits: dict[int, torch.Tensor] = {}
+    logits: dict[tuple[int, int], torch.Tensor] = {}
     handles = []
     for layer in layers:
-        group = [p for p in probes if p.provenance.layer == layer]
-        w = torch.from_numpy(np.vstack([p.weight for p in group])).to(adapter.device)
-        b = torch.from_numpy(np.concatenate([p.bias for p in group])).to(adapter.device)
+        groups = {}
+        for p, sae in zip(probes, saes, strict=True):
+            if p.provenance.layer == layer:
+                groups.setdefault(_sae_key(saes, sae), []).append(p)
+        stacked = {k: (torch.from_numpy(np.vstack([p.weight for p in g])).to(adapter.device),
+                       torch.from_numpy(np.concatenate([p.bias for p in g])).to(adapter.device))
+                   for k, g in groups.items()}
 
-        def hook(_m: torch.nn.Module, _i: object, out: object, layer: int = layer, w: torch.Tensor = w,
-                 b: torch.Tensor = b) -> None:
+        def hook(_m: torch.nn.Module, _i: object, out: object, layer: int = layer, stacked: dict = stacked) -> None:
             h = tensor_of(out)
-            logits[layer] = torch.matmul(h, w.T.to(h.dtype)) + b.to(h.dtype)  # no copy of h: [batch, tokens, out]
+            for key, (w, b) in stacked.items():
+                x = h if key < 0 else saes[key].encode(h.float())
+                logits[(layer, key)] = torch.matmul(x, w.T.to(x.dtype)) + b.to(x.dtype)  # [batch, tokens, out]
             if layer == layers[-1]:
                 raise StopForward
 
@@ -156,6 +168,41 @@ def probe_hooks(adapter: Adapter, probes: Sequence[LinearProbe]):  # noqa: ANN20
     finally:
         for h in handles:
             h.remove()
+
+
+def _sae_key(saes: Sequence[SparseAutoencoder | None], sae: SparseAutoencoder | None) -> int:
+    """Index of the first occurrence of ``sae`` in ``saes`` (by identity), -1 for none."""
+    if sae is None:
+        return -1
+    return next(i for i, s in enumerate(saes) if s is sae)
+
+
+def check_probe_sae(probe: LinearProbe, sae: SparseAutoencoder | None, *, provenance: Provenance) -> None:
+    """Refuse an SAE-feature probe without its SAE, or with another SAE than the one it was trained on.
+
+    Parameters
+    ----------
+    probe
+        The probe (``representation == "sae"``; ``probe.sae`` records the SAE's name, width and weights hash).
+    sae
+        The SAE given to read its features.
+    provenance
+        The model and layer the monitor runs (the SAE must have been trained on them).
+    """
+    if sae is None:
+        raise ConfigError(f"probe {probe.target!r} reads SAE features: give its SAE",
+                          hint=f"it was trained on {probe.sae.get('path', 'an SAE')}")
+    from genolens.adapters.fingerprint import weights_fingerprint
+    from genolens.sae.checkpoint import check_compatible
+
+    check_compatible(sae, provenance, what=f"model {provenance.model}")  # model, weights, tokenizer, layer
+    recorded = probe.sae
+    if int(sae.cfg.d_sae) != probe.d_in or ("d_sae" in recorded and int(recorded["d_sae"]) != int(sae.cfg.d_sae)):
+        raise ConfigError(f"probe {probe.target!r} reads {probe.d_in} SAE features, the SAE has {sae.cfg.d_sae}")
+    if recorded.get("weights_hash") and recorded["weights_hash"] != weights_fingerprint(sae):
+        raise ConfigError(f"probe {probe.target!r} was trained on the features of another SAE "
+                          f"({recorded.get('name', '?')}, weights {recorded['weights_hash']})",
+                          hint="give the SAE the probe was trained with")
 
 
 def check_erasers(erasers: Sequence[Eraser], *, adapter: Adapter, model: str, deepest: int) -> None:
@@ -204,6 +251,7 @@ def monitor_records(
     names: Sequence[str] | None = None,
     batch_tokens: int = 8192,
     erasers: Sequence[Eraser] = (),
+    saes: Sequence[SparseAutoencoder | None] | None = None,
 ) -> MonitorResult:
     """Run ``adapter`` over ``records`` up to the probes' deepest layer and score them with ``probes``.
 
@@ -216,7 +264,7 @@ def monitor_records(
     model
         The name it was loaded by (checked against each probe's provenance with the weights hash and tokenizer).
     probes
-        Raw-activation probes of the model's layers (per base or per sequence).
+        Probes of the model's layers (per base or per sequence), on raw activations or on SAE features.
     names
         A name per probe (default its target), used in the outputs.
     batch_tokens
@@ -224,6 +272,10 @@ def monitor_records(
     erasers
         Per-token concept erasers (``genolens erase --store``), applied to their layer's output in the forward
         pass before any probe reads it (checked against the model like the probes).
+    saes
+        One entry per probe: the SAE whose features an SAE-feature probe reads (checked against the model and
+        against the SAE the probe was trained on), None for a raw-activation probe. The SAE encodes the
+        layer's output inside the forward pass.
 
     Returns
     -------
@@ -235,15 +287,23 @@ def monitor_records(
     if not probes:
         raise ConfigError("give at least one probe")
     names = list(names or [p.target for p in probes])
-    for p in probes:
-        if p.representation != "raw" or p.level == "sample":
+    saes = list(saes) if saes is not None else [None] * len(probes)
+    if len(saes) != len(probes):
+        raise ConfigError(f"{len(saes)} SAE entries for {len(probes)} probes (one per probe, None for raw)")
+    for p, sae in zip(probes, saes, strict=True):
+        if p.representation not in ("raw", "sae") or p.level == "sample":
             raise ConfigError(f"probe {p.target!r} reads {p.representation} features per {p.level}: the monitor "
-                              "runs probes on raw activations per base or per sequence")
+                              "runs probes on raw activations or SAE features, per base or per sequence")
         cfg = store_config(adapter, model=model, layers=[p.provenance.layer])
-        check_probe(p, Provenance(model=model, model_hash=cfg.model_hash, layer=p.provenance.layer,
-                                  tokenizer=cfg.tokenizer), what=f"model {model}")
-        if p.d_in != adapter.hidden_size:
+        here = Provenance(model=model, model_hash=cfg.model_hash, layer=p.provenance.layer, tokenizer=cfg.tokenizer)
+        check_probe(p, here, what=f"model {model}")
+        if p.representation == "sae":
+            check_probe_sae(p, sae, provenance=here)
+        elif sae is not None:
+            raise ConfigError(f"probe {p.target!r} reads raw activations: no SAE applies to it")
+        elif p.d_in != adapter.hidden_size:
             raise ConfigError(f"probe {p.target!r} reads {p.d_in} dimensions, the model has {adapter.hidden_size}")
+    saes = [s.to(adapter.device).eval() if s is not None else None for s in saes]
     check_erasers(erasers, adapter=adapter, model=model, deepest=max(p.provenance.layer for p in probes))
     records = list(records)
     tokens = [adapter.tokenizer.encode(r.sequence) for r in records]
@@ -251,11 +311,13 @@ def monitor_records(
         if len(t) > adapter.max_tokens:
             raise ConfigError(f"sequence {r.id!r} has {len(t)} tokens, more than the model's {adapter.max_tokens}",
                               hint="split it (genolens windows / split-fasta) before monitoring")
-    offsets = {}
-    for layer in sorted({p.provenance.layer for p in probes}):
-        at = [p for p in probes if p.provenance.layer == layer]
+    offsets = {}  # probe -> (its logits' key in probe_hooks, first and last output column)
+    groups: dict[tuple[int, int], list[LinearProbe]] = {}
+    for p, sae in zip(probes, saes, strict=True):
+        groups.setdefault((p.provenance.layer, _sae_key(saes, sae)), []).append(p)
+    for key, at in groups.items():
         starts = np.cumsum([0] + [p.weight.shape[0] for p in at])
-        offsets.update({id(p): (layer, int(s), int(s) + p.weight.shape[0]) for p, s in zip(at, starts, strict=False)})
+        offsets.update({id(p): (key, int(s), int(s) + p.weight.shape[0]) for p, s in zip(at, starts, strict=False)})
     scores, spans = [], []
     tracks: dict[str, list] = {n: [] for n, p in zip(names, probes, strict=True) if p.level == "base"}
     plan = plan_batches([len(t) for t in tokens], batch_tokens=batch_tokens)
@@ -263,7 +325,7 @@ def monitor_records(
     with contextlib.ExitStack() as stack:
         for eraser in erasers:
             stack.enter_context(intervene(adapter, eraser.provenance.layer, eraser))
-        logits = stack.enter_context(probe_hooks(adapter, probes))
+        logits = stack.enter_context(probe_hooks(adapter, probes, saes))
         for batch in plan.batches:
             ids, mask = pad_batch([tokens[i].input_ids for i in batch], pad_id=adapter.tokenizer.pad_id)
             adapter.forward(ids, mask, layers=[deepest])  # our hook at `deepest` ends the pass before capture's
@@ -271,8 +333,8 @@ def monitor_records(
                 rec, tok = records[i], tokens[i]
                 real = np.flatnonzero(tok.spans[:, 0] >= 0)
                 for name, p in zip(names, probes, strict=True):
-                    layer, lo, hi = offsets[id(p)]
-                    z = logits[layer][row, real, lo:hi].float().cpu()
+                    key, lo, hi = offsets[id(p)]
+                    z = logits[key][row, real, lo:hi].float().cpu()
                     got = score_record(rec, tok.spans[real], z, probe=p, name=name)
                     scores += got[0]
                     spans += got[1]
@@ -291,6 +353,7 @@ def monitor(
     device: str = "cpu",
     batch_tokens: int = 8192,
     erasers: Sequence[str | os.PathLike[str]] = (),
+    sae: str | os.PathLike[str] | None = None,
 ) -> MonitorResult:
     """Load ``model`` and the probe folders, score the FASTA's sequences (``genolens monitor``), write to ``out``.
 
@@ -310,6 +373,9 @@ def monitor(
         Padded tokens per forward pass.
     erasers
         Eraser folders (``genolens erase --store`` writes ``OUT/eraser``) applied in the forward pass first.
+    sae
+        The SAE folder that SAE-feature probes read (default: the one each was trained on, as its ``cfg.json``
+        records); checked against the SAE the probe was trained on.
 
     Returns
     -------
@@ -323,9 +389,24 @@ def monitor(
 
     loaded = [load_probe(p) for p in probes]
     names = [Path(p).parent.name if Path(p).name in ("raw", "sae") else Path(p).name for p in probes]
+    from genolens.sae.checkpoint import load_sae
+
+    cache: dict[str, SparseAutoencoder] = {}
+
+    def probe_sae(p: LinearProbe) -> SparseAutoencoder | None:
+        if p.representation != "sae":
+            return None
+        path = str(sae) if sae is not None else p.sae.get("path")
+        if not path:
+            raise ConfigError(f"probe {p.target!r} reads SAE features and records no SAE path: give --sae")
+        if path not in cache:
+            cache[path] = load_sae(path)
+        return cache[path]
+
+    saes = [probe_sae(p) for p in loaded]
     adapter = load_adapter(model, device=device)
     result = monitor_records(input_records(fasta=fasta), adapter=adapter, model=model, probes=loaded, names=names,
-                             batch_tokens=batch_tokens, erasers=[load_eraser(e) for e in erasers])
+                             batch_tokens=batch_tokens, erasers=[load_eraser(e) for e in erasers], saes=saes)
     if out is not None:
         result.write(out)
     return result

@@ -207,7 +207,13 @@ def probe(
         model, source = sae_source(data, sae=sae, layer=layer, partial=allow_partial)
     else:
         model, source = None, StoreSource(data, layer=layer, partial=allow_partial)
-    sae_info = {"path": str(sae), "name": model.cfg.name, "d_sae": int(model.cfg.d_sae)} if model is not None else {}
+    if model is not None:
+        from genolens.adapters.fingerprint import weights_fingerprint
+
+        sae_info = {"path": str(Path(sae).resolve()), "name": model.cfg.name, "d_sae": int(model.cfg.d_sae),
+                    "weights_hash": weights_fingerprint(model)}  # the monitor refuses another SAE
+    else:
+        sae_info = {}
     if labels is None:
         raise ConfigError("give the labels: an annotation, or a table with --target columns")
     if targets and not str(labels).lower().removesuffix(".gz").endswith((".bed", ".gff", ".gff3", ".gtf")):
