@@ -120,3 +120,24 @@ def test_erase_cli_and_errors(cohort, tmp_path, capsys):
     (out / "eraser" / "cfg.json").write_text('{"encoding-type": "other"}')
     with pytest.raises(InputFormatError, match="does not describe a genolens eraser"):
         load_eraser(out / "eraser")
+
+
+def test_more_features_than_samples_is_fit_in_the_samples_span(cohort):
+    """Per-sample features are often wider than the cohort (23,552 features of 330 people in the dense main job):
+    the eraser is fit in the span of the rows, the same LEACE as the closed form with the pseudo-inverse, with no
+    d x d covariance."""
+    rng = np.random.default_rng(1)
+    rows = rng.choice(cohort.n_obs, 60, replace=False)
+    x = np.column_stack([np.asarray(cohort.X, dtype=np.float64)[rows], rng.normal(size=(60, 140))])  # d 220 > 60
+    z, classes = concept_matrix(cohort.obs["super_pop"].to_numpy()[rows])
+    exact = fit_eraser(x, z, concept="super_pop", classes=classes, shrinkage=False)
+    np.testing.assert_allclose(exact.apply(x), _closed_form(x, z), atol=1e-8)
+    for eraser in (exact, fit_eraser(x, z, concept="super_pop", classes=classes)):
+        erased = eraser.apply(x)
+        cross = (erased - erased.mean(0)).T @ (z - z.mean(0)) / len(x)
+        assert np.abs(cross).max() < 1e-8 * np.abs((x - x.mean(0)).T @ (z - z.mean(0))).max()
+        assert eraser.proj_left.shape[0] == x.shape[1] and eraser.proj_right.shape[1] == x.shape[1]
+        _, _, vt = np.linalg.svd(x - x.mean(0), full_matrices=False)
+        off = rng.normal(size=x.shape[1])
+        off -= vt.T @ (vt @ off)  # orthogonal to the rows' span: nothing there to erase
+        np.testing.assert_allclose(eraser.apply(x[:1] + off) - eraser.apply(x[:1]), off[None], atol=1e-8)

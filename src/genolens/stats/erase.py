@@ -83,7 +83,11 @@ def fit_eraser(x: np.ndarray, z: np.ndarray, *, concept: str, classes: tuple[str
     """LEACE eraser of the concept columns ``z [rows, k]`` from ``x [rows, d]`` (``concept-erasure``'s fitter).
 
     ``shrinkage`` estimates the feature covariance with shrinkage (the package's default; the erased features
-    still have zero cross-covariance with the concept). The package's optional trace constraint is off: it mixes
+    still have zero cross-covariance with the concept). With at least as many features as rows (per-sample
+    features of a few hundred people, thousands of features) the covariance is singular and a ``d x d`` fit
+    would not fit in memory: the eraser is fit in the coordinates of the rows' span (thin SVD of the centred
+    rows), without shrinkage (the covariance is full rank there), which gives zero cross-covariance on the
+    rows, and mapped back to the features. The package's optional trace constraint is off: it mixes
     in an orthogonal projection that would leave some of the concept readable.
     """
     try:
@@ -93,12 +97,27 @@ def fit_eraser(x: np.ndarray, z: np.ndarray, *, concept: str, classes: tuple[str
                           hint="pip install 'genolens[erase]' (concept-erasure==0.2.4)") from None
     if len(x) != len(z) or len(x) < 3:
         raise ConfigError(f"need matching rows (>= 3) of features and concept, got {len(x)} and {len(z)}")
-    xt = torch.from_numpy(np.asarray(x, dtype=np.float64))
+    x = np.asarray(x, dtype=np.float64)
+    basis, mu = None, None
+    if x.shape[1] >= len(x):  # more features than rows: fit in the rows' span (see below)
+        mu = x.mean(axis=0)
+        _, sv, vt = np.linalg.svd(x - mu, full_matrices=False)
+        basis = vt[sv > sv[0] * 1e-10].T  # [d, r], orthonormal columns; r <= rows - 1
+        x = (x - mu) @ basis
+        # full rank there by construction: the plain (unshrunk) fit. The package's shrunk fit, with as many
+        # span dimensions as rows less one, left the concept's cross-covariance far from zero (tested)
+        shrinkage = False
+    xt = torch.from_numpy(x)
     zt = torch.from_numpy(np.asarray(z, dtype=np.float64))
     eraser = LeaceFitter.fit(xt, zt, shrinkage=shrinkage, constrain_cov_trace=False).eraser
-    return Eraser(concept, eraser.proj_left.numpy(), eraser.proj_right.numpy(),
-                  eraser.bias.numpy() if eraser.bias is not None else np.zeros(x.shape[1]), level,
-                  provenance or Provenance(), classes)
+    left, right = eraser.proj_left.numpy(), eraser.proj_right.numpy()
+    bias = eraser.bias.numpy() if eraser.bias is not None else np.zeros(x.shape[1])
+    if basis is not None:
+        # back to feature coordinates: x' = x - V L R V^T (x - mu - V b). On the rows' span this is LEACE in the
+        # span's coordinates; the part of an input orthogonal to the span passes unchanged (the covariance is
+        # zero there, so nothing of the concept can be read from it in these rows)
+        left, right, bias = basis @ left, right @ basis.T, mu + basis @ bias
+    return Eraser(concept, left, right, bias, level, provenance or Provenance(), classes)
 
 
 def cross_fitted(x: np.ndarray, z: np.ndarray, *, n_folds: int, seed: int) -> np.ndarray:
