@@ -1,6 +1,6 @@
 """Benchmark: the all-live-features ablation table, batched copies vs one feature at a time, in the same run.
 
-For the same sequences and SAE, times :func:`genolens.features.ablate.ablate` with
+For the same sequences and SAE, times :func:`genolens.interventions.ablate.ablate` with
 
 * ``method="batched"``: each sequence once per group of features, the batch expanded at the SAE's layer
   into one copy per feature (plus the clean copy), pairs where the feature never fires not run;
@@ -35,12 +35,12 @@ import torch
 
 from genolens.adapters import load_adapter
 from genolens.adapters.heads import language_model_head
-from genolens.features.ablate import AblateConfig, ablate
+from genolens.interventions.ablate import AblateConfig, ablate
 from genolens.io.fasta import read_fasta
 from genolens.sae.checkpoint import load_sae
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "features"))
+sys.path.insert(0, str(REPO / "tests" / "interventions"))
 sys.path.insert(0, str(REPO / "tests" / "adapters"))
 from intervention_models import tiny_sae  # noqa: E402 - the tests' centred-activation SAE
 

@@ -107,10 +107,10 @@ def run_cis(args: argparse.Namespace) -> None:
     """genolens cis_map against tensorQTL map_cis on real GEUVADIS / 1000 Genomes matrices."""
     import pandas as pd
 
-    from genolens.stats.ancestry import PCAConfig, genotype_pcs, read_dosages
+    from genolens.cohort.ancestry import PCAConfig, genotype_pcs, read_dosages
+    from genolens.cohort.phenotype_bed import read_phenotype_bed
     from genolens.stats.baseline import variant_windows
     from genolens.stats.cis import CisConfig, cis_map
-    from genolens.stats.phenotype_bed import read_phenotype_bed
 
     root = Path(__file__).resolve().parents[1] / "data" / "example"
     bed = read_phenotype_bed(root / "expression" / "GEUVADIS_EUR373_chr22_16-22Mb_expression.bed.gz")

@@ -3,7 +3,7 @@
 For the same sequences, in the same run, with the model stopped at the probe's layer both times, prints:
 
 * seconds of the forward pass alone (``Adapter.forward`` up to the layer: early exit, inference mode);
-* seconds of the same passes with the monitor's probe hooks (``genolens.stats.monitor.probe_hooks``: the
+* seconds of the same passes with the monitor's probe hooks (``genolens.probes.monitor.probe_hooks``: the
   layer's output times the stacked probe weights, kept as ``[batch, tokens, outputs]``);
 * their ratio (the goal in issue #15: under 2% overhead).
 
@@ -26,9 +26,9 @@ import torch
 
 from genolens.adapters import load_adapter
 from genolens.adapters.batching import pad_batch
+from genolens.probes.monitor import probe_hooks
+from genolens.probes.probe_file import LinearProbe
 from genolens.sae.config import Provenance
-from genolens.stats.monitor import probe_hooks
-from genolens.stats.probe_file import LinearProbe
 
 SETTINGS = {"hyenadna-tiny": ("ACGT", 2), "antiberty": ("ACDEFGHIKLMNPQRSTVWY", 4)}
 

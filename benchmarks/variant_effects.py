@@ -36,7 +36,7 @@ import torch
 from genolens.adapters import load_adapter
 from genolens.adapters.heads import language_model_head
 from genolens.adapters.zero_shot import WindowPair, score_pairs
-from genolens.features.variant_effects import window_pair
+from genolens.interventions.variant_effects import window_pair
 from genolens.io.records import SequenceRecord
 from genolens.io.regions import Region
 from genolens.io.windows import variant_windows

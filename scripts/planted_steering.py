@@ -26,7 +26,7 @@ import torch
 
 from genolens.adapters import load_adapter
 from genolens.adapters.heads import language_model_head
-from genolens.features.steer import SteerConfig, steer
+from genolens.interventions.steer import SteerConfig, steer
 from genolens.io.records import SequenceRecord
 from genolens.report.results import read_results
 from genolens.sae.checkpoint import load_sae

@@ -24,18 +24,19 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-_SUBMODULES = ("io", "models", "store", "sae", "tl", "pl", "adapters", "features", "stats", "report", "errors")
+_SUBMODULES = ("io", "models", "store", "sae", "tl", "pl", "adapters", "features", "interventions", "probes", "cohort",
+               "stats", "report", "errors")
 
 # name -> (module, attribute): readers of every artefact and output folder, writers of the run folders
 _READERS = {
     "read_fasta": ("genolens.io.fasta", "read_fasta"),
     "read_store": ("genolens.store.reader", "ActivationStore"),
     "read_sae": ("genolens.sae.checkpoint", "load_sae"),
-    "read_features": ("genolens.stats.aggregate", "read_features"),
-    "write_features": ("genolens.stats.aggregate", "write_features"),
-    "read_eigenvec": ("genolens.stats.ancestry", "read_eigenvec"),
-    "write_eigenvec": ("genolens.stats.ancestry", "write_eigenvec"),
-    "read_ancestry": ("genolens.stats.ancestry", "read_ancestry"),
+    "read_features": ("genolens.cohort.aggregate", "read_features"),
+    "write_features": ("genolens.cohort.aggregate", "write_features"),
+    "read_eigenvec": ("genolens.cohort.ancestry", "read_eigenvec"),
+    "write_eigenvec": ("genolens.cohort.ancestry", "write_eigenvec"),
+    "read_ancestry": ("genolens.cohort.ancestry", "read_ancestry"),
     "read_association": ("genolens.stats.results", "read_association"),
     "write_association": ("genolens.stats.results", "write_association"),
     "read_audit": ("genolens.stats.results", "read_audit"),
@@ -44,7 +45,7 @@ _READERS = {
     "write_cis": ("genolens.stats.results", "write_cis"),
     "read_baseline": ("genolens.stats.results", "read_baseline"),
     "write_baseline": ("genolens.stats.results", "write_baseline"),
-    "read_phenotype_bed": ("genolens.stats.phenotype_bed", "read_phenotype_bed"),
+    "read_phenotype_bed": ("genolens.cohort.phenotype_bed", "read_phenotype_bed"),
     "read_annotation": ("genolens.report.results", "read_results"),
     "read_variant_effects": ("genolens.report.variant_effects", "read_variant_effects"),
     "read_ablation": ("genolens.report.interventions", "read_ablation"),
@@ -54,7 +55,22 @@ _READERS = {
 __all__ = ["__version__", *_SUBMODULES, *_READERS]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time these load lazily
-    from genolens import adapters, errors, features, io, models, pl, report, sae, stats, store, tl  # noqa: F401
+    from genolens import (  # noqa: F401
+        adapters,
+        cohort,
+        errors,
+        features,
+        interventions,
+        io,
+        models,
+        pl,
+        probes,
+        report,
+        sae,
+        stats,
+        store,
+        tl,
+    )
 
 
 def __getattr__(name: str) -> Any:

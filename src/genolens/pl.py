@@ -15,15 +15,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from genolens.cohort.ancestry import AncestryPCs
 from genolens.errors import ConfigError
-from genolens.features.ism import IsmResult
 from genolens.features.logo import draw_logo, logo_width
-from genolens.features.steer import SteerResult
 from genolens.features.tracks import ReferenceTracks
+from genolens.interventions.ism import IsmResult
+from genolens.interventions.steer import SteerResult
 from genolens.sae.metrics import draw_density
-from genolens.stats.ancestry import AncestryPCs
-from genolens.stats.associate import TABLE_COLUMNS, AssociationResult
 from genolens.stats.plots import draw_baseline, draw_categories, draw_confound, draw_gene_qq, draw_qq, draw_volcano
+from genolens.stats.results import TABLE_COLUMNS, AssociationResult
 
 __all__ = [
     "activation_histogram", "baseline", "categories", "confound", "density", "feature_phenotype", "feature_track",
@@ -437,7 +437,7 @@ def ism(result: IsmResult | str | os.PathLike[str], *, target: str = "score", ax
     Parameters
     ----------
     result
-        An :class:`~genolens.features.ism.IsmResult`, or the folder ``genolens ism`` wrote.
+        An :class:`~genolens.interventions.ism.IsmResult`, or the folder ``genolens ism`` wrote.
     target
         ``"score"`` or ``"feature_<i>"``.
     ax
@@ -460,7 +460,7 @@ def steer(result: SteerResult, *, sequence: str | None = None, ax: Axes | None =
     Parameters
     ----------
     result
-        A :class:`~genolens.features.steer.SteerResult`.
+        A :class:`~genolens.interventions.steer.SteerResult`.
     sequence
         The sequence drawn (default: the first).
     ax

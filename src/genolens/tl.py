@@ -22,6 +22,9 @@ from pathlib import Path
 import anndata as ad
 import pandas as pd
 
+from genolens.cohort.ancestry import AncestryPCs, PCAConfig, vcf_pcs
+from genolens.cohort.phenotype_bed import PhenotypeBed, read_phenotype_bed
+from genolens.cohort.sample_table import ancestry_pcs_for, join_panel, pc_columns
 from genolens.errors import ConfigError
 from genolens.features.annotate import AnnotateConfig
 from genolens.features.concepts import align_concepts
@@ -30,16 +33,13 @@ from genolens.features.tracks import ReferenceTracks
 from genolens.io.files import json_ready
 from genolens.io.regions import Region
 from genolens.report.results import AnnotationResults
-from genolens.stats.ancestry import AncestryPCs, PCAConfig, vcf_pcs
-from genolens.stats.associate import AssociationConfig, AssociationResult
+from genolens.stats.associate import AssociationConfig
 from genolens.stats.associate import associate as _associate
-from genolens.stats.audit import AuditConfig, AuditResult, embedding_audit
-from genolens.stats.baseline import BaselineConfig, BaselineResult
-from genolens.stats.cis import CisResult
+from genolens.stats.audit import AuditConfig, embedding_audit
+from genolens.stats.baseline import BaselineConfig
 from genolens.stats.confound import ConfoundThresholds
 from genolens.stats.design import CollinearityThresholds
-from genolens.stats.phenotype_bed import PhenotypeBed, read_phenotype_bed
-from genolens.stats.sample_table import ancestry_pcs_for, join_panel, pc_columns
+from genolens.stats.results import AssociationResult, AuditResult, BaselineResult, CisResult
 from genolens.stats.stratified import stratified_associations
 
 PathLike = str | os.PathLike[str]
@@ -103,11 +103,11 @@ def aggregate(
         ``L{layer}.d{i}`` for raw units; with ``regions``, one per feature and region);
         ``uns["aggregation"]`` the parameters and ``uns["source"]`` the store, layer, model and SAE.
     """
+    from genolens.cohort.aggregate import AggregationConfig
+    from genolens.cohort.store_features import store_features
     from genolens.io.regions import read_bed
     from genolens.io.samplesheet import read_sample_sheet
     from genolens.sae.checkpoint import load_sae
-    from genolens.stats.aggregate import AggregationConfig
-    from genolens.stats.store_features import store_features
     from genolens.store.reader import ActivationStore
 
     config = AggregationConfig(statistics=tuple(statistics), threshold=threshold, haplotypes=haplotypes)
@@ -159,7 +159,7 @@ def ancestry(
     -------
     AncestryPCs
         ``pcs`` (samples × PC1..PCk), ``eigenvalues``, ``counts`` of the variants each filter kept;
-        :func:`genolens.stats.ancestry.write_eigenvec` saves it as a PLINK 2 ``.eigenvec``.
+        :func:`genolens.cohort.ancestry.write_eigenvec` saves it as a PLINK 2 ``.eigenvec``.
     """
     if samples is not None and sample_sheet is not None:
         raise ConfigError("give samples or a sample sheet, not both")
@@ -176,7 +176,7 @@ def _features(adata: ad.AnnData | PathLike) -> tuple[ad.AnnData, bool]:
     """An AnnData as given, or read from a ``.h5ad`` path (then True: the caller owns it)."""
     if isinstance(adata, ad.AnnData):
         return adata, False
-    from genolens.stats.aggregate import read_features
+    from genolens.cohort.aggregate import read_features
 
     return read_features(adata), True
 
@@ -469,10 +469,11 @@ def baseline(
     """
     import numpy as np
 
+    from genolens.cohort.ancestry import read_dosages
     from genolens.io.vcf import vcf_samples
-    from genolens.stats.ancestry import read_dosages
-    from genolens.stats.baseline import BASELINE_CIS_COLUMNS, genotype_baseline, variant_regions, variant_windows
+    from genolens.stats.baseline import genotype_baseline, variant_regions, variant_windows
     from genolens.stats.cis import CisConfig, cis_map, effects_per_sd
+    from genolens.stats.results import BASELINE_CIS_COLUMNS
 
     adata, _ = _features(adata)
     bed = phenotypes if isinstance(phenotypes, PhenotypeBed) else read_phenotype_bed(phenotypes)
@@ -628,7 +629,7 @@ def audit(
         and p-value); ``summary``. Written into the AnnData: ``uns[key_added]`` (summary and rows) and,
         with ``eigenvec``, ``obs["PC1".."PCk"]``.
     """
-    from genolens.stats.ancestry import attach_pcs, read_eigenvec
+    from genolens.cohort.ancestry import attach_pcs, read_eigenvec
 
     adata, _ = _features(adata)
     target = adata.copy() if copy else adata
@@ -862,8 +863,8 @@ def _sae_on_store(sae: PathLike, store: PathLike, *, layer: int | None, allow_pa
 
 
 # issue #15 (kept at the end: tl.py is edited in parallel)
-from genolens.stats.erase import EraseResult, erase  # noqa: E402
-from genolens.stats.probe_train import probe  # noqa: E402 - ``genolens probe train``
+from genolens.probes.erase import EraseResult, erase  # noqa: E402
+from genolens.probes.probe_train import probe  # noqa: E402 - ``genolens probe train``
 
 
 def erase_features(features: PathLike | ad.AnnData, *, out: PathLike | None = None, **kwargs) -> EraseResult:  # noqa: ANN003
@@ -896,7 +897,7 @@ __all__ += ["erase", "erase_features", "probe"]
 
 
 # issue #16 (kept at the end: tl.py is edited in parallel)
-from genolens.features.variant_effects import VariantEffects, VariantEffectsConfig  # noqa: E402
+from genolens.interventions.variant_effects import VariantEffects, VariantEffectsConfig  # noqa: E402
 
 
 def variant_effects(
@@ -915,7 +916,7 @@ def variant_effects(
 ) -> VariantEffects:
     """What each variant does to the model: zero-shot score, embedding distance and the SAE features it moves.
 
-    ``genolens variant-effects`` calls this. See :mod:`genolens.features.variant_effects` for the
+    ``genolens variant-effects`` calls this. See :mod:`genolens.interventions.variant_effects` for the
     scores (``llr`` for causal models, ``masked_marginal`` / ``pll_span`` for masked ones) and how
     feature changes are aligned through the windows' coordinate maps.
 
@@ -936,7 +937,7 @@ def variant_effects(
     out
         Output folder (:func:`genolens.report.variant_effects.write_variant_effects`); None writes nothing.
     config
-        A :class:`~genolens.features.variant_effects.VariantEffectsConfig` (width, layer, top, batching,
+        A :class:`~genolens.interventions.variant_effects.VariantEffectsConfig` (width, layer, top, batching,
         skip policy, ranking).
     device
         Where the model runs.
@@ -953,7 +954,7 @@ def variant_effects(
     from genolens.adapters.fingerprint import tokenizer_fingerprint, weights_fingerprint
     from genolens.adapters.heads import language_model_head
     from genolens.adapters.registry import load_adapter
-    from genolens.features.variant_effects import variant_effects as _variant_effects
+    from genolens.interventions.variant_effects import variant_effects as _variant_effects
     from genolens.io.reference import Reference
     from genolens.io.regions import read_regions
     from genolens.report.results import read_results
@@ -990,7 +991,7 @@ def variant_effects(
     return result
 
 
-from genolens.features.ism import IsmConfig, IsmResult  # noqa: E402
+from genolens.interventions.ism import IsmConfig, IsmResult  # noqa: E402
 
 
 def ism(
@@ -1008,7 +1009,7 @@ def ism(
 ) -> IsmResult:
     """Saturation in-silico mutagenesis of a region: all ``3 x L`` substitutions, zero-shot and on chosen features.
 
-    ``genolens ism`` calls this (see :mod:`genolens.features.ism`).
+    ``genolens ism`` calls this (see :mod:`genolens.interventions.ism`).
 
     Parameters
     ----------
@@ -1025,7 +1026,7 @@ def ism(
     out
         Output folder (:func:`genolens.report.ism.write_ism`); None writes nothing.
     config
-        Flank, layer, batching, length limit (:class:`~genolens.features.ism.IsmConfig`).
+        Flank, layer, batching, length limit (:class:`~genolens.interventions.ism.IsmConfig`).
     bigwig
         Also write the tracks as bigWig.
     device
@@ -1040,7 +1041,7 @@ def ism(
     """
     from genolens.adapters.heads import language_model_head
     from genolens.adapters.registry import load_adapter
-    from genolens.features.ism import ism as _ism
+    from genolens.interventions.ism import ism as _ism
     from genolens.io.reference import Reference
     from genolens.io.regions import parse_region
     from genolens.report.ism import write_ism
@@ -1110,12 +1111,12 @@ def variants_behind(
     Returns
     -------
     pandas.DataFrame
-        See :func:`genolens.stats.variant_ranking.rank_variants`.
+        See :func:`genolens.interventions.variant_ranking.rank_variants`.
     """
+    from genolens.cohort.ancestry import read_dosages
+    from genolens.interventions.variant_ranking import rank_variants
     from genolens.report.variant_effects import read_variant_effects
-    from genolens.stats.ancestry import read_dosages
     from genolens.stats.results import read_association, read_baseline, read_cis
-    from genolens.stats.variant_ranking import rank_variants
 
     if not isinstance(effects, VariantEffects):
         effects = read_variant_effects(effects)
@@ -1160,8 +1161,8 @@ __all__ += ["ism", "variant_effects", "variants_behind"]
 
 
 # issue #18 (kept at the end: tl.py is edited in parallel)
-from genolens.features.ablate import AblateConfig, AblationResult  # noqa: E402
-from genolens.features.steer import SteerConfig, SteerResult  # noqa: E402
+from genolens.interventions.ablate import AblateConfig, AblationResult  # noqa: E402
+from genolens.interventions.steer import SteerConfig, SteerResult  # noqa: E402
 
 
 def _model_and_sae(model: str, sae: PathLike, *, device: str):  # noqa: ANN202
@@ -1231,7 +1232,7 @@ def ablate(
 ) -> AblationResult:
     """Ablate SAE features (error term kept) and measure the model's loss change per feature.
 
-    ``genolens ablate`` calls this; see :mod:`genolens.features.ablate` for the objective, the split into
+    ``genolens ablate`` calls this; see :mod:`genolens.interventions.ablate` for the objective, the split into
     positions where the feature fired and elsewhere, and the batched method.
 
     Parameters
@@ -1253,7 +1254,7 @@ def ablate(
     track_sequences
         Sequences whose per-base loss change is kept (and written as bedGraph) for every feature.
     config
-        :class:`~genolens.features.ablate.AblateConfig` (mask fraction, seed, batching, method).
+        :class:`~genolens.interventions.ablate.AblateConfig` (mask fraction, seed, batching, method).
     out
         Output folder (:func:`genolens.report.interventions.write_ablation`); None writes nothing.
     device
@@ -1266,7 +1267,7 @@ def ablate(
     AblationResult
         The per-feature table, settings and tracks.
     """
-    from genolens.features.ablate import ablate as _ablate
+    from genolens.interventions.ablate import ablate as _ablate
     from genolens.report.interventions import write_ablation
 
     adapter, head, sae_model = _model_and_sae(model, sae, device=device)
@@ -1296,7 +1297,7 @@ def steer(
 ) -> SteerResult:
     """Steer one SAE feature (add its decoder row, or clamp it) and report what the model predicts.
 
-    ``genolens steer`` calls this; see :mod:`genolens.features.steer` (``scale`` multiplies the raw decoder
+    ``genolens steer`` calls this; see :mod:`genolens.interventions.steer` (``scale`` multiplies the raw decoder
     row: the units of the feature's activation).
 
     Parameters
@@ -1308,7 +1309,7 @@ def steer(
     feature
         The feature steered.
     config
-        :class:`~genolens.features.steer.SteerConfig` (scale or clamp, positions, batching).
+        :class:`~genolens.interventions.steer.SteerConfig` (scale or clamp, positions, batching).
     fasta
         Sequences (each must fit the model's context).
     store
@@ -1331,12 +1332,12 @@ def steer(
     SteerResult
         Per-position and per-letter log-probabilities, later features, probe scores.
     """
-    from genolens.features.steer import ProbeWeights
-    from genolens.features.steer import steer as _steer
+    from genolens.interventions.steer import ProbeWeights
+    from genolens.interventions.steer import steer as _steer
+    from genolens.probes.probe_file import check_probe, load_probe
     from genolens.report.interventions import write_steer
     from genolens.sae.checkpoint import check_compatible, load_sae
     from genolens.sae.config import Provenance
-    from genolens.stats.probe_file import check_probe, load_probe
 
     adapter, head, sae_model = _model_and_sae(model, sae, device=device)
     later = None

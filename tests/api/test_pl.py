@@ -82,7 +82,7 @@ def test_feature_track_is_placed_on_reference_coordinates_with_gaps_broken():
 
 
 def test_confound_draws_every_tested_feature_by_category(table):
-    from genolens.stats.associate import AssociationResult
+    from genolens.stats.results import AssociationResult
 
     table = table.assign(ancestry_r2=np.linspace(0, 1, len(table)))
     table.loc[0, "pvalue"] = np.nan  # untested: not drawn
@@ -94,7 +94,7 @@ def test_confound_draws_every_tested_feature_by_category(table):
 
 
 def test_ancestry_scree_and_pcs():
-    from genolens.stats.ancestry import AncestryPCs
+    from genolens.cohort.ancestry import AncestryPCs
 
     pcs = pd.DataFrame({"PC1": [0.0, 1.0, 2.0, 3.0], "PC2": [1.0, 0.0, 1.0, 0.0]},
                        index=["a", "b", "c", "d"])

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import genolens as gl
+from genolens.cohort.ancestry import AncestryPCs, PCAConfig
 from genolens.errors import InputFileError, InputFormatError
-from genolens.stats.ancestry import AncestryPCs, PCAConfig
 
 
 @pytest.fixture()

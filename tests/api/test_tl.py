@@ -9,7 +9,7 @@ import pytest
 
 import genolens as gl
 from genolens.cli import run
-from genolens.stats.associate import TABLE_COLUMNS
+from genolens.stats.results import TABLE_COLUMNS
 
 
 @pytest.fixture()

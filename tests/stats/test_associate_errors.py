@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from genolens.cohort.aggregate import aggregate_activations
+from genolens.cohort.ancestry import PCAConfig, read_dosages, read_eigenvec, read_panel
 from genolens.errors import ConfigError, InputFileError, InputFormatError
-from genolens.stats.aggregate import aggregate_activations
-from genolens.stats.ancestry import PCAConfig, read_dosages, read_eigenvec, read_panel
 from genolens.stats.associate import AssociationConfig, associate
 from genolens.stats.stratified import stratified_associations
 

@@ -18,9 +18,9 @@ from testpaths import EXPRESSION, VCF
 
 import genolens as gl
 from genolens.cli import run
+from genolens.cohort.phenotype_bed import read_phenotype_bed
 from genolens.errors import ConfigError
 from genolens.stats.baseline import BaselineConfig, genotype_baseline, prediction_metrics, variant_windows
-from genolens.stats.phenotype_bed import read_phenotype_bed
 
 STRONG = "ENSG00000070371.11"  # CLTCL1
 WEAK = "ENSG00000069998.8"

@@ -18,6 +18,7 @@ from testpaths import EXPRESSION
 
 import genolens as gl
 from genolens.cli import run
+from genolens.cohort.phenotype_bed import read_phenotype_bed
 from genolens.errors import ConfigError, InputFormatError
 from genolens.stats.cis import (
     CisConfig,
@@ -28,7 +29,6 @@ from genolens.stats.cis import (
     pval_from_corr,
     read_cis_map,
 )
-from genolens.stats.phenotype_bed import read_phenotype_bed
 
 WINDOW = 200_000
 # strong cis-eQTLs of GEUVADIS chr22 16-22 Mb (lead variants in this thinned VCF: rs807430, rs5761335, rs885978)

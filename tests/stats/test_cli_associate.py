@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from genolens.cli import run
-from genolens.stats.associate import TABLE_COLUMNS
+from genolens.stats.results import TABLE_COLUMNS
 
 
 @pytest.fixture(scope="module")

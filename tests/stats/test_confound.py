@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from genolens.cohort.ancestry import PCAConfig, genotype_pcs
 from genolens.errors import ConfigError
-from genolens.stats.ancestry import PCAConfig, genotype_pcs
 from genolens.stats.associate import AssociationConfig, associate
 from genolens.stats.confound import ConfoundThresholds, categorise
 

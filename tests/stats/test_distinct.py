@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 
 from genolens.cli import run
+from genolens.cohort.aggregate import AggregationConfig, TokenChunk, aggregate_chunks
 from genolens.errors import InputFormatError, SampleMismatchError
 from genolens.io.coordtable import read_with_sidecar
 from genolens.io.distinct import read_carriers
-from genolens.stats.aggregate import AggregationConfig, TokenChunk, aggregate_chunks
 
 DENSE = "data/dense"
 REGIONS = "data/dense/gene_windows.bed"

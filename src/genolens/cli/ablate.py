@@ -29,7 +29,7 @@ def ablate_command(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Zero SAE features in the model's layer (error term kept) and report each one's loss change."""
-    from genolens.features.ablate import AblateConfig
+    from genolens.interventions.ablate import AblateConfig
     from genolens.tl import ablate
 
     chosen = None if features.strip().lower() == "all" else list(int_list(features, "--features"))
@@ -63,7 +63,7 @@ def steer_command(
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
 ) -> None:
     """Add a feature's decoder direction (or clamp it) at its layer and report what the model predicts."""
-    from genolens.features.steer import SteerConfig
+    from genolens.interventions.steer import SteerConfig
     from genolens.tl import steer
 
     where = None if positions is None else int_list(positions, "--positions")

@@ -21,7 +21,7 @@ def ancestry(
     seed: int = typer.Option(0, help="Seed (randomized PCA)."),
 ) -> None:
     """Biallelic SNVs, MAF filter, LD thinning, PCA; writes the PCs and a JSON of what was kept."""
-    from genolens.stats.ancestry import PCAConfig
+    from genolens.cohort.ancestry import PCAConfig
     from genolens.tl import ancestry as ancestry_pcs
 
     result = ancestry_pcs(vcf, sample_sheet=sample_sheet, id_column=id_column,

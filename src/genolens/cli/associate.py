@@ -66,8 +66,8 @@ def associate_command(
     (tensorQTL's map_cis: permutations, beta-approximated p-values, q-values across genes).
     """
     # heavy imports here, not at module level: every genolens command loads this module
+    from genolens.cohort.ancestry import PCAConfig
     from genolens.errors import ConfigError
-    from genolens.stats.ancestry import PCAConfig
     from genolens.stats.confound import ConfoundThresholds
     from genolens.stats.design import CollinearityThresholds
     from genolens.tl import associate

@@ -79,7 +79,7 @@ def embed(
         progress=not quiet, notes=None if quiet else lambda note: typer.echo(f"genolens: note: {note}", err=True),
     )
     if probe or erase:
-        from genolens.stats.sidecar import embed_with_sidecars
+        from genolens.probes.sidecar import embed_with_sidecars
 
         summary, scores = embed_with_sidecars(model, probes=probe, erasers=erase, **kwargs)  # type: ignore[arg-type]
         if scores is not None and not quiet:

@@ -30,14 +30,14 @@ def erase_command(
     seed: int = typer.Option(0, "--seed", help="Seed of folds, permutations and bootstrap."),
 ) -> None:
     """Fit a LEACE eraser, audit the concept before/after (permutation null), probe the phenotypes before/after."""
+    from genolens.probes.erase import EraseConfig
+    from genolens.probes.probe import ProbeConfig
     from genolens.stats.audit import AuditConfig
-    from genolens.stats.erase import EraseConfig
-    from genolens.stats.probe import ProbeConfig
     from genolens.tl import erase_features
 
     if store is not None:
         from genolens.errors import ConfigError
-        from genolens.stats.erase_store import erase_store
+        from genolens.probes.erase_store import erase_store
 
         if labels is None or features is not None:
             raise ConfigError("--store takes --labels (and no --features)")

@@ -26,7 +26,7 @@ def ism_command(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """All 3 x L substitutions of a region: zero-shot score and chosen SAE features, as matrix and tracks."""
-    from genolens.features.ism import IsmConfig
+    from genolens.interventions.ism import IsmConfig
     from genolens.tl import ism
 
     config = IsmConfig(flank=flank, batch_tokens=batch_tokens, max_length=max_length)

@@ -24,7 +24,7 @@ def monitor_command(
                              "probe records; another SAE than the probe's is refused)."),
 ) -> None:
     """Score sequences with probes while the model runs up to the probes' layer; write scores and flagged spans."""
-    from genolens.stats.monitor import monitor
+    from genolens.probes.monitor import monitor
 
     result = monitor(model, probes=probe, fasta=fasta, out=out, device=device, batch_tokens=batch_tokens,
                      erasers=erase, sae=sae)

@@ -41,7 +41,7 @@ def probe_train_command(
     allow_partial: bool = allow_partial_option(),
 ) -> None:
     """Train probes with grouped CV, report them against a shuffled-label control, and save them."""
-    from genolens.stats.probe import ProbeConfig
+    from genolens.probes.probe import ProbeConfig
     from genolens.tl import probe
 
     config = ProbeConfig(n_folds=folds, n_bootstrap=bootstrap, threshold=threshold, max_rows=max_rows,

@@ -38,7 +38,7 @@ def variant_effects_command(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Score each variant allele (LLR or masked marginal), measure the embedding shift, find the features moved."""
-    from genolens.features.variant_effects import VariantEffectsConfig
+    from genolens.interventions.variant_effects import VariantEffectsConfig
     from genolens.tl import variant_effects
 
     config = VariantEffectsConfig(

@@ -6,7 +6,7 @@ identically, so embedding every copy spends the time on repeats (and makes every
 one locus in many people). :func:`distinct_haplotypes` keeps the first record of each distinct
 (region, sequence, soft-mask, coordinate map) and writes one ``carriers`` row per (sample, haplotype) that
 has it, so that per-sample statistics can be rebuilt exactly afterwards
-(:func:`genolens.stats.aggregate.aggregate_chunks` with ``carriers``).
+(:func:`genolens.cohort.aggregate.aggregate_chunks` with ``carriers``).
 
 A distinct record is named ``REGION|hK`` (K counts the distinct haplotypes of the region from 1 in the
 order first met) and carries no sample of its own; its description says how many haplotypes share it.

@@ -2,7 +2,7 @@
 
 ``ablate``::
 
-    ablation.tsv                         one row per ablated feature (genolens.features.ablate.COLUMNS)
+    ablation.tsv                         one row per ablated feature (genolens.interventions.ablate.COLUMNS)
     ablation.json                        format, model, layer, SAE, objective, settings, clean loss
     tracks/<sequence>.feature_<f>.bedGraph   per-base loss change with feature f ablated (chosen sequences)
 
@@ -32,8 +32,8 @@ from matplotlib.axes import Axes
 from genolens import __version__
 from genolens.adapters.tracks import write_bedgraph
 from genolens.errors import ConfigError, InputFileError, InputFormatError
-from genolens.features.ablate import COLUMNS, AblationResult
-from genolens.features.steer import SteerResult
+from genolens.interventions.ablate import COLUMNS, AblationResult
+from genolens.interventions.steer import SteerResult
 from genolens.io.coordmap import CoordinateMap
 from genolens.io.files import output_folder, write_json
 
@@ -51,7 +51,7 @@ def write_ablation(result: AblationResult, *, out: str | os.PathLike[str]) -> Pa
     Parameters
     ----------
     result
-        :func:`genolens.features.ablate.ablate`'s result.
+        :func:`genolens.interventions.ablate.ablate`'s result.
     out
         Output folder (created).
 
@@ -83,7 +83,7 @@ def read_ablation(path: str | os.PathLike[str]) -> AblationResult:
     Returns
     -------
     AblationResult
-        ``table`` (one row per feature, :data:`genolens.features.ablate.COLUMNS`) and ``meta`` (from
+        ``table`` (one row per feature, :data:`genolens.interventions.ablate.COLUMNS`) and ``meta`` (from
         ``ablation.json`` beside the table; empty when there is none). The bedGraph tracks are not read back.
     """
     p = Path(path)
@@ -107,7 +107,7 @@ def draw_steer(result: SteerResult, *, sequence: str, ax: Axes) -> Axes:
     Parameters
     ----------
     result
-        :func:`genolens.features.steer.steer`'s result.
+        :func:`genolens.interventions.steer.steer`'s result.
     sequence
         The sequence drawn.
     ax
@@ -146,7 +146,7 @@ def write_steer(result: SteerResult, *, out: str | os.PathLike[str], max_plots: 
     Parameters
     ----------
     result
-        :func:`genolens.features.steer.steer`'s result.
+        :func:`genolens.interventions.steer.steer`'s result.
     out
         Output folder (created).
     max_plots
@@ -201,7 +201,7 @@ def read_steer(path: str | os.PathLike[str]) -> SteerResult:
     -------
     SteerResult
         Its tables and settings; coordinate maps are the sequences' own (contig = ID), for
-        :meth:`~genolens.features.steer.SteerResult.track` and the plot.
+        :meth:`~genolens.interventions.steer.SteerResult.track` and the plot.
     """
     root = Path(path)
     meta_path = root / "steer.json"

@@ -22,7 +22,7 @@ from matplotlib.axes import Axes
 from genolens import __version__
 from genolens.adapters.tracks import write_bedgraph, write_bigwig
 from genolens.errors import ConfigError, InputFileError, InputFormatError
-from genolens.features.ism import BASES, IsmResult
+from genolens.interventions.ism import BASES, IsmResult
 from genolens.io.coordmap import CoordinateMap
 from genolens.io.files import output_folder, write_json
 from genolens.io.regions import Region

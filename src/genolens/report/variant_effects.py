@@ -12,7 +12,7 @@
     index.html, variants/   an index of the variants and one page per variant (up to ``max_pages``)
 
 :func:`read_variant_effects` reads the folder back as a
-:class:`~genolens.features.variant_effects.VariantEffects`.
+:class:`~genolens.interventions.variant_effects.VariantEffects`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pandas as pd
 
 from genolens import __version__
 from genolens.errors import ConfigError, InputFileError, InputFormatError
-from genolens.features.variant_effects import VariantEffects, VariantTracks, label_text
+from genolens.interventions.variant_effects import VariantEffects, VariantTracks, label_text
 from genolens.io.files import output_folder, write_json
 from genolens.io.vcf_write import InfoField, SiteRecord, write_sites_vcf
 from genolens.report.figures import shaded_sequence
@@ -122,7 +122,7 @@ def write_variant_effects(
     Parameters
     ----------
     result
-        From :func:`genolens.features.variant_effects.variant_effects`.
+        From :func:`genolens.interventions.variant_effects.variant_effects`.
     out
         Output folder (created).
     annotation

@@ -14,10 +14,8 @@ and ``reason`` says why.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import anndata as ad
@@ -32,22 +30,9 @@ from genolens.stats.effect_change import CHANGE_COLUMNS, logistic_change, ols_ch
 from genolens.stats.logistic import LogisticConfig, logistic_scan
 from genolens.stats.multiple_testing import bh_qvalues, lambda_gc, neg_log10
 from genolens.stats.ols import ols_scan
+from genolens.stats.results import TABLE_COLUMNS, AssociationResult
 from genolens.stats.screen import FeatureSpread, VariationThresholds, feature_spread, mask_untestable
 
-# The first columns of every association table, in this order.
-TABLE_COLUMNS = (
-    "feature",
-    "beta",
-    "se",
-    "stat",
-    "pvalue",
-    "neg_log10_p",
-    "qvalue",
-    "n",
-    "ancestry_r2",
-    "pvalue_unadjusted",
-    "category",
-)
 # The columns that follow them: the effect per unit of the feature, and the feature's spread.
 SCALE_COLUMNS = ("beta_raw", "se_raw", "feature_sd", "n_varying")
 
@@ -93,50 +78,6 @@ class AssociationConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass
-class AssociationResult:
-    """The per-feature table and a JSON-ready summary (sample counts, lambda GC, collinearity).
-
-    ``per_stratum`` holds the per-population tests of a stratified run (else None); ``adata`` the tested
-    AnnData when the caller asked for a copy or read a folder back with its features.
-
-    Parameters
-    ----------
-    table
-        One row per feature: ``feature, beta, se, stat, pvalue, neg_log10_p, qvalue, n, ancestry_r2,
-        pvalue_unadjusted, category`` and more columns (the unadjusted fit, method, reason for NA).
-    summary
-        Settings, sample counts (used, dropped for missing values), design columns, collinearity, lambda GC
-        with and without the PCs, category counts.
-    per_stratum
-        Per-population tests of a stratified run, or None.
-    adata
-        The tested AnnData, or None.
-    """
-
-    table: pd.DataFrame
-    summary: dict[str, Any]
-    per_stratum: pd.DataFrame | None = None
-    adata: ad.AnnData | None = None
-
-    def write(self, out: str | os.PathLike[str], *, adata: ad.AnnData | None = None) -> Path:
-        """Write the run's folder (see :func:`genolens.stats.results.write_association`); return it.
-
-        Parameters
-        ----------
-        out, adata
-            As :func:`~genolens.stats.results.write_association`.
-
-        Returns
-        -------
-        pathlib.Path
-            The folder.
-        """
-        from genolens.stats.results import write_association
-
-        return write_association(self, out, adata=adata)
 
 
 def phenotype_values(obs: pd.DataFrame, *, column: str, binary: bool) -> np.ndarray:

@@ -17,10 +17,8 @@ need.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import anndata as ad
@@ -35,6 +33,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from genolens.errors import ConfigError
+from genolens.stats.results import AuditResult
 from genolens.stats.screen import feature_spread
 
 
@@ -58,41 +57,6 @@ class AuditConfig:
             raise ConfigError(f"confidence must be in (0, 1), got {self.confidence}")
         if not self.c > 0:
             raise ConfigError(f"c (inverse regularisation) must be > 0, got {self.c}")
-
-
-@dataclass
-class AuditResult:
-    """One row per (target, metric) and a JSON-ready summary.
-
-    Parameters
-    ----------
-    table
-        Columns ``target, metric, score, ci_low, ci_high, chance, null_mean, perm_pvalue, perm_pvalue_floor``
-        (the smallest p-value the permutations can give, ``1 / (n_permutations + 1)``: a p-value there reads
-        "at most this").
-    summary
-        Settings, sample counts, samples dropped for missing labels or PCs, class sizes.
-    """
-
-    table: pd.DataFrame
-    summary: dict[str, Any]
-
-    def write(self, out: str | os.PathLike[str]) -> Path:
-        """Write the audit's folder (see :func:`genolens.stats.results.write_audit`); return it.
-
-        Parameters
-        ----------
-        out
-            Output folder (created).
-
-        Returns
-        -------
-        pathlib.Path
-            The folder.
-        """
-        from genolens.stats.results import write_audit
-
-        return write_audit(self, out)
 
 
 def _embedding(adata: ad.AnnData, use_rep: str | None) -> np.ndarray:

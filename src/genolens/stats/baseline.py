@@ -14,10 +14,8 @@ samples only (scikit-learn ``ElasticNetCV``), after standardising the predictors
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,59 +25,7 @@ from sklearn.model_selection import KFold
 
 from genolens.errors import ConfigError
 from genolens.stats.ols import covariate_basis
-
-
-@dataclass
-class BaselineResult:
-    """Per gene: the feature-vs-genotype comparison (``table``), the genotype cis-eQTL scan (``eqtl``, tensorQTL
-    map_cis columns), and the ``summary``.
-
-    Parameters
-    ----------
-    table
-        One row per gene: the feature-vs-genotype comparison.
-    eqtl
-        The genotype cis-eQTL scan, one row per gene (tensorQTL ``map_cis`` columns).
-    summary
-        The run's settings and counts, JSON-ready.
-    features_cis
-        The same cis scan on each gene's model features (one row per gene), or None.
-    """
-
-    table: pd.DataFrame
-    eqtl: pd.DataFrame
-    summary: dict
-    features_cis: pd.DataFrame | None = None
-
-    def write(self, out: str | os.PathLike[str]) -> Path:
-        """Write the run's folder (see :func:`genolens.stats.results.write_baseline`); return it.
-
-        Parameters
-        ----------
-        out
-            Output folder (created).
-
-        Returns
-        -------
-        pathlib.Path
-            The folder.
-        """
-        from genolens.stats.results import write_baseline
-
-        return write_baseline(self, out)
-
-
-# Columns of the baseline table, in this order.
-BASELINE_COLUMNS = (
-    "phenotype_id", "n_features", "n_variants", "r2_features", "r_features", "sign_features", "r2_genotypes",
-    "r_genotypes", "sign_genotypes", "r_between", "delta_r2", "verdict",
-)
-# The columns of the features' own cis scan (its best feature) joined as ``features_<column>``.
-BASELINE_CIS_COLUMNS = ("feature_id", "slope", "pval_nominal", "pval_beta", "qval", "category")
-# The bootstrap confidence bounds that follow them.
-BASELINE_CI_COLUMNS = (
-    "r2_features_low", "r2_features_high", "r2_genotypes_low", "r2_genotypes_high", "delta_r2_low", "delta_r2_high",
-)
+from genolens.stats.results import BASELINE_CI_COLUMNS, BASELINE_COLUMNS
 
 
 @dataclass(frozen=True)

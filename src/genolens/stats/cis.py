@@ -36,6 +36,7 @@ from genolens.stats.confound import categorise, explained_variance
 from genolens.stats.effect_change import ols_change_sandwich
 from genolens.stats.multiple_testing import bh_qvalues
 from genolens.stats.ols import covariate_basis
+from genolens.stats.results import CIS_COLUMNS, CIS_CONFOUND_COLUMNS
 from genolens.stats.screen import VariationThresholds, feature_spread
 
 
@@ -178,20 +179,6 @@ def cis_permutations(
     r2_perm = np.nanmax(cross.astype(float) ** 2, axis=0) / norms
     return {"r": r_nominal, "best": best, "std_ratio": float(np.sqrt(yss / xss[best])), "r2_perm": r2_perm,
             "xss": xss, "yss": yss}
-
-
-# Columns of a cis table, in this order (tensorQTL map_cis names; feature_id where it has variant_id).
-CIS_COLUMNS = (
-    "phenotype_id", "num_var", "beta_shape1", "beta_shape2", "true_df", "pval_true_df", "feature_id",
-    "pval_nominal", "slope", "slope_se", "pval_perm", "pval_beta", "qval",
-)
-# The confound columns that follow them (for each gene's best feature).
-CIS_CONFOUND_COLUMNS = (
-    "slope_unadjusted", "pval_nominal_unadjusted", "pval_beta_unadjusted", "qval_unadjusted", "beta_change",
-    "se_change", "pvalue_change", "qvalue_change", "fraction_explained", "fraction_explained_low",
-    "fraction_explained_high", "ancestry_r2", "category", "slope_per_sd", "slope_se_per_sd", "feature_sd",
-    "num_var_untestable",
-)
 
 
 @dataclass
@@ -356,45 +343,6 @@ def effects_per_sd(scan: CisScan) -> CisScan:
     nominal["slope"], nominal["slope_se"] = nominal["slope_per_sd"], nominal["slope_se_per_sd"]
     drop = ["slope_per_sd", "slope_se_per_sd"]
     return CisScan(table=table.drop(columns=drop), nominal=nominal.drop(columns=drop), skipped=dict(scan.skipped))
-
-
-@dataclass
-class CisResult:
-    """A cis run: one row per gene (``table``), every gene x feature pair (``nominal``), the ``summary``.
-
-    Parameters
-    ----------
-    table
-        One row per gene.
-    nominal
-        Every gene × feature pair tested.
-    summary
-        The run's settings and counts, JSON-ready.
-    adata
-        The tested AnnData when the caller asked for a copy or passed a path, else None.
-    """
-
-    table: pd.DataFrame
-    nominal: pd.DataFrame
-    summary: dict
-    adata: object | None = None
-
-    def write(self, out: str | os.PathLike[str]) -> Path:
-        """Write the run's folder (see :func:`genolens.stats.results.write_cis`); return it.
-
-        Parameters
-        ----------
-        out
-            Output folder (created).
-
-        Returns
-        -------
-        pathlib.Path
-            The folder.
-        """
-        from genolens.stats.results import write_cis
-
-        return write_cis(self, out)
 
 
 def cis_groups(

@@ -1,7 +1,7 @@
 """Output folders of the association and audit runs: written by one function each, read back as objects.
 
 ``write_association`` / ``read_association``: ``associations.tsv`` (one row per feature, the columns of
-:data:`genolens.stats.associate.TABLE_COLUMNS` first), ``stratified.tsv`` (per population, when
+:data:`TABLE_COLUMNS` first), ``stratified.tsv`` (per population, when
 stratified), ``qq.png``, ``volcano.png``, ``features.h5ad`` (the tested AnnData with the results in
 ``var``/``uns``) and ``associate.json`` (the summary). ``write_audit`` / ``read_audit``: ``audit.tsv`` and
 ``audit.json``. ``write_cis`` / ``read_cis``: ``cis.tsv`` (one row per gene), ``cis_nominal.tsv`` (every
@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anndata as ad
 import pandas as pd
@@ -22,10 +24,6 @@ import pandas as pd
 from genolens import __version__
 from genolens.errors import InputFileError, InputFormatError
 from genolens.io.files import output_folder, write_json
-from genolens.stats.associate import TABLE_COLUMNS, AssociationResult
-from genolens.stats.audit import AuditResult
-from genolens.stats.baseline import BASELINE_COLUMNS, BaselineResult
-from genolens.stats.cis import CIS_COLUMNS, CisResult
 from genolens.stats.plots import baseline_plot, gene_qq_plot, qq_plot, volcano_plot
 
 ASSOCIATION_FORMAT = "genolens-association"
@@ -35,6 +33,211 @@ BASELINE_FORMAT = "genolens-baseline"
 FORMAT_VERSION = "0.1.0"
 # columns of an association table that hold text
 TEXT_COLUMNS = ("feature", "category", "method", "reason", "effect_pattern")
+
+
+# The first columns of every association table, in this order.
+TABLE_COLUMNS = (
+    "feature",
+    "beta",
+    "se",
+    "stat",
+    "pvalue",
+    "neg_log10_p",
+    "qvalue",
+    "n",
+    "ancestry_r2",
+    "pvalue_unadjusted",
+    "category",
+)
+
+
+
+@dataclass
+class AssociationResult:
+    """The per-feature table and a JSON-ready summary (sample counts, lambda GC, collinearity).
+
+    ``per_stratum`` holds the per-population tests of a stratified run (else None); ``adata`` the tested
+    AnnData when the caller asked for a copy or read a folder back with its features.
+
+    Parameters
+    ----------
+    table
+        One row per feature: ``feature, beta, se, stat, pvalue, neg_log10_p, qvalue, n, ancestry_r2,
+        pvalue_unadjusted, category`` and more columns (the unadjusted fit, method, reason for NA).
+    summary
+        Settings, sample counts (used, dropped for missing values), design columns, collinearity, lambda GC
+        with and without the PCs, category counts.
+    per_stratum
+        Per-population tests of a stratified run, or None.
+    adata
+        The tested AnnData, or None.
+    """
+
+    table: pd.DataFrame
+    summary: dict[str, Any]
+    per_stratum: pd.DataFrame | None = None
+    adata: ad.AnnData | None = None
+
+    def write(self, out: str | os.PathLike[str], *, adata: ad.AnnData | None = None) -> Path:
+        """Write the run's folder (see :func:`genolens.stats.results.write_association`); return it.
+
+        Parameters
+        ----------
+        out, adata
+            As :func:`~genolens.stats.results.write_association`.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
+        return write_association(self, out, adata=adata)
+
+
+@dataclass
+class AuditResult:
+    """One row per (target, metric) and a JSON-ready summary.
+
+    Parameters
+    ----------
+    table
+        Columns ``target, metric, score, ci_low, ci_high, chance, null_mean, perm_pvalue, perm_pvalue_floor``
+        (the smallest p-value the permutations can give, ``1 / (n_permutations + 1)``: a p-value there reads
+        "at most this").
+    summary
+        Settings, sample counts, samples dropped for missing labels or PCs, class sizes.
+    """
+
+    table: pd.DataFrame
+    summary: dict[str, Any]
+
+    def write(self, out: str | os.PathLike[str]) -> Path:
+        """Write the audit's folder (see :func:`genolens.stats.results.write_audit`); return it.
+
+        Parameters
+        ----------
+        out
+            Output folder (created).
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
+        return write_audit(self, out)
+
+
+@dataclass
+class BaselineResult:
+    """Per gene: the feature-vs-genotype comparison (``table``), the genotype cis-eQTL scan (``eqtl``, tensorQTL
+    map_cis columns), and the ``summary``.
+
+    Parameters
+    ----------
+    table
+        One row per gene: the feature-vs-genotype comparison.
+    eqtl
+        The genotype cis-eQTL scan, one row per gene (tensorQTL ``map_cis`` columns).
+    summary
+        The run's settings and counts, JSON-ready.
+    features_cis
+        The same cis scan on each gene's model features (one row per gene), or None.
+    """
+
+    table: pd.DataFrame
+    eqtl: pd.DataFrame
+    summary: dict
+    features_cis: pd.DataFrame | None = None
+
+    def write(self, out: str | os.PathLike[str]) -> Path:
+        """Write the run's folder (see :func:`genolens.stats.results.write_baseline`); return it.
+
+        Parameters
+        ----------
+        out
+            Output folder (created).
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
+        return write_baseline(self, out)
+
+
+
+# Columns of the baseline table, in this order.
+BASELINE_COLUMNS = (
+    "phenotype_id", "n_features", "n_variants", "r2_features", "r_features", "sign_features", "r2_genotypes",
+    "r_genotypes", "sign_genotypes", "r_between", "delta_r2", "verdict",
+)
+
+
+
+# The columns of the features' own cis scan (its best feature) joined as ``features_<column>``.
+BASELINE_CIS_COLUMNS = ("feature_id", "slope", "pval_nominal", "pval_beta", "qval", "category")
+
+
+
+# The bootstrap confidence bounds that follow them.
+BASELINE_CI_COLUMNS = (
+    "r2_features_low", "r2_features_high", "r2_genotypes_low", "r2_genotypes_high", "delta_r2_low", "delta_r2_high",
+)
+
+
+# Columns of a cis table, in this order (tensorQTL map_cis names; feature_id where it has variant_id).
+CIS_COLUMNS = (
+    "phenotype_id", "num_var", "beta_shape1", "beta_shape2", "true_df", "pval_true_df", "feature_id",
+    "pval_nominal", "slope", "slope_se", "pval_perm", "pval_beta", "qval",
+)
+
+
+
+# The confound columns that follow them (for each gene's best feature).
+CIS_CONFOUND_COLUMNS = (
+    "slope_unadjusted", "pval_nominal_unadjusted", "pval_beta_unadjusted", "qval_unadjusted", "beta_change",
+    "se_change", "pvalue_change", "qvalue_change", "fraction_explained", "fraction_explained_low",
+    "fraction_explained_high", "ancestry_r2", "category", "slope_per_sd", "slope_se_per_sd", "feature_sd",
+    "num_var_untestable",
+)
+
+
+
+@dataclass
+class CisResult:
+    """A cis run: one row per gene (``table``), every gene x feature pair (``nominal``), the ``summary``.
+
+    Parameters
+    ----------
+    table
+        One row per gene.
+    nominal
+        Every gene × feature pair tested.
+    summary
+        The run's settings and counts, JSON-ready.
+    adata
+        The tested AnnData when the caller asked for a copy or passed a path, else None.
+    """
+
+    table: pd.DataFrame
+    nominal: pd.DataFrame
+    summary: dict
+    adata: object | None = None
+
+    def write(self, out: str | os.PathLike[str]) -> Path:
+        """Write the run's folder (see :func:`genolens.stats.results.write_cis`); return it.
+
+        Parameters
+        ----------
+        out
+            Output folder (created).
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
+        return write_cis(self, out)
 
 
 def _write_json(path: Path, summary: dict, encoding: str) -> None:
