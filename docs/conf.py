@@ -23,10 +23,13 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
+    "myst_parser",  # the guides (docs/guide/*.md) are MyST Markdown
     "genolens_docs",  # docs/_ext/genolens_docs.py: namespace pages, result classes, the CLI from its commands
 ]
 
 exclude_patterns = ["_build"]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+myst_heading_anchors = 3
 smartquotes = False  # option names in help text stay ``--vcf``, not an en dash
 # The network is closed to the build (and to CI): no intersphinx inventories, nothing fetched.
 
