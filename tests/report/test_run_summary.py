@@ -71,3 +71,32 @@ def test_report_shows_the_genotype_baseline_table_and_plot(tmp_path):
     assert "Genotype baseline" in page and "ENSG1" in page and "22:2:rs2" in page
     assert "features miss genotypes" in page and "features beat genotypes" in page
     assert len(re.findall(r'src="data:image/png;base64,', page)) == 1
+
+
+def test_a_failed_fit_is_flagged_in_the_report_and_drawn_at_the_plot_edge(tmp_path):
+    """An out-of-fold R² of -23,263 (CRELD2 before the baseline's fix) is a failed fit: the report says so
+    instead of printing it, and the plot keeps the other genes readable."""
+    from matplotlib.figure import Figure
+
+    from genolens.stats.plots import baseline_plot, draw_baseline
+
+    res = tmp_path / "results" / "stats" / "baseline"
+    res.mkdir(parents=True)
+    table = pd.DataFrame({
+        "phenotype_id": ["ENSG1", "ENSG2", "ENSG3"], "n_features": [4, 6, 5], "n_variants": [80, 95, 70],
+        "r2_features": [0.01, -23263.0, 0.12], "r2_features_low": [-0.02, -77323.0, 0.05],
+        "r2_features_high": [0.04, -0.5, 0.2], "r2_genotypes": [0.17, 0.05, 0.10],
+        "r2_genotypes_low": [0.1, 0.01, 0.04], "r2_genotypes_high": [0.25, 0.09, 0.16],
+        "delta_r2": [-0.16, -23263.05, 0.02], "verdict": ["miss", "miss", "match"],
+        "eqtl_qval": [1e-12, 1e-3, 0.3],
+    })
+    table.to_csv(res / "baseline.tsv", sep="\t", index=False)
+    baseline_plot(table, path=res / "baseline.png")
+    out = tmp_path / "report.html"
+    assert run(["report", "--in", str(tmp_path / "results"), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "failed fit" in page and "23263" not in page and "-23,263" not in page
+    ax = draw_baseline(table, ax=Figure().subplots())
+    low, high = ax.get_ylim()
+    assert -0.2 < low < 0 and high < 0.3  # the scale of the real estimates, not of the failed one
+    assert any("failed fit" in t.get_text() for t in ax.get_legend().get_texts())

@@ -87,6 +87,30 @@ def test_identical_folds_give_identical_predictions_for_identical_predictors():
     assert row["verdict"] == "match" and row["r2_genotypes"] > 0.2
 
 
+def test_a_feature_constant_up_to_float_noise_in_training_does_not_blow_up_a_held_out_fold():
+    """The CRELD2 case of the dense main job (features' R² -23,263): a feature equal in every training sample up
+    to float noise that happens to track the phenotype, and different in one held-out sample. Standardised by
+    its noise SD, that sample's value became ~1e11 and so did its prediction."""
+    from genolens.stats.baseline import cv_predict
+
+    rng = np.random.default_rng(3)
+    n = 100
+    g = rng.binomial(2, 0.3, size=(n, 5)).astype(float)
+    y = g[:, 0] * 0.5 + rng.normal(size=n)
+    flat = 0.5 + 1e-12 * (y - y.mean())  # pooled to one value in all but one person, noise following y
+    flat[7] = 0.6
+    x = np.column_stack([g, flat])
+    folds = [(np.setdiff1d(np.arange(n), part), part) for part in np.array_split(np.arange(n), 5)]
+    pred = cv_predict(x, y, folds=folds, config=BaselineConfig(n_alphas=8))
+    r2 = prediction_metrics(y, pred)["r2"]
+    assert np.abs(pred).max() < 10 * np.abs(y).max()
+    # in the fold that holds the odd sample out, the same as without the flat column: it carries nothing its
+    # training rows could teach (in the other folds it varies, through that sample, and may be used)
+    without = cv_predict(g, y, folds=folds, config=BaselineConfig(n_alphas=8))
+    np.testing.assert_allclose(pred[:20], without[:20], atol=1e-9)
+    assert r2 > -0.1
+
+
 def test_prediction_metrics_equal_sklearn_and_scipy():
     rng = np.random.default_rng(2)
     y = rng.normal(size=80)

@@ -23,9 +23,9 @@ from scipy.stats import rankdata
 from sklearn.linear_model import Lasso, LogisticRegression, Ridge, RidgeCV
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 from sklearn.multiclass import OneVsRestClassifier
-from sklearn.preprocessing import StandardScaler
 
 from genolens.errors import ConfigError
+from genolens.stats.standardise import Standardiser
 
 Kind = Literal["binary", "multiclass", "regression"]
 COLUMNS = ["target", "representation", "metric", "score", "ci_low", "ci_high", "chance"]
@@ -121,7 +121,7 @@ def _oof(x: np.ndarray, target: Target, y: np.ndarray, fold: np.ndarray, config:
     out = np.zeros((len(y), len(classes))) if target.kind == "multiclass" else np.zeros(len(y))
     for k in range(int(fold.max()) + 1):
         train, test = fold != k, fold == k
-        scaler = StandardScaler().fit(x[train])
+        scaler = Standardiser().fit(x[train])
         if target.kind != "regression" and np.unique(y[train]).size < len(classes):
             raise ConfigError(
                 f"target {target.name!r}: a training fold lacks a class",
@@ -235,7 +235,7 @@ def _headline(target: Target) -> str:
 
 def l1_path(x: np.ndarray, target: Target, fold: np.ndarray, config: ProbeConfig) -> pd.DataFrame:
     """Sparse probes from strong to weak L1 penalty on the same folds: features used and headline score."""
-    xs = StandardScaler().fit_transform(x)
+    xs = Standardiser().fit_transform(x)
     rows = []
     if target.kind == "regression":
         top = float(np.abs(xs.T @ (target.y - target.y.mean())).max() / len(xs)) or 1.0
@@ -347,13 +347,11 @@ def fit_linear(x: np.ndarray, target: Target, *, config: ProbeConfig) -> tuple[n
     Outputs: one (the positive class's logit) for binary targets, one per class (softmax logits) for
     multiclass ones, one (the prediction) for values.
     """
-    scaler = StandardScaler().fit(x)
+    scaler = Standardiser().fit(x)
     model = (Ridge(alpha=RidgeCV(alphas=np.asarray(config.alphas)).fit(scaler.transform(x), target.y).alpha_)
              if target.kind == "regression" else _model(target.kind, config))
     model.fit(scaler.transform(x), target.y)
     coef = np.atleast_2d(model.coef_).astype(np.float64)
     intercept = np.atleast_1d(model.intercept_).astype(np.float64)
-    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    weight = coef / scale
-    bias = intercept - weight @ scaler.mean_
+    weight, bias = scaler.fold_into(coef, intercept)
     return weight.astype(np.float32), bias.astype(np.float32)

@@ -18,9 +18,11 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from genolens import __version__
+from genolens.stats.plots import FAILED_FIT_R2
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -101,13 +103,24 @@ def _associate_section(folder: Path, out_dir: Path, top: int) -> str:
     return body
 
 
+def _r2_text(value: float, low: float = float("nan"), high: float = float("nan")) -> str:
+    """``R² [low, high]``, or "failed fit" for an R² below ``FAILED_FIT_R2`` (an extrapolation, not an estimate)."""
+    if value < FAILED_FIT_R2:
+        return f"failed fit (R² < {FAILED_FIT_R2})"
+    return f"{value:.3f}" if np.isnan(low) else f"{value:.3f} [{low:.3f}, {high:.3f}]"
+
+
 def _ci(table: pd.DataFrame, col: str) -> pd.Series:
-    """``estimate [low, high]`` text of a column with bootstrap bounds (the estimate alone without them)."""
-    est = table[col].map(lambda v: f"{v:.3f}")
-    if f"{col}_low" in table.columns:
-        est = est + " [" + table[f"{col}_low"].map(lambda v: f"{v:.3f}") + ", " + \
-            table[f"{col}_high"].map(lambda v: f"{v:.3f}") + "]"
-    return est
+    """``estimate [low, high]`` text of an R² column with bootstrap bounds; failed fits said as such (and the
+    difference of two R² where either is one)."""
+    nan = pd.Series(np.nan, index=table.index)
+    low, high = table.get(f"{col}_low", nan), table.get(f"{col}_high", nan)
+    failed = table[col] < FAILED_FIT_R2
+    if col == "delta_r2":
+        failed = (table["r2_features"] < FAILED_FIT_R2) | (table["r2_genotypes"] < FAILED_FIT_R2)
+    text = ["n/a: failed fit" if f else _r2_text(v, lo, hi)
+            for f, v, lo, hi in zip(failed, table[col], low, high, strict=True)]
+    return pd.Series(text, index=table.index)
 
 
 def _gene_story(table: pd.DataFrame, summary: dict) -> str:
@@ -119,10 +132,8 @@ def _gene_story(table: pd.DataFrame, summary: dict) -> str:
         feat = row.get("features_qval", float("nan")) < alpha
         if not (eqtl or feat):
             continue
-        gen = (f"R² {row['r2_genotypes']:.3f} [{row.get('r2_genotypes_low', float('nan')):.3f}, "
-               f"{row.get('r2_genotypes_high', float('nan')):.3f}]")
-        fea = (f"R² {row['r2_features']:.3f} [{row.get('r2_features_low', float('nan')):.3f}, "
-               f"{row.get('r2_features_high', float('nan')):.3f}]")
+        gen, fea = ("R² " + _r2_text(row[c], row.get(f"{c}_low", float("nan")), row.get(f"{c}_high", float("nan")))
+                    for c in ("r2_genotypes", "r2_features"))
         if eqtl and feat:
             what = (f"has a genotype cis-eQTL (q = {row['eqtl_qval']:.2g}) and its features recover it: their own "
                     f"cis test q = {row['features_qval']:.2g} (best feature {row.get('features_category', '')})")
@@ -167,7 +178,7 @@ def _baseline_section(folder: Path, out_dir: Path) -> str:
     shown = table.copy()
     for col in ("r2_features", "r2_genotypes", "delta_r2"):
         if col in shown.columns:
-            shown[col] = _ci(shown, col)
+            shown[col] = _ci(table, col)
     cols = [c for c in ("phenotype_id", "n_features", "n_variants", "r2_genotypes", "r_genotypes", "r2_features",
                         "r_features", "delta_r2", "r_between", "verdict", "eqtl_variant",
                         "eqtl_qval", "features_feature_id", "features_slope_per_sd", "features_qval",

@@ -30,11 +30,11 @@ from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from genolens.errors import ConfigError
 from genolens.stats.results import AuditResult
 from genolens.stats.screen import feature_spread
+from genolens.stats.standardise import Standardiser
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _embedding(adata: ad.AnnData, use_rep: str | None) -> np.ndarray:
 def _classifier(config: AuditConfig):
     return make_pipeline(
         SimpleImputer(strategy="mean", keep_empty_features=True),
-        StandardScaler(),
+        Standardiser(),
         LogisticRegression(C=config.c, max_iter=2000),
     )
 
@@ -81,7 +81,7 @@ def _classifier(config: AuditConfig):
 def _regressor():
     return make_pipeline(
         SimpleImputer(strategy="mean", keep_empty_features=True),
-        StandardScaler(),
+        Standardiser(),
         RidgeCV(alphas=np.logspace(-3, 7, 21), alpha_per_target=True),
     )
 

@@ -130,19 +130,35 @@ def draw_categories(table: pd.DataFrame, *, ax: Axes) -> Axes:
     return ax
 
 
+# An out-of-fold R² below this is a failed fit, not an estimate: predicting the training folds' mean scores
+# about -1/n_folds at worst, so a model far below it extrapolated (the report and the plot flag it as such).
+FAILED_FIT_R2 = -0.1
+
+
 VERDICT_COLOURS = {"beat": "tab:red", "match": "tab:purple", "miss": "tab:blue"}
 
 
 def draw_baseline(table: pd.DataFrame, *, ax: Axes) -> Axes:
-    """Per gene, cross-validated R² from model features against R² from cis genotypes, on ``ax``."""
-    for verdict, colour in VERDICT_COLOURS.items():
-        part = table[table["verdict"] == verdict]
-        if len(part):
-            ax.scatter(part["r2_genotypes"], part["r2_features"], s=14, color=colour,
-                       label=f"features {verdict} genotypes ({len(part)})")
+    """Per gene, cross-validated R² from model features against R² from cis genotypes, on ``ax``.
+
+    An R² below :data:`FAILED_FIT_R2` is a failed fit: drawn at the axis edge as a triangle.
+    """
     values = table[["r2_genotypes", "r2_features"]].to_numpy(dtype=float)
-    finite = values[np.isfinite(values)]
+    finite = values[np.isfinite(values) & (values >= FAILED_FIT_R2)]
     low, high = (min(0.0, float(finite.min())), max(0.05, float(finite.max()))) if finite.size else (0.0, 1.0)
+    # a failed fit (R² below FAILED_FIT_R2, possibly -1e4) is drawn at the axis edge, not where it would flatten
+    # every other gene into one corner
+    edge = low - 0.04 * (high - low)
+    failed = (values < FAILED_FIT_R2).any(axis=1)
+    shown = np.where(values < FAILED_FIT_R2, edge, values)
+    for verdict, colour in VERDICT_COLOURS.items():
+        part = (table["verdict"] == verdict).to_numpy()
+        for rows, marker, note in ((part & ~failed, "o", ""), (part & failed, "v", ", failed fit at the edge")):
+            if rows.any():
+                ax.scatter(shown[rows, 0], shown[rows, 1], s=14, color=colour, marker=marker,
+                           label=f"features {verdict} genotypes ({int(rows.sum())}{note})")
+    ax.set_xlim(edge - 0.02 * (high - low), high + 0.02 * (high - low))
+    ax.set_ylim(edge - 0.02 * (high - low), high + 0.02 * (high - low))
     ax.plot([low, high], [low, high], color="black", linewidth=0.8)
     ax.axhline(0.0, color="0.7", linewidth=0.5)
     ax.axvline(0.0, color="0.7", linewidth=0.5)
