@@ -109,19 +109,28 @@ def test_checkpoint_of_another_architecture_is_refused(bert_protein_dir, tmp_pat
 
 
 def test_every_family_declares_its_loader_and_options():
-    """One typed abstract ``from_pretrained`` on the base; each family says which options it takes."""
+    """One typed ``from_pretrained`` on the base (it checks the options); each family writes only its ``_load``
+    and says which options it takes."""
     import inspect
 
     from genolens.adapters.base import Adapter
     from genolens.adapters.registry import FAMILIES, adapter_class
 
-    base = inspect.signature(Adapter.from_pretrained)
-    assert getattr(Adapter.from_pretrained, "__isabstractmethod__", False)
+    assert getattr(Adapter._load, "__isabstractmethod__", False)
     for family in FAMILIES:
         cls = adapter_class(family)
-        params = inspect.signature(cls.from_pretrained).parameters
-        assert list(params) == list(base.parameters), family  # same keyword options, same order
+        assert cls.from_pretrained.__func__ is Adapter.from_pretrained.__func__, family  # not overridden
+        assert "_load" in vars(cls), family
+        assert list(inspect.signature(cls._load).parameters) == ["name_or_path", "options"], family
         assert isinstance(cls.needs_remote_code, bool) and isinstance(cls.takes_tokenizer_path, bool)
+
+
+def test_from_pretrained_refuses_an_option_before_loading_anything(tmp_path):
+    """Called directly (not through load_adapter), a family still refuses an option it does not take."""
+    from genolens.adapters.hyena import HyenaAdapter
+
+    with pytest.raises(ConfigError, match="fixed tokeniser"):
+        HyenaAdapter.from_pretrained(tmp_path / "nothing-here", tokenizer_path=tmp_path / "vocab.txt")
 
 
 @pytest.mark.parametrize(

@@ -129,6 +129,29 @@ class _Item:
     window: Window | None = None
 
 
+@dataclass(frozen=True)
+class LoadOptions:
+    """What :meth:`Adapter.from_pretrained` passes to a family's loader, once checked.
+
+    Parameters
+    ----------
+    device, dtype
+        Where and in what precision the model runs.
+    tokenizer_path
+        The tokeniser's own file or folder, or None (beside the weights).
+    trust_remote_code
+        Whether the checkpoint's own modelling code may run.
+    condition
+        Conditioning tags placed before every sequence, or None.
+    """
+
+    device: str = "cpu"
+    dtype: DType = "float32"
+    tokenizer_path: str | Path | None = None
+    trust_remote_code: bool = False
+    condition: tuple[str, ...] | None = None
+
+
 @dataclass
 class Adapter(ABC):
     """A model, its tokeniser and what genolens needs to know about them.
@@ -170,6 +193,10 @@ class Adapter(ABC):
     takes_tokenizer_path: ClassVar[bool] = True
     #: conditioning tags can be placed before every sequence (IgLM)
     takes_condition: ClassVar[bool] = False
+    #: where and in what precision :meth:`from_pretrained` runs the model unless told (Caduceus and Evo 2: CUDA,
+    #: bfloat16, as their kernels need)
+    default_device: ClassVar[str] = "cpu"
+    default_dtype: ClassVar[DType] = "float32"
 
     model: nn.Module
     tokenizer: Tokenizer
@@ -187,15 +214,14 @@ class Adapter(ABC):
         self.device = torch.device(self.device)
         self.model.eval().to(self.device)
 
-    # -- what each family provides --------------------------------------------------------
+    # -- loading: one public entry point, one loader per family --------------------------------
     @classmethod
-    @abstractmethod
     def from_pretrained(
         cls,
         name_or_path: str | Path,
         *,
-        device: str = "cpu",
-        dtype: DType = "float32",
+        device: str | None = None,
+        dtype: DType | None = None,
         tokenizer_path: str | Path | None = None,
         trust_remote_code: bool = False,
         condition: Sequence[str] | None = None,
@@ -203,14 +229,15 @@ class Adapter(ABC):
         """Load a checkpoint of this family (weights through safetensors or ``torch.load(weights_only=True)``).
 
         Options the family does not declare (``takes_tokenizer_path``, ``needs_remote_code``,
-        ``takes_condition``) are refused by :meth:`check_options` before this is called.
+        ``takes_condition``) are refused (:meth:`check_options`); the family's :meth:`_load` does the rest.
 
         Parameters
         ----------
         name_or_path
             Checkpoint folder or file (or hub id where the family's loader accepts one).
         device, dtype
-            Where and in what precision the model runs.
+            Where and in what precision the model runs (None: the family's ``default_device`` and
+            ``default_dtype``, the CPU in float32 but for Caduceus and Evo 2).
         tokenizer_path
             The tokeniser's own file or folder, when it is not beside the weights.
         trust_remote_code
@@ -222,6 +249,31 @@ class Adapter(ABC):
         -------
         Adapter
             The loaded model behind the common interface.
+        """
+        cls.check_options(str(name_or_path), tokenizer_path=tokenizer_path, trust_remote_code=trust_remote_code,
+                          condition=condition)
+        options = LoadOptions(device=device or cls.default_device, dtype=dtype or cls.default_dtype,
+                              tokenizer_path=tokenizer_path,
+                              trust_remote_code=trust_remote_code,
+                              condition=None if condition is None else tuple(condition))
+        return cls._load(name_or_path, options)
+
+    @classmethod
+    @abstractmethod
+    def _load(cls, name_or_path: str | Path, options: LoadOptions) -> Adapter:
+        """Load a checkpoint of this family with options already checked (see :meth:`from_pretrained`).
+
+        Parameters
+        ----------
+        name_or_path
+            Checkpoint folder or file.
+        options
+            Device, precision, tokeniser path, remote-code permission and conditioning tags.
+
+        Returns
+        -------
+        Adapter
+            The loaded model.
         """
 
     @classmethod

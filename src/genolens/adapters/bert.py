@@ -18,13 +18,12 @@ weights) rather than run as a half-random model.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from genolens.adapters.base import Adapter, DType
+from genolens.adapters.base import Adapter, LoadOptions
 from genolens.adapters.checkpoint import find_file, load_base_model
 from genolens.adapters.tokens import BPETokenizer, CharTokenizer, read_vocab
 from genolens.errors import ConfigError
@@ -57,20 +56,12 @@ class BertAdapter(Adapter):
         )
 
     @classmethod
-    def from_pretrained(
-        cls,
-        name_or_path: str | Path,
-        *,
-        device: str = "cpu",
-        dtype: DType = "float32",
-        tokenizer_path: str | Path | None = None,
-        trust_remote_code: bool = False,
-        condition: Sequence[str] | None = None,
-    ) -> BertAdapter:
+    def _load(cls, name_or_path: str | Path, options: LoadOptions) -> BertAdapter:
         from transformers import BertModel
 
         backbone = load_base_model(BertModel, name_or_path, add_pooling_layer=False)
         model = backbone.model
+        tokenizer_path = options.tokenizer_path
         tok_json = find_file(name_or_path, "tokenizer.json", required=False) if tokenizer_path is None else None
         if tok_json is not None or (tokenizer_path is not None and str(tokenizer_path).endswith(".json")):
             tok = BPETokenizer.from_file(tok_json or tokenizer_path)
@@ -91,8 +82,8 @@ class BertAdapter(Adapter):
             tok,
             name=str(name_or_path),
             alphabet=alphabet,
-            device=device,
-            dtype=dtype,
+            device=options.device,
+            dtype=options.dtype,
             dropped_head=backbone.dropped_head,
         )
 

@@ -19,14 +19,13 @@ spans are derived by locating the special-token-free ids inside the full ids.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from genolens.adapters.base import Adapter, DType
+from genolens.adapters.base import Adapter, DType, LoadOptions
 from genolens.adapters.checkpoint import read_config
 from genolens.adapters.optional import require
 from genolens.adapters.tokens import SPECIAL_SPAN, Tokenized
@@ -76,18 +75,12 @@ class CaduceusAdapter(Adapter):
             **kw,
         )
 
+    default_device = "cuda"
+    default_dtype: DType = "bfloat16"
+
     @classmethod
-    def from_pretrained(
-        cls,
-        name_or_path: str | Path,
-        *,
-        device: str = "cuda",
-        dtype: DType = "bfloat16",
-        tokenizer_path: str | Path | None = None,
-        trust_remote_code: bool = False,
-        condition: Sequence[str] | None = None,
-    ) -> CaduceusAdapter:
-        if not trust_remote_code:
+    def _load(cls, name_or_path: str | Path, options: LoadOptions) -> CaduceusAdapter:
+        if not options.trust_remote_code:
             raise ConfigError(
                 "Caduceus checkpoints run their own modelling code",
                 hint="allow it explicitly: trust_remote_code=True (CLI: --trust-remote-code)",
@@ -97,8 +90,9 @@ class CaduceusAdapter(Adapter):
 
         config = read_config(name_or_path)
         model = AutoModelForMaskedLM.from_pretrained(str(name_or_path), trust_remote_code=True)
-        tok = AutoTokenizer.from_pretrained(str(tokenizer_path or name_or_path), trust_remote_code=True)
-        return cls(model, WrappedCharTokenizer(tok), name=str(name_or_path), config=config, device=device, dtype=dtype)
+        tok = AutoTokenizer.from_pretrained(str(options.tokenizer_path or name_or_path), trust_remote_code=True)
+        return cls(model, WrappedCharTokenizer(tok), name=str(name_or_path), config=config, device=options.device,
+                   dtype=options.dtype)
 
     def backbone(self) -> nn.Module:
         return self.model.caduceus.backbone

@@ -34,7 +34,6 @@ no final LayerNorm.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genolens.adapters.base import DType
+from genolens.adapters.base import LoadOptions
 from genolens.adapters.bert import BertAdapter
 from genolens.adapters.checkpoint import config_from_dict, find_file, read_config, read_weights
 from genolens.adapters.tokens import BPETokenizer
@@ -266,16 +265,7 @@ class DnaBert2Adapter(BertAdapter):
     family = "dnabert2"
 
     @classmethod
-    def from_pretrained(
-        cls,
-        name_or_path: str | Path,
-        *,
-        device: str = "cpu",
-        dtype: DType = "float32",
-        tokenizer_path: str | Path | None = None,
-        trust_remote_code: bool = False,
-        condition: Sequence[str] | None = None,
-    ) -> DnaBert2Adapter:
-        tokenizer = BPETokenizer.from_file(tokenizer_path or find_file(name_or_path, "tokenizer.json"))
+    def _load(cls, name_or_path: str | Path, options: LoadOptions) -> DnaBert2Adapter:
+        tokenizer = BPETokenizer.from_file(options.tokenizer_path or find_file(name_or_path, "tokenizer.json"))
         model = MosaicBert.from_pretrained(name_or_path)
-        return cls(model, tokenizer, name=str(name_or_path), alphabet="dna", device=device, dtype=dtype)
+        return cls(model, tokenizer, name=str(name_or_path), alphabet="dna", device=options.device, dtype=options.dtype)

@@ -15,13 +15,12 @@ which ``EsmTokenizer`` does not give; and input is upper-cased first.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from genolens.adapters.base import Adapter, DType
+from genolens.adapters.base import Adapter, LoadOptions
 from genolens.adapters.checkpoint import find_file, load_base_model
 from genolens.adapters.tokens import CharTokenizer, KmerTokenizer, read_vocab
 
@@ -74,21 +73,12 @@ class EsmAdapter(Adapter):
         )
 
     @classmethod
-    def from_pretrained(
-        cls,
-        name_or_path: str | Path,
-        *,
-        device: str = "cpu",
-        dtype: DType = "float32",
-        tokenizer_path: str | Path | None = None,
-        trust_remote_code: bool = False,
-        condition: Sequence[str] | None = None,
-    ) -> EsmAdapter:
+    def _load(cls, name_or_path: str | Path, options: LoadOptions) -> EsmAdapter:
         from transformers import EsmModel
 
         backbone = load_base_model(EsmModel, name_or_path, add_pooling_layer=False)
         model = backbone.model
-        vocab_path = tokenizer_path or find_file(name_or_path, "vocab.txt")
+        vocab_path = options.tokenizer_path or find_file(name_or_path, "vocab.txt")
         tok = esm_tokenizer(read_vocab(vocab_path), add_eos=_adds_eos(name_or_path))
         alphabet = "dna" if isinstance(tok, KmerTokenizer) else "protein"
         return cls(
@@ -96,8 +86,8 @@ class EsmAdapter(Adapter):
             tok,
             name=str(name_or_path),
             alphabet=alphabet,
-            device=device,
-            dtype=dtype,
+            device=options.device,
+            dtype=options.dtype,
             dropped_head=backbone.dropped_head,
         )
 

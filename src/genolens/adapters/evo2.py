@@ -15,14 +15,13 @@ error paths are.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from genolens.adapters.base import Adapter, DType
+from genolens.adapters.base import Adapter, DType, LoadOptions
 from genolens.adapters.optional import require
 from genolens.adapters.tokens import Tokenized
 
@@ -52,17 +51,11 @@ class Evo2Adapter(Adapter):
     alphabet = "dna"
     uses_attention_mask = False
 
+    default_device = "cuda"
+    default_dtype: DType = "bfloat16"
+
     @classmethod
-    def from_pretrained(
-        cls,
-        name_or_path: str | Path,
-        *,
-        device: str = "cuda",
-        dtype: DType = "bfloat16",
-        tokenizer_path: str | Path | None = None,
-        trust_remote_code: bool = False,
-        condition: Sequence[str] | None = None,
-    ) -> Evo2Adapter:
+    def _load(cls, name_or_path: str | Path, options: LoadOptions) -> Evo2Adapter:
         evo2 = require("evo2", extra="evo2", family="Evo 2")
         wrapper = evo2.Evo2(str(name_or_path))
         model = wrapper.model
@@ -74,8 +67,8 @@ class Evo2Adapter(Adapter):
             num_layers=len(model.blocks) + 1,
             hidden_size=int(cfg.hidden_size),
             max_tokens=int(getattr(cfg, "max_seqlen", EVO2_CONTEXT)),
-            device=device,
-            dtype=dtype,
+            device=options.device,
+            dtype=options.dtype,
         )
 
     def hook_module(self, layer: int) -> nn.Module:

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from genolens.adapters.base import Adapter, DType
+from genolens.adapters.base import Adapter, LoadOptions
 from genolens.adapters.batching import pad_batch, plan_batches
 from genolens.adapters.checkpoint import find_file, load_base_model, read_config
 from genolens.adapters.tokens import CharTokenizer, read_vocab
@@ -96,30 +96,21 @@ class Gpt2Adapter(Adapter):
         )
 
     @classmethod
-    def from_pretrained(
-        cls,
-        name_or_path: str | Path,
-        *,
-        device: str = "cpu",
-        dtype: DType = "float32",
-        tokenizer_path: str | Path | None = None,
-        trust_remote_code: bool = False,
-        condition: Sequence[str] | None = None,
-    ) -> Gpt2Adapter:
-        """Load a GPT-2 checkpoint; ``condition``: conditioning tags placed before every sequence (IgLM)."""
+    def _load(cls, name_or_path: str | Path, options: LoadOptions) -> Gpt2Adapter:
+        """Load a GPT-2 checkpoint; ``options.condition``: conditioning tags placed before every sequence (IgLM)."""
         from transformers import GPT2Model
 
         if read_config(name_or_path).get("tie_word_embeddings") is False:
             raise ConfigError("GPT-2 checkpoint with an untied LM head", hint="only tied heads are supported")
         backbone = load_base_model(GPT2Model, name_or_path)
-        vocab_path = tokenizer_path or find_file(name_or_path, "vocab.txt", required=False)
+        vocab_path = options.tokenizer_path or find_file(name_or_path, "vocab.txt", required=False)
         if vocab_path is None:
             raise ConfigError(
                 f"{name_or_path} has no vocab.txt (one token per residue)",
                 hint="pass the tokenizer file, or use a short name from genolens.models.short_names() (iglm, iglm-s)",
             )
         vocab = read_vocab(vocab_path)
-        prefix = condition_ids(vocab, condition)
+        prefix = condition_ids(vocab, options.condition)
         tok = CharTokenizer(vocab, vocab["[UNK]"], vocab["[PAD]"], prefix, ())
         names = {i: t for t, i in vocab.items()}
         return cls(
@@ -127,8 +118,8 @@ class Gpt2Adapter(Adapter):
             tok,
             name=str(name_or_path),
             condition=tuple(names[i] for i in prefix),
-            device=device,
-            dtype=dtype,
+            device=options.device,
+            dtype=options.dtype,
             dropped_head=backbone.dropped_head,
         )
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 import json
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -43,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genolens.adapters.base import Adapter, DType
+from genolens.adapters.base import Adapter, LoadOptions
 from genolens.adapters.checkpoint import config_from_dict, read_config, read_weights
 from genolens.adapters.tokens import CharTokenizer
 from genolens.errors import ConfigError, InputFileError
@@ -405,17 +404,9 @@ class HyenaAdapter(Adapter):
         )
 
     @classmethod
-    def from_pretrained(
-        cls,
-        name_or_path: str | Path,
-        *,
-        device: str = "cpu",
-        dtype: DType = "float32",
-        tokenizer_path: str | Path | None = None,
-        trust_remote_code: bool = False,
-        condition: Sequence[str] | None = None,
-    ) -> HyenaAdapter:
-        return cls(HyenaDNA.from_pretrained(name_or_path), name=str(name_or_path), device=device, dtype=dtype)
+    def _load(cls, name_or_path: str | Path, options: LoadOptions) -> HyenaAdapter:
+        return cls(HyenaDNA.from_pretrained(name_or_path), name=str(name_or_path), device=options.device,
+                   dtype=options.dtype)
 
     def hook_module(self, layer: int) -> nn.Module:
         bb = self.model.backbone

@@ -83,7 +83,7 @@ def load_adapter(
     cls = adapter_class(family)
     options = {"tokenizer_path": spec.tokenizer, "trust_remote_code": trust_remote_code,
                "condition": None if condition is None else tuple(condition)}
-    cls.check_options(spec.name, **options)
+    cls.check_options(spec.name, **options)  # named as the user named it (from_pretrained checks the path too)
     adapter = cls.from_pretrained(spec.path, device=device, dtype=dtype, **options)
     adapter.name = spec.name
     return adapter

@@ -14,13 +14,12 @@ Tokenisation follows Sapiens' runner: ``<s>`` + one token per residue + ``</s>``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from genolens.adapters.base import Adapter, DType
+from genolens.adapters.base import Adapter, LoadOptions
 from genolens.adapters.checkpoint import find_file, load_base_model
 from genolens.adapters.fairseq_roberta import fairseq_vocab, load_fairseq_roberta
 from genolens.adapters.tokens import CharTokenizer, read_vocab
@@ -55,29 +54,20 @@ class RobertaAdapter(Adapter):
         )
 
     @classmethod
-    def from_pretrained(
-        cls,
-        name_or_path: str | Path,
-        *,
-        device: str = "cpu",
-        dtype: DType = "float32",
-        tokenizer_path: str | Path | None = None,
-        trust_remote_code: bool = False,
-        condition: Sequence[str] | None = None,
-    ) -> RobertaAdapter:
+    def _load(cls, name_or_path: str | Path, options: LoadOptions) -> RobertaAdapter:
         """Load a fairseq RoBERTa ``.pt`` (with its ``dict.txt``) or a transformers RoBERTa folder."""
         from transformers import RobertaModel
 
         path = Path(name_or_path)
         if path.suffix == ".pt":
-            dict_path = Path(tokenizer_path) if tokenizer_path else path.with_name("dict.txt")
+            dict_path = Path(options.tokenizer_path) if options.tokenizer_path else path.with_name("dict.txt")
             vocab = fairseq_vocab(dict_path)
             model = load_fairseq_roberta(path, vocab)
             dropped = None
         else:
             backbone = load_base_model(RobertaModel, name_or_path, add_pooling_layer=False)
             model, dropped = backbone.model, backbone.dropped_head
-            vocab_path = tokenizer_path or find_file(name_or_path, "vocab.txt", required=False)
+            vocab_path = options.tokenizer_path or find_file(name_or_path, "vocab.txt", required=False)
             if vocab_path is None:
                 raise ConfigError(f"{name_or_path} has no vocab.txt (one token per residue)")
             vocab = read_vocab(vocab_path)
@@ -85,8 +75,8 @@ class RobertaAdapter(Adapter):
             model,
             roberta_char_tokenizer(vocab),
             name=str(name_or_path),
-            device=device,
-            dtype=dtype,
+            device=options.device,
+            dtype=options.dtype,
             dropped_head=dropped,
         )
 
