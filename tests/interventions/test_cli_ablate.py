@@ -31,7 +31,7 @@ def test_ablate_writes_the_table_tracks_and_settings(ablation_folder, planted):
     table = read_ablation(ablation_folder).table
     meta = json.loads((ablation_folder / "ablation.json").read_text())
     assert gl.read_ablation(ablation_folder).meta == meta
-    assert meta["format"] == "genolens-ablation" and meta["layer"] == 2 and meta["objective"] == "clm"
+    assert meta["encoding-type"] == "genolens-ablation" and meta["layer"] == 2 and meta["objective"] == "clm"
     assert meta["n_sequences"] == 6 and meta["features"] == "live" and len(table) == meta["n_features"] > 50
     bedgraphs = sorted((ablation_folder / "tracks").glob("*.bedGraph"))
     assert len(bedgraphs) == 2 * len(table)

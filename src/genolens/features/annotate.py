@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from genolens import __version__
 from genolens.errors import ConfigError
 from genolens.features.concept_sets import ConceptSet
 from genolens.features.concepts import Alignment, AlignmentConfig, align_concepts
@@ -41,7 +40,8 @@ from genolens.features.jaspar import Motif
 from genolens.features.motifs import MotifConfig, MotifDatabase, compare_pwm, feature_motif
 from genolens.features.source import StoreSource
 from genolens.features.summary import FeatureSummary, SummaryConfig, summarize_features
-from genolens.io.files import output_folder, write_json
+from genolens.io.files import output_folder
+from genolens.io.runfolder import write_header
 
 FORMAT = "genolens.feature-annotations"
 FORMAT_VERSION = "0.2.0"  # 0.2.0: distinct-locus contexts, Gumbel motif p-values, no logos/ (drawn on demand)
@@ -163,9 +163,6 @@ def annotate_features(
                                 on="feature", how="left")
     table.to_csv(out / "features.tsv", sep="\t", index=False)
     meta = {
-        "encoding-type": FORMAT,
-        "encoding-version": FORMAT_VERSION,
-        "genolens": __version__,
         "store": str(source.path),
         "model": source.model,
         "layer": source.layer,
@@ -179,5 +176,5 @@ def annotate_features(
         "inputs": dict(inputs or {}),
         "config": asdict(config),
     }
-    write_json(out / "annotate.json", meta, indent=1)
+    write_header(out / "annotate.json", encoding=FORMAT, version=FORMAT_VERSION, **meta)
     return out

@@ -23,13 +23,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genolens import __version__
 from genolens.adapters.tracks import STRAND_SUFFIX, Track, write_bigwig, write_stranded_bedgraphs
 from genolens.errors import ConfigError, InputFormatError
 from genolens.features.source import StoreSource
 from genolens.features.summary import MAX_CHUNK_ELEMENTS, encode
 from genolens.io.coordmap import CoordinateMap
-from genolens.io.files import write_json
+from genolens.io.runfolder import write_header
 
 COMBINE = ("mean", "max", "first")
 FORMAT = "genolens.track"
@@ -295,8 +294,6 @@ def write_tracks(
             chosen = [t for t in result.tracks if t[1].strand == strand]
             if chosen:
                 paths.append(write_bigwig(f"{prefix}.{suffix}.bw", chosen, contig_lengths=dict(contig_lengths)))
-    meta = {"encoding-type": FORMAT, "encoding-version": FORMAT_VERSION, "genolens": __version__, "name": name,
-            "files": [p.name for p in paths], **result.summary(), "inputs": dict(inputs or {})}
-    sidecar = Path(f"{prefix}.track.json")
-    write_json(sidecar, meta, indent=1)
+    sidecar = write_header(Path(f"{prefix}.track.json"), encoding=FORMAT, version=FORMAT_VERSION, name=name,
+                           files=[p.name for p in paths], **result.summary(), inputs=dict(inputs or {}))
     return [*paths, sidecar]

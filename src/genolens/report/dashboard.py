@@ -76,7 +76,7 @@ def _header(results: AnnotationResults, title: str) -> str:
     return (
         f"<h1>{esc(title)}</h1><p class=\"meta\">model {esc(m.get('model'))}, layer {esc(m.get('layer'))}; "
         f"SAE {esc(m['sae']['name'])} ({fmt(int(m['d_sae']))} features); {fmt(int(m['n_rows']))} rows; "
-        f"genolens {esc(m.get('genolens'))}</p>"
+        f"genolens {esc(m.get('genolens_version'))}</p>"
     )
 
 

@@ -3,7 +3,7 @@
 ``ablate``::
 
     ablation.tsv                         one row per ablated feature (genolens.interventions.ablate.COLUMNS)
-    ablation.json                        format, model, layer, SAE, objective, settings, clean loss
+    ablation.json                        header, model, layer, SAE, objective, settings, clean loss
     tracks/<sequence>.feature_<f>.bedGraph   per-base loss change with feature f ablated (chosen sequences)
 
 ``steer``::
@@ -15,12 +15,11 @@
     probes.tsv            with probes: their scores before and after
     tracks/<sequence>.bedGraph   per-base change of the actual base's log-probability
     steer_<sequence>.png  predicted letter distribution before and after (first sequences)
-    steer.json            format, model, layer, SAE, feature, settings
+    steer.json            header (encoding-type, versions), model, layer, SAE, feature, settings
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -29,16 +28,17 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from genolens import __version__
 from genolens.adapters.tracks import write_bedgraph
 from genolens.errors import ConfigError, InputFileError, InputFormatError
 from genolens.interventions.ablate import COLUMNS, AblationResult
 from genolens.interventions.steer import SteerResult
 from genolens.io.coordmap import CoordinateMap
-from genolens.io.files import output_folder, write_json
+from genolens.io.files import output_folder
+from genolens.io.runfolder import read_header, write_header
 
 ABLATION_FORMAT = "genolens-ablation"
 STEER_FORMAT = "genolens-steer"
+FORMAT_VERSION = "0.2.0"  # 0.2.0: the common header keys (genolens.io.runfolder)
 
 
 def _safe(name: str) -> str:
@@ -62,7 +62,7 @@ def write_ablation(result: AblationResult, *, out: str | os.PathLike[str]) -> Pa
     """
     root = output_folder(out)
     result.table.to_csv(root / "ablation.tsv", sep="\t", index=False)
-    write_json(root / "ablation.json", {"format": ABLATION_FORMAT, "genolens": __version__, **result.meta})
+    write_header(root / "ablation.json", encoding=ABLATION_FORMAT, version=FORMAT_VERSION, **result.meta)
     if result.tracks:
         (root / "tracks").mkdir(exist_ok=True)
     for (sid, f), values in result.tracks.items():
@@ -95,9 +95,7 @@ def read_ablation(path: str | os.PathLike[str]) -> AblationResult:
     if missing:
         raise InputFormatError(f"not an ablation table: no column(s) {', '.join(missing)}", path=tsv)
     meta_path = tsv.parent / "ablation.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-    if meta and meta.get("format") != ABLATION_FORMAT:
-        raise InputFormatError(f"ablation.json is not a {ABLATION_FORMAT} file", path=meta_path)
+    meta = read_header(meta_path, encoding=ABLATION_FORMAT, command="ablate") if meta_path.is_file() else {}
     return AblationResult(table[[c for c in COLUMNS if c in table.columns]], meta)
 
 
@@ -184,8 +182,7 @@ def write_steer(result: SteerResult, *, out: str | os.PathLike[str], max_plots: 
         finally:
             plt.close(fig)
     lengths = {sid: len(c) for sid, c in result.coords.items()}
-    write_json(root / "steer.json", {"format": STEER_FORMAT, "genolens": __version__, **result.meta,
-                                     "lengths": lengths})
+    write_header(root / "steer.json", encoding=STEER_FORMAT, version=FORMAT_VERSION, **result.meta, lengths=lengths)
     return root
 
 
@@ -204,12 +201,7 @@ def read_steer(path: str | os.PathLike[str]) -> SteerResult:
         :meth:`~genolens.interventions.steer.SteerResult.track` and the plot.
     """
     root = Path(path)
-    meta_path = root / "steer.json"
-    if not meta_path.is_file():
-        raise InputFileError("not a genolens steer folder (no steer.json)", path=root)
-    meta = json.loads(meta_path.read_text())
-    if meta.get("format") != STEER_FORMAT:
-        raise InputFormatError(f"steer.json is not a {STEER_FORMAT} file", path=meta_path)
+    meta = read_header(root / "steer.json", encoding=STEER_FORMAT, command="steer")
     lengths = meta.pop("lengths", {})
 
     def tsv(name: str) -> pd.DataFrame | None:

@@ -12,20 +12,19 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 from matplotlib.axes import Axes
 
-from genolens import __version__
 from genolens.adapters.tracks import write_bedgraph, write_bigwig
-from genolens.errors import ConfigError, InputFileError, InputFormatError
+from genolens.errors import ConfigError
 from genolens.interventions.ism import BASES, IsmResult
 from genolens.io.coordmap import CoordinateMap
-from genolens.io.files import output_folder, write_json
+from genolens.io.files import output_folder
 from genolens.io.regions import Region
+from genolens.io.runfolder import read_header, write_header
 
 FORMAT = "genolens-ism"
 FORMAT_VERSION = "0.1.0"
@@ -112,8 +111,7 @@ def write_ism(
         fig.savefig(root / "ism.png", dpi=120)
     finally:
         plt.close(fig)
-    write_json(root / "ism.json", {"encoding-type": FORMAT, "encoding-version": FORMAT_VERSION,
-                                   "genolens": __version__, "method": result.method, **result.meta})
+    write_header(root / "ism.json", encoding=FORMAT, version=FORMAT_VERSION, method=result.method, **result.meta)
     return root
 
 
@@ -131,13 +129,7 @@ def read_ism(path: str | os.PathLike[str]) -> IsmResult:
         The effect matrices, region, bases and metadata.
     """
     root = Path(path)
-    meta_path = root / "ism.json"
-    if not meta_path.is_file():
-        raise InputFileError("not a genolens ism folder (no ism.json)", path=root)
-    meta = json.loads(meta_path.read_text())
-    if meta.get("encoding-type") != FORMAT:
-        raise InputFormatError(f"expected encoding-type {FORMAT!r}, found {meta.get('encoding-type')!r}",
-                               path=meta_path)
+    meta = read_header(root / "ism.json", encoding=FORMAT, command="ism")
     with np.load(root / "ism.npz") as data:
         targets, effects = [str(t) for t in data["targets"]], data["effects"]
         contig, start, end = (str(x) for x in data["region"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from genolens.errors import InputFileError, InputFormatError
 from genolens.features.annotate import FORMAT, READABLE_VERSIONS
 from genolens.features.concepts import Alignment
 from genolens.features.contexts import read_contexts
+from genolens.io.runfolder import read_header
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,16 +139,7 @@ def read_results(path: str | Path) -> AnnotationResults:
     """
     root = Path(path)
     meta_path = root / "annotate.json"
-    if not meta_path.is_file():
-        raise InputFileError("not a genolens annotation folder (no annotate.json)", path=root,
-                             hint="make one with 'genolens annotate'")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputFormatError(f"annotate.json is not valid JSON: {exc}", path=meta_path) from None
-    if meta.get("encoding-type") != FORMAT:
-        raise InputFormatError(f"expected encoding-type {FORMAT!r}, found {meta.get('encoding-type')!r}",
-                               path=meta_path)
+    meta = read_header(meta_path, encoding=FORMAT, command="annotate", what="annotation")
     if meta.get("encoding-version") not in READABLE_VERSIONS:
         raise InputFormatError(
             f"annotation format version {meta.get('encoding-version')!r} is not supported "

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -25,9 +24,10 @@ import numpy as np
 import pandas as pd
 
 from genolens import __version__
-from genolens.errors import ConfigError, InputFileError, InputFormatError
+from genolens.errors import ConfigError
 from genolens.interventions.variant_effects import VariantEffects, VariantTracks, label_text
-from genolens.io.files import output_folder, write_json
+from genolens.io.files import output_folder
+from genolens.io.runfolder import read_header, write_header
 from genolens.io.vcf_write import InfoField, SiteRecord, write_sites_vcf
 from genolens.report.figures import shaded_sequence
 from genolens.report.html import esc, fmt, img, page, table
@@ -148,8 +148,7 @@ def write_variant_effects(
         np.savez_compressed(root / "deltas.npz", delta_variant=result.delta_variant, delta_window=result.delta_window,
                             scale=result.scale)
         np.savez_compressed(root / "tracks.npz", **_tracks_npz(result.tracks))
-    write_json(root / "variant_effects.json", {"encoding-type": FORMAT, "encoding-version": FORMAT_VERSION,
-                                               "genolens": __version__, **result.meta})
+    write_header(root / "variant_effects.json", encoding=FORMAT, version=FORMAT_VERSION, **result.meta)
     pages = _page_rows(result, max_pages)
     (root / PAGE_DIR).mkdir(exist_ok=True)
     for i in pages:
@@ -277,13 +276,7 @@ def read_variant_effects(path: PathLike) -> VariantEffects:
         Table, skipped variants, metadata, and (with an SAE) the feature changes and tracks.
     """
     root = Path(path)
-    meta_path = root / "variant_effects.json"
-    if not meta_path.is_file():
-        raise InputFileError("not a genolens variant-effects folder (no variant_effects.json)", path=root)
-    meta = json.loads(meta_path.read_text())
-    if meta.get("encoding-type") != FORMAT:
-        raise InputFormatError(f"expected encoding-type {FORMAT!r}, found {meta.get('encoding-type')!r}",
-                               path=meta_path)
+    meta = read_header(root / "variant_effects.json", encoding=FORMAT, command="variant-effects")
     table_ = pd.read_csv(root / "variant_effects.tsv", sep="\t", keep_default_na=False,
                          na_values={"score": [""], "cosine_distance": [""], "l2_distance": [""]})
     skipped = pd.read_csv(root / "skipped.tsv", sep="\t", keep_default_na=False)

@@ -12,7 +12,6 @@ a folder back into the same result object the run returned, never by parsing fil
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +20,9 @@ from typing import Any
 import anndata as ad
 import pandas as pd
 
-from genolens import __version__
 from genolens.errors import InputFileError, InputFormatError
-from genolens.io.files import output_folder, write_json
+from genolens.io.files import output_folder
+from genolens.io.runfolder import read_header, write_header
 from genolens.stats.plots import baseline_plot, gene_qq_plot, qq_plot, volcano_plot
 
 ASSOCIATION_FORMAT = "genolens-association"
@@ -240,26 +239,6 @@ class CisResult:
         return write_cis(self, out)
 
 
-def _write_json(path: Path, summary: dict, encoding: str) -> None:
-    data = {"encoding-type": encoding, "encoding-version": FORMAT_VERSION, "genolens_version": __version__,
-            **summary}
-    write_json(path, data)
-
-
-def _read_json(path: Path, encoding: str, make: str) -> dict:
-    if not path.is_file():
-        raise InputFileError(f"not a genolens {make} folder (no {path.name})", path=path.parent,
-                             hint=f"make one with 'genolens {make}'")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputFormatError(f"{path.name} is not valid JSON: {exc}", path=path) from None
-    found = data.get("encoding-type", encoding)  # folders written before 0.1.0 of this format carry none
-    if found != encoding:
-        raise InputFormatError(f"expected encoding-type {encoding!r}, found {found!r}", path=path)
-    return data
-
-
 def _read_tsv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputFileError(f"{path.name} is missing", path=path)
@@ -301,7 +280,7 @@ def write_association(
     adata = adata if adata is not None else result.adata
     if adata is not None:
         adata.write_h5ad(out / "features.h5ad")
-    _write_json(out / "associate.json", result.summary, ASSOCIATION_FORMAT)
+    write_header(out / "associate.json", encoding=ASSOCIATION_FORMAT, version=FORMAT_VERSION, **result.summary)
     return out
 
 
@@ -322,7 +301,7 @@ def read_association(path: str | os.PathLike[str], *, features: bool = False) ->
         ``adata`` (when ``features``).
     """
     root = Path(path)
-    summary = _read_json(root / "associate.json", ASSOCIATION_FORMAT, "associate")
+    summary = read_header(root / "associate.json", encoding=ASSOCIATION_FORMAT, command="associate", untyped_ok=True)
     table = _read_tsv(root / "associations.tsv")
     missing = [c for c in TABLE_COLUMNS if c not in table.columns]
     if missing:
@@ -354,7 +333,7 @@ def write_audit(result: AuditResult, out: str | os.PathLike[str]) -> Path:
     out = output_folder(out)
     result.table.to_csv(out / "audit.tsv", sep="\t", index=False, na_rep="NA")
     summary = {**result.summary, "results": result.table.to_dict(orient="records")}
-    _write_json(out / "audit.json", summary, AUDIT_FORMAT)
+    write_header(out / "audit.json", encoding=AUDIT_FORMAT, version=FORMAT_VERSION, **summary)
     return out
 
 
@@ -373,7 +352,7 @@ def read_audit(path: str | os.PathLike[str]) -> AuditResult:
         ``summary`` (``audit.json`` without the rows).
     """
     root = Path(path)
-    summary = _read_json(root / "audit.json", AUDIT_FORMAT, "audit")
+    summary = read_header(root / "audit.json", encoding=AUDIT_FORMAT, command="audit", untyped_ok=True)
     summary.pop("results", None)
     return AuditResult(table=_read_tsv(root / "audit.tsv"), summary=summary)
 
@@ -384,7 +363,7 @@ def _write_tables(out: str | os.PathLike[str], tables: dict[str, pd.DataFrame], 
     folder = output_folder(out)
     for filename, table in tables.items():
         table.to_csv(folder / filename, sep="\t", index=False, na_rep="NA")
-    _write_json(folder / name, summary, encoding)
+    write_header(folder / name, encoding=encoding, version=FORMAT_VERSION, **summary)
     return folder
 
 
@@ -421,7 +400,7 @@ def read_cis(path: str | os.PathLike[str]) -> CisResult:
         ``table`` (one row per gene), ``nominal`` (every gene x feature pair) and ``summary``.
     """
     root = Path(path)
-    summary = _read_json(root / "cis.json", CIS_FORMAT, "associate --cis")
+    summary = read_header(root / "cis.json", encoding=CIS_FORMAT, command="associate --cis", untyped_ok=True)
     table = _read_tsv(root / "cis.tsv")
     missing = [c for c in CIS_COLUMNS if c not in table.columns]
     if missing:
@@ -472,7 +451,7 @@ def read_baseline(path: str | os.PathLike[str]) -> BaselineResult:
         ``features_cis`` (the features' cis scan, when the folder holds one).
     """
     root = Path(path)
-    summary = _read_json(root / "baseline.json", BASELINE_FORMAT, "baseline")
+    summary = read_header(root / "baseline.json", encoding=BASELINE_FORMAT, command="baseline", untyped_ok=True)
     table = _read_tsv(root / "baseline.tsv")
     missing = [c for c in BASELINE_COLUMNS if c not in table.columns]
     if missing:
