@@ -26,9 +26,9 @@ import torch
 
 from genolens.adapters import load_adapter
 from genolens.adapters.heads import language_model_head
+from genolens.features.results import read_results
 from genolens.interventions.steer import SteerConfig, steer
 from genolens.io.records import SequenceRecord
-from genolens.report.results import read_results
 from genolens.sae.checkpoint import load_sae
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "features"))

@@ -46,7 +46,7 @@ _READERS = {
     "read_baseline": ("genolens.stats.results", "read_baseline"),
     "write_baseline": ("genolens.stats.results", "write_baseline"),
     "read_phenotype_bed": ("genolens.cohort.phenotype_bed", "read_phenotype_bed"),
-    "read_annotation": ("genolens.report.results", "read_results"),
+    "read_annotation": ("genolens.features.results", "read_results"),
     "read_variant_effects": ("genolens.report.variant_effects", "read_variant_effects"),
     "read_ablation": ("genolens.report.interventions", "read_ablation"),
     "read_steer": ("genolens.report.interventions", "read_steer"),

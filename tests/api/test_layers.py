@@ -1,7 +1,8 @@
 """The package's folders are the stages of the data path, and a stage imports only from the stages before it.
 
-io -> adapters -> store -> sae -> features -> interventions -> cohort -> stats -> probes -> report, with ``tl``,
-``pl``, ``models``, ``cli`` and ``workflow`` on top. Probes come after the association engine because erasure
+io -> adapters -> store -> sae -> features -> interventions -> cohort -> stats -> probes -> report, with ``runs``
+(the intervention runs, which write report pages and read association results and probes), ``models``, ``tl``,
+``pl``, ``cli`` and ``workflow`` on top. Probes come after the association engine because erasure
 audits the concept it removes with the engine's probes and its screen of untestable features (the mission's
 order too: statistics, then monitoring). Every import is read, those inside functions included: an import
 hidden in a function body is still an edge of the graph, and a cycle hidden that way is still a cycle.
@@ -30,6 +31,7 @@ RANK = {
     "probes": 9,
     "report": 10,
     "models": 11,
+    "runs": 11,
     "tl": 12,
     "pl": 12,
     "cli": 13,
@@ -129,3 +131,13 @@ def test_the_checks_catch_a_backward_import(tmp_path):
     finally:
         fake.unlink()
     assert {"genolens.stats.ols", "genolens.tl"} <= targets
+
+
+def test_tl_holds_no_logic():
+    """``gl.tl`` re-exports the steps of the stages; it defines nothing of its own."""
+    tree = ast.parse((SRC / "tl" / "__init__.py").read_text())
+    kinds = (ast.FunctionDef, ast.ClassDef, ast.Assign)
+    defined = [n for n in tree.body if isinstance(n, kinds)
+               and not (isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) == "__all__")]
+    assert not defined, [getattr(n, "name", ast.unparse(n)[:40]) for n in defined]
+    assert sorted(p.name for p in (SRC / "tl").iterdir() if p.suffix == ".py") == ["__init__.py"]

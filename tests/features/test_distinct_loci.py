@@ -17,12 +17,12 @@ import torch
 
 from genolens.features.annotate import AnnotateConfig, annotate_features
 from genolens.features.contexts import top_contexts
+from genolens.features.results import read_results
 from genolens.features.source import StoreSource
 from genolens.features.summary import SummaryConfig, _best_per_key, summarize_features
 from genolens.io.coordmap import CoordinateMap
 from genolens.io.records import SequenceRecord
 from genolens.report.dashboard import write_dashboard
-from genolens.report.results import read_results
 from genolens.sae.config import make_config
 from genolens.sae.registry import build_sae
 from genolens.store import StoreConfig, write_store

@@ -8,10 +8,10 @@ import inspect
 import pytest
 
 import genolens.features as features
+import genolens.features.results as results
 import genolens.report.dashboard as dashboard
 import genolens.report.figures as figures
 import genolens.report.html as html
-import genolens.report.results as results
 
 REPORT = [(dashboard, ["build_dashboard", "write_dashboard", "page_features", "index_html", "feature_html"]),
           (results, ["read_results"]), (figures, ["histogram_svg", "shaded_sequence"]),

@@ -14,7 +14,7 @@ from planted_motifs import LENGTH, N_SEQ, SECOND, TARGET, site_table
 
 from genolens.features.jaspar import read_jaspar
 from genolens.features.motifs import MotifConfig, MotifDatabase, compare_pwm
-from genolens.report.results import read_results
+from genolens.features.results import read_results
 
 CONCEPT = f"planted_{TARGET}"
 

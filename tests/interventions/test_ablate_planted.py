@@ -38,9 +38,9 @@ from planted_motifs import SECOND, TARGET, build_layer_sae, planted_records, sit
 
 from genolens.adapters.heads import language_model_head
 from genolens.adapters.registry import load_adapter
+from genolens.features.results import read_results
 from genolens.interventions.ablate import ablate
 from genolens.io.fasta import read_fasta
-from genolens.report.results import read_results
 from genolens.sae.checkpoint import load_sae
 
 N_SEQ = 60

@@ -12,6 +12,7 @@ from tiny_models import make_hyena
 
 import genolens as gl
 from genolens.cli import run
+from genolens.interventions.steer import SteerConfig
 from genolens.probes.probe_file import LinearProbe, save_probe
 from genolens.report.interventions import read_ablation
 from genolens.sae.config import Provenance
@@ -95,7 +96,7 @@ def test_steer_writes_tables_tracks_and_plot(planted, tmp_path):
     assert gl.pl.steer(back, sequence="s1").get_title().startswith("s1")
     # the plot through gl.pl
     result = gl.tl.steer("hyenadna-tiny", sae=planted["sae"], feature=5, fasta=planted["fasta"], max_sequences=1,
-                         config=gl.tl.SteerConfig(clamp=2.0))
+                         config=SteerConfig(clamp=2.0))
     ax = gl.pl.steer(result)
     assert len(ax.get_yticklabels()) == 8
 

@@ -16,9 +16,9 @@ from planted_motifs import MODEL, TARGET, planted_records, site_table
 from genolens.adapters.heads import language_model_head
 from genolens.adapters.registry import load_adapter
 from genolens.features.jaspar import EXAMPLE_JASPAR, read_jaspar
+from genolens.features.results import read_results
 from genolens.interventions.variant_effects import VariantEffectsConfig, variant_effects
 from genolens.io.regions import Region
-from genolens.report.results import read_results
 from genolens.sae.checkpoint import load_sae
 
 N_CONTIGS, WIDTH = 80, 100

@@ -11,9 +11,9 @@ import pytest
 from planted_motifs import TARGET
 
 from genolens.errors import InputFileError, InputFormatError
+from genolens.features.results import read_results
 from genolens.report.dashboard import build_dashboard, page_features
 from genolens.report.figures import histogram_svg, shaded_sequence
-from genolens.report.results import read_results
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:|//|ftp:)""", re.I)
 

@@ -345,3 +345,21 @@ def read_features(path: str | os.PathLike[str]) -> ad.AnnData:
     if not adata.obs_names.is_unique:
         raise InputFormatError("sample names (obs_names) are not unique", path=p)
     return adata
+
+
+def as_features(adata: ad.AnnData | str | os.PathLike[str]) -> tuple[ad.AnnData, bool]:
+    """An AnnData as given, or read from a ``.h5ad`` path by :func:`read_features`.
+
+    Parameters
+    ----------
+    adata
+        Samples × features, or the path of a ``.h5ad``.
+
+    Returns
+    -------
+    tuple
+        The AnnData, and whether it was read from a file (then the caller owns it and hands it back).
+    """
+    if isinstance(adata, ad.AnnData):
+        return adata, False
+    return read_features(adata), True

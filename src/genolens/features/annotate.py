@@ -8,7 +8,7 @@ of each feature's distinct top windows compared with JASPAR.
 
 No logos are drawn here: drawing took most of annotate's time on the demo, for pages
 nobody opened. The PWMs are saved (``pwms.npz``); the dashboard draws the logos of the
-features it writes pages for, and :meth:`~genolens.report.results.AnnotationResults.logo_png`
+features it writes pages for, and :meth:`~genolens.features.results.AnnotationResults.logo_png`
 or ``gl.pl.logo`` draws any other on demand.
 
 Output folder::

@@ -19,10 +19,10 @@ from pathlib import Path
 import pandas as pd
 
 from genolens.errors import ConfigError, InputFileError
+from genolens.features.results import AnnotationResults, read_results
 from genolens.report.figures import histogram_svg, shaded_sequence
 from genolens.report.html import esc, fmt, img, page, table
 from genolens.report.interventions import read_ablation
-from genolens.report.results import AnnotationResults, read_results
 
 FEATURE_DIR = "features"
 

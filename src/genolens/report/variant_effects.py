@@ -25,13 +25,13 @@ import pandas as pd
 
 from genolens import __version__
 from genolens.errors import ConfigError
+from genolens.features.results import AnnotationResults
 from genolens.interventions.variant_effects import VariantEffects, VariantTracks, label_text
 from genolens.io.files import output_folder
 from genolens.io.runfolder import read_header, write_header
 from genolens.io.vcf_write import InfoField, SiteRecord, write_sites_vcf
 from genolens.report.figures import shaded_sequence
 from genolens.report.html import esc, fmt, img, page, table
-from genolens.report.results import AnnotationResults
 
 FORMAT = "genolens-variant-effects"
 FORMAT_VERSION = "0.1.0"
