@@ -28,7 +28,7 @@ from genolens.adapters import load_adapter
 from genolens.adapters.batching import pad_batch
 from genolens.probes.monitor import probe_hooks
 from genolens.probes.probe_file import LinearProbe
-from genolens.sae.config import Provenance
+from genolens.provenance import Provenance
 
 SETTINGS = {"hyenadna-tiny": ("ACGT", 2), "antiberty": ("ACDEFGHIKLMNPQRSTVWY", 4)}
 

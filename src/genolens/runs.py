@@ -76,7 +76,6 @@ def variant_effects(
     VariantEffects
         One row per variant allele, the skipped ones with reasons, feature changes and tracks.
     """
-    from genolens.adapters.fingerprint import tokenizer_fingerprint, weights_fingerprint
     from genolens.adapters.heads import language_model_head
     from genolens.adapters.registry import load_adapter
     from genolens.features.results import read_results
@@ -85,7 +84,7 @@ def variant_effects(
     from genolens.io.regions import read_regions
     from genolens.report.variant_effects import write_variant_effects
     from genolens.sae.checkpoint import check_compatible, load_sae
-    from genolens.sae.config import Provenance
+    from genolens.store.embed import model_provenance
 
     config = config or VariantEffectsConfig()
     if not isinstance(config, VariantEffectsConfig):
@@ -95,17 +94,14 @@ def variant_effects(
     sae_model = None
     if sae is not None:
         sae_model = load_sae(sae, device=device)
-        check_compatible(sae_model, Provenance(model=model, model_hash=weights_fingerprint(adapter.model),
-                                               tokenizer=tokenizer_fingerprint(adapter.tokenizer)),
-                         what=f"model {model}")
+        check_compatible(sae_model, model_provenance(adapter, model=model), what=f"model {model}")
     annotation = read_results(labels) if labels is not None else None
     if annotation is not None and sae_model is not None and annotation.meta.get("sae", {}).get("name") not in (
             None, sae_model.cfg.name):
         raise ConfigError(f"the annotation folder is of SAE {annotation.meta['sae']['name']!r}, not "
                           f"{sae_model.cfg.name!r}", path=labels)
     with Reference(reference) as ref:
-        region_list = (read_regions(list(regions), contig_lengths=ref.contig_lengths) if regions
-                       else [Region(c, 0, n) for c, n in ref.contig_lengths.items()])
+        region_list = read_regions(list(regions), contig_lengths=ref.contig_lengths) if regions else None
         result = _variant_effects(adapter, reference=ref, vcf=vcf, regions=region_list, head=head, sae=sae_model,
                                   labels=None if annotation is None else annotation.features, config=config,
                                   progress=progress)
@@ -166,9 +162,9 @@ def ism(
     from genolens.interventions.ism import ism as _ism
     from genolens.io.reference import Reference
     from genolens.io.regions import parse_region
+    from genolens.provenance import Provenance
     from genolens.report.ism import write_ism
     from genolens.sae.checkpoint import check_compatible, load_sae
-    from genolens.sae.config import Provenance
 
     adapter = load_adapter(model, device=device)
     sae_model = None
@@ -399,9 +395,9 @@ def steer(
     from genolens.interventions.steer import ProbeWeights
     from genolens.interventions.steer import steer as _steer
     from genolens.probes.probe_file import check_probe, load_probe
+    from genolens.provenance import Provenance
     from genolens.report.interventions import write_steer
     from genolens.sae.checkpoint import check_compatible, load_sae
-    from genolens.sae.config import Provenance
 
     adapter, head, sae_model = load_model_and_sae(model, sae, device=device)
     later = None

@@ -20,6 +20,7 @@ SRC = Path(gl.__file__).resolve().parent
 # rank of each top-level name under genolens; equal ranks may not import each other
 RANK = {
     "errors": 0,
+    "provenance": 1,
     "io": 1,
     "adapters": 2,
     "store": 3,

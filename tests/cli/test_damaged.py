@@ -21,8 +21,9 @@ import pytest
 from testpaths import TESTDATA
 
 from genolens.cli import run
+from genolens.provenance import Provenance
 from genolens.sae.checkpoint import save_sae
-from genolens.sae.config import Provenance, make_config
+from genolens.sae.config import make_config
 from genolens.sae.registry import build_sae
 
 MODEL = str(TESTDATA / "store_v0_1_0" / "model")

@@ -16,8 +16,9 @@ from genolens.adapters.spans import per_base
 from genolens.cli import run
 from genolens.io.haplotypes import build_haplotypes
 from genolens.io.regions import read_bed
+from genolens.provenance import Provenance
 from genolens.sae.checkpoint import save_sae
-from genolens.sae.config import Provenance, make_config
+from genolens.sae.config import make_config
 from genolens.sae.registry import build_sae
 from genolens.store import ActivationStore
 

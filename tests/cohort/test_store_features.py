@@ -49,3 +49,11 @@ def test_aggregate_haplotype_store_by_sample(tmp_path):
         got = adata[sample].to_df().iloc[0]
         np.testing.assert_allclose(got[[f"f{i}|mean|whole" for i in range(256)]], expected_mean, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(got[[f"f{i}|max|whole" for i in range(256)]], expected_max, rtol=1e-5, atol=1e-6)
+    # raw activations of a one-layer store: no --layer needed, and the same as naming it
+    raw = tmp_path / "raw.h5ad"
+    named = tmp_path / "raw1.h5ad"
+    assert run(["aggregate", "--store", str(store), "--out", str(raw)]) == 0
+    assert run(["aggregate", "--store", str(store), "--layer", "1", "--out", str(named)]) == 0
+    a, b = ad.read_h5ad(raw), ad.read_h5ad(named)
+    assert a.var_names[0] == "L1.d0" and a.uns["source"]["layer"] == 1
+    np.testing.assert_array_equal(a.X, b.X)

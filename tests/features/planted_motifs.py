@@ -69,7 +69,8 @@ def build(root: Path) -> dict[str, Path]:
         paths["sae"] = next(p for p in paths["sae_dir"].iterdir() if (p / "cfg.json").is_file())
         return paths
     from genolens.adapters import load_adapter
-    from genolens.sae.config import Provenance, TrainConfig, make_config
+    from genolens.provenance import Provenance
+    from genolens.sae.config import TrainConfig, make_config
     from genolens.sae.trainer import train_saes
     from genolens.store import ActivationStore, ShuffledLoader, StoreConfig, write_store
 
@@ -95,7 +96,8 @@ def build_layer_sae(root: Path, layer: int) -> Path:
     """A store of the same planted records at another ``layer`` and a TopK SAE trained on it (same settings as
     :func:`build`), under ``root`` (reused when present); returns the SAE folder."""
     from genolens.adapters import load_adapter
-    from genolens.sae.config import Provenance, TrainConfig, make_config
+    from genolens.provenance import Provenance
+    from genolens.sae.config import TrainConfig, make_config
     from genolens.sae.trainer import train_saes
     from genolens.store import ActivationStore, ShuffledLoader, StoreConfig, write_store
 

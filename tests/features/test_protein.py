@@ -17,7 +17,8 @@ FASTA = Path(__file__).resolve().parents[2] / "data" / "example" / "antibodies_v
 @pytest.fixture(scope="module")
 def protein_run(tmp_path_factory):
     from genolens.adapters import load_adapter
-    from genolens.sae.config import Provenance, TrainConfig, make_config
+    from genolens.provenance import Provenance
+    from genolens.sae.config import TrainConfig, make_config
     from genolens.sae.trainer import train_saes
     from genolens.store import ActivationStore, ShuffledLoader, StoreConfig, write_store
 

@@ -12,7 +12,8 @@ from tiny_models import make_bert_protein, make_esm2, make_gpt2, make_hyena
 from genolens.adapters.heads import language_model_head
 from genolens.adapters.registry import load_adapter
 from genolens.io.records import SequenceRecord
-from genolens.sae.config import Provenance, make_config
+from genolens.provenance import Provenance
+from genolens.sae.config import make_config
 from genolens.sae.registry import build_sae
 
 AMINO = "ACDEFGHIKLMNPQRSTVWY"

@@ -14,8 +14,8 @@ import genolens as gl
 from genolens.cli import run
 from genolens.interventions.steer import SteerConfig
 from genolens.probes.probe_file import LinearProbe, save_probe
+from genolens.provenance import Provenance
 from genolens.report.interventions import read_ablation
-from genolens.sae.config import Provenance
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +119,8 @@ def test_error_paths(planted, tmp_path, capsys):
                     "--features takes comma-separated int")
     _one_line_error(capsys, ["ablate", "--model", "hyenadna-tiny", *base, "--input", fasta, "--features", "9999",
                              "--max-sequences", "1"], "out of range")
+    _one_line_error(capsys, ["ablate", "--model", "hyenadna-tiny", *base, "--input", fasta, "--features", " , "],
+                    "the list of features to ablate is empty")
     _one_line_error(capsys, ["steer", "--model", "hyenadna-tiny", *base, "--input", fasta, "--feature", "1",
                              "--scale", "1", "--clamp", "2"], "exactly one of a scale")
     _one_line_error(capsys, ["steer", "--model", "hyenadna-tiny", *base, "--input", fasta, "--feature", "1",

@@ -25,7 +25,8 @@ from genolens.interventions.variant_effects import (
 from genolens.io.records import SequenceRecord
 from genolens.io.regions import Region
 from genolens.io.windows import variant_windows
-from genolens.sae.config import Provenance, make_config
+from genolens.provenance import Provenance
+from genolens.sae.config import make_config
 from genolens.sae.registry import build_sae
 
 LENGTH = 200
@@ -228,11 +229,20 @@ def test_feature_columns_and_tracks_with_an_sae(hyena, inputs):
     result = _run(hyena, inputs, sae=sae, top=3)
     assert result.delta_window.shape == result.delta_variant.shape == (len(result.table), 32)
     np.testing.assert_array_equal(result.scale, 1.0)  # no labels: raw changes are ranked
-    for row, delta, tracks in zip(result.table.itertuples(), result.delta_variant, result.tracks, strict=True):
-        assert row.top_feature == int(np.abs(delta).argmax()) and row.top_delta == pytest.approx(delta[row.top_feature])
+    tol = VariantEffectsConfig().min_change
+    assert result.meta["ranked_by"] == "window"  # the default: the maximum over the bases near the variant
+    for row, delta, tracks in zip(result.table.itertuples(), result.delta_window, result.tracks, strict=True):
+        best = int(np.abs(delta).argmax())
+        if abs(delta[best]) > tol:
+            assert row.top_feature == best and row.top_delta == pytest.approx(delta[best])
+        else:
+            assert row.top_feature == -1 and np.isnan(row.top_delta)
         gained = [int(x.split(":")[0]) for x in row.top_gained.split(";") if x]
         assert gained == [int(f) for f in np.argsort(-delta, kind="stable")[: len(gained)]]
-        assert all(delta[f] > 0 for f in gained) and len(gained) <= 3
+        assert all(delta[f] > tol for f in gained) and len(gained) <= 3
+        lost = [int(x.split(":")[0]) for x in row.top_lost.split(";") if x]
+        assert all(delta[f] < -tol for f in lost)
+        assert len(gained) == min(3, int((delta > tol).sum())) and len(lost) == min(3, int((delta < -tol).sum()))
         assert tracks.ref.shape == (len(tracks.features), WIDTH)
 
 
@@ -247,6 +257,47 @@ def test_skips_are_recorded_with_their_reason(hyena, inputs):
     }
     assert result.meta["skipped"] == {"window_outside_contig": 2, "symbolic_allele": 1, "filtered": 1}
     assert len(result.table) + len(result.skipped) == 9
+
+
+def test_every_record_is_kept_with_its_id_filter_and_end(hyena, tmp_path):
+    """Without regions every VCF record is accounted for: one on a contig the reference lacks is a recorded skip,
+    and the output VCF carries each record's ID, FILTER and (for a skipped <DEL>) END as the input said."""
+    from genolens.report.variant_effects import read_variant_effects, write_variant_effects
+
+    head = ["##fileformat=VCFv4.2", '##FILTER=<ID=PASS,Description="All filters passed">',
+            '##FILTER=<ID=LowQual,Description="Low quality">',
+            '##INFO=<ID=END,Number=1,Type=Integer,Description="End">',
+            '##INFO=<ID=SVTYPE,Number=1,Type=String,Description="Type">',
+            f"##contig=<ID=chrT,length={LENGTH}>", "##contig=<ID=chrU,length=5000>",
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    c60, c130 = snv(60), snv(130)
+    body = [f"chrT\t60\trs60\t{c60[2]}\t{c60[3]}\t50\tPASS\t.",
+            f"chrT\t120\tsv1\t{SEQ[119]}\t<DEL>\t50\tPASS\tSVTYPE=DEL;END=150",
+            f"chrT\t130\trs130\t{c130[2]}\t{c130[3]}\t50\tLowQual\t.",
+            "chrU\t400\trsU\tA\tG\t50\tPASS\t."]
+    path = tmp_path / "v.vcf"
+    path.write_text("\n".join(head + body) + "\n")
+    vcf = pysam.tabix_index(str(path), preset="vcf", force=True)
+    ref = write_reference(tmp_path, {"chrT": SEQ})
+    result = variant_effects(hyena, reference=ref, vcf=vcf, regions=None, head=language_model_head(hyena),
+                             config=VariantEffectsConfig(width=WIDTH))
+    skipped = result.skipped.set_index("variant")
+    assert skipped.loc["chrU:400:A>G", "reason"] == "contig_not_in_reference"
+    assert skipped.loc["chrU:400:A>G", "id"] == "rsU"
+    assert skipped.loc[f"chrT:120:{SEQ[119]}><DEL>", "end"] == 150
+    assert skipped.loc[f"chrT:130:{c130[2]}>{c130[3]}", "filter"] == "LowQual"
+    assert result.meta["skipped"] == {"contig_not_in_reference": 1, "symbolic_allele": 1, "filtered": 1}
+    assert list(result.table["id"]) == ["rs60"] and list(result.table["filter"]) == ["PASS"]
+    out = write_variant_effects(result, out=tmp_path / "out", max_pages=0)
+    with pysam.VariantFile(str(out / "variant_effects.vcf.gz")) as fh:
+        records = {(r.chrom, r.pos): r for r in fh}
+    assert len(records) == 4
+    assert records[("chrT", 60)].id == "rs60" and list(records[("chrT", 60)].filter) == ["PASS"]
+    assert records[("chrT", 120)].id == "sv1" and records[("chrT", 120)].stop == 150
+    assert records[("chrT", 130)].id == "rs130" and list(records[("chrT", 130)].filter) == ["LowQual"]
+    assert records[("chrU", 400)].info["GL_SKIP"] == "contig_not_in_reference"
+    back = read_variant_effects(out)
+    assert back.skipped.equals(result.skipped)
 
 
 def test_ref_mismatch_is_an_error_or_a_recorded_skip(hyena, tmp_path):

@@ -16,9 +16,10 @@ import genolens as gl
 from genolens.adapters.registry import load_adapter
 from genolens.cli import run
 from genolens.interventions.variant_effects import VariantEffectsConfig
+from genolens.provenance import Provenance
 from genolens.report.variant_effects import INFO_FIELDS, read_variant_effects
 from genolens.sae.checkpoint import save_sae
-from genolens.sae.config import Provenance, make_config
+from genolens.sae.config import make_config
 from genolens.sae.registry import build_sae
 
 

@@ -14,7 +14,7 @@ from genolens.io.coordmap import CoordinateMap
 from genolens.io.records import SequenceRecord
 from genolens.probes.monitor import monitor_records
 from genolens.probes.probe_file import LinearProbe, save_probe
-from genolens.sae.config import Provenance
+from genolens.provenance import Provenance
 from genolens.store.embed import store_config
 
 MODEL = str(TESTDATA / "store_v0_1_0" / "model")  # a tiny random HyenaDNA (d_model 8, 2 layers)
@@ -80,6 +80,11 @@ def test_monitor_refuses_probes_of_another_model_layer_or_kind(adapter):
     other = LinearProbe(**{**other.__dict__, "provenance": Provenance(model=MODEL, model_hash="sha256:0", layer=1)})
     with pytest.raises(ConfigError, match="model_hash: probe has 'sha256:0'"):
         monitor_records(records, adapter=adapter, model=MODEL, probes=[other])
+    # a probe of a deeper model: its model is named first, not the layer this model lacks
+    deep = _probe(adapter, layer=1, level="base")
+    deep = LinearProbe(**{**deep.__dict__, "provenance": Provenance(model="antiberty", model_hash="sha256:1", layer=6)})
+    with pytest.raises(ConfigError, match="model: probe has 'antiberty'"):
+        monitor_records(records, adapter=adapter, model=MODEL, probes=[deep])
     sample = LinearProbe(**{**_probe(adapter, layer=1, level="base").__dict__, "level": "sample"})
     with pytest.raises(ConfigError, match="runs probes on raw activations or SAE features, per base or per sequence"):
         monitor_records(records, adapter=adapter, model=MODEL, probes=[sample])

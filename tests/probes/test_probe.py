@@ -14,7 +14,7 @@ from genolens.probes.probe import ProbeConfig, cross_validate, fit_linear, group
 from genolens.probes.probe_data import ProbeRows, sequence_clusters
 from genolens.probes.probe_file import LinearProbe, check_probe, load_probe
 from genolens.probes.probe_train import read_probe_result, train_probes
-from genolens.sae.config import Provenance
+from genolens.provenance import Provenance
 
 FAST = ProbeConfig(n_folds=5, n_bootstrap=100, l1_steps=6)
 

@@ -71,9 +71,17 @@ def test_antiberty_reads_light_chain_type_almost_perfectly(antibody_store, tmp_p
     assert probe.provenance.model == "antiberty" and probe.provenance.layer == 4 and probe.level == "sequence"
 
 
-def test_antiberty_reads_vh_origin_above_chance(antibody_store):
+def test_antiberty_reads_vh_origin_above_chance(antibody_store, tmp_path):
     store, labels = antibody_store
-    result = gl.tl.probe(store, labels=labels, targets=["origin"], group_by="cluster", config=CONFIG)
+    extra = tmp_path / "labels.tsv"  # three labelled IDs the store lacks: counted and listed, not dropped silently
+    extra.write_text(labels.read_text() + "".join(f"absent{i}|VH\t\tChimeric\n" for i in range(3)))
+    result = gl.tl.probe(store, labels=extra, targets=["origin"], group_by="cluster", config=CONFIG)
+    assert result.summary["n_labels_not_in_store"] == 3
+    assert result.summary["labels_not_in_store"] == [f"absent{i}|VH" for i in range(3)]
+    none = tmp_path / "none.tsv"
+    none.write_text("id\torigin\nx|VH\tChimeric\ny|VH\tHumanised\n")
+    with pytest.raises(gl.errors.ConfigError, match="none of the label table's 2 IDs is a sequence of the store"):
+        gl.tl.probe(store, labels=none, targets=["origin"], config=CONFIG)
     raw, shuffled = _scores(result, "origin", "raw"), _scores(result, "origin", "shuffled_raw")
     print(result.table.to_string(), result.summary["n_groups"])
     assert result.summary["targets"]["origin"]["classes"] == {"Chimeric": 61, "Genetically human": 120,

@@ -18,7 +18,7 @@ from genolens.io.records import SequenceRecord
 from genolens.probes.erase import Eraser, fit_eraser, save_eraser
 from genolens.probes.monitor import monitor_records
 from genolens.probes.probe_file import LinearProbe, save_probe
-from genolens.sae.config import Provenance
+from genolens.provenance import Provenance
 from genolens.store.embed import store_config
 from genolens.store.reader import ActivationStore
 

@@ -9,8 +9,9 @@ import pytest
 
 from genolens.cli import run
 from genolens.errors import ConfigError
+from genolens.provenance import Provenance
 from genolens.sae.checkpoint import check_compatible, load_sae, save_sae
-from genolens.sae.config import Provenance, make_config
+from genolens.sae.config import make_config
 from genolens.sae.metrics import feature_stability
 from genolens.sae.registry import build_sae
 

@@ -60,9 +60,13 @@ def erase_command(
     columns = comma_list(concept) or []
     result = erase_features(features, concept=columns[0] if len(columns) == 1 else columns,
                             phenotypes=comma_list(phenotype) or (), use_rep=use_rep, config=config, out=out)
+    verdict = {"below": "BELOW its null: still readable, with its sign flipped", "within": "within its null",
+               "above": "above its null: still readable"}
     for row in result.audit.itertuples():
         typer.echo(f"{row.target} {row.metric} {row.stage}: {row.score:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}] "
-                   f"(null 95% [{row.null_low:.3f}, {row.null_high:.3f}], p {row.perm_pvalue:.3g})")
+                   f"(null 95% [{row.null_low:.3f}, {row.null_high:.3f}], one-sided p {row.perm_pvalue:.3g}; "
+                   f"{verdict[row.versus_null]})")
+    typer.echo(f"written: {result.summary['written']}; audit: {result.summary['audit_erasure']}")
     for row in result.phenotypes.itertuples():
         typer.echo(f"{row.target} {row.metric} {row.representation}: {row.score:.3f} [{row.ci_low:.3f}, "
                    f"{row.ci_high:.3f}]")

@@ -50,6 +50,11 @@ def probe_train_command(
                    id_column=id_column, group_by=group_by, kind=kind, contig_map=parse_contig_map(contig_map),
                    use_rep=use_rep, config=config, allow_partial=allow_partial)
     result.write(out)
+    absent = result.summary.get("n_labels_not_in_store", 0)
+    if absent:
+        shown = ", ".join(result.summary["labels_not_in_store"][:5])
+        typer.echo(f"note: {absent} labelled IDs are not sequences of the store and were not used ({shown}"
+                   f"{', ...' if absent > 5 else ''}; all listed in summary.json up to 100)", err=True)
     for row in result.table.itertuples():
         typer.echo(f"{row.target} {row.representation} {row.metric}: {row.score:.3f} "
                    f"[{row.ci_low:.3f}, {row.ci_high:.3f}] (chance {row.chance:.3f})")

@@ -25,8 +25,12 @@ def variant_effects_command(
     width: int = typer.Option(128, "--width", help="Window width in bases (the allele at width // 2)."),
     layer: int | None = typer.Option(None, "--layer", help="Layer for distances (default: the SAE's, or the last)."),
     top: int = typer.Option(5, "--top", help="Features listed as gained and as lost per variant."),
-    rank_by: str = typer.Option("variant", "--rank-by", help="Rank features by their change at the variant's "
-                                "own bases ('variant') or of their window maximum ('window')."),
+    rank_by: str = typer.Option("window", "--rank-by", help="Rank features by the change of their maximum over the "
+                                "bases within --span of the variant ('window') or at its own bases ('variant')."),
+    span: int = typer.Option(4, "--span", help="Bases either side of the variant for --rank-by window (-1: the "
+                             "whole window)."),
+    min_change: float = typer.Option(1e-3, "--min-change", help="Changes of at most this are not listed "
+                                     "(relative to the feature's max unless --raw)."),
     raw: bool = typer.Option(False, "--raw", help="Rank raw changes, not changes relative to each feature's max."),
     include_filtered: bool = typer.Option(False, "--include-filtered", help="Also score non-PASS records."),
     skip_mismatch: bool = typer.Option(
@@ -44,6 +48,7 @@ def variant_effects_command(
     config = VariantEffectsConfig(
         width=width, layer=layer, top=top, batch_tokens=batch_tokens, include_filtered=include_filtered,
         on_mismatch="skip" if skip_mismatch else "error", rank_by=rank_by, relative=not raw,
+        span=None if span == -1 else span, min_change=min_change,
     )
     result = variant_effects(model, reference=reference, vcf=vcf, regions=regions or None, sae=sae, labels=labels,
                              out=out, config=config, device=device, max_pages=max_pages, progress=not quiet)

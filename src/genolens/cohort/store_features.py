@@ -53,16 +53,19 @@ def store_features(
 ) -> ad.AnnData:
     """Samples × features AnnData of SAE features (``sae``) or raw layer activations (no ``sae``).
 
-    ``layer`` defaults to the SAE's layer; with an SAE its provenance must match the store. ``carriers``:
-    the store holds distinct haplotypes (``genolens sequences --distinct``); each counts for its carriers.
+    ``layer`` defaults to the SAE's layer, or to the store's only layer; with an SAE its provenance must match
+    the store. ``carriers``: the store holds distinct haplotypes (``genolens sequences --distinct``); each
+    counts for its carriers.
     """
     if sae is not None:
         layer = sae.cfg.provenance.layer if layer is None else layer
         check_compatible(sae, StoreSplit(store, layer).provenance(), what=f"store {store.path}")
         names = [f"f{i}" for i in range(sae.cfg.d_sae)]
     elif layer is None:
-        raise ConfigError("give an SAE or a layer to aggregate")
-    else:
+        if len(store.layers) != 1:
+            raise ConfigError(f"the store holds layers {list(store.layers)}: give the one to aggregate (or an SAE)")
+        layer = int(store.layers[0])
+    if sae is None:
         names = [f"L{layer}.d{i}" for i in range(store.config.hidden_size)]
     if layer not in store.layers:
         raise ConfigError(f"layer {layer} is not in the store (layers {list(store.layers)})")

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 
 from genolens.errors import ConfigError
-from genolens.sae.config import Provenance
+from genolens.provenance import Provenance
 from genolens.store.format import sequence_digest
 
 

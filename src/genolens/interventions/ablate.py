@@ -317,6 +317,9 @@ def ablate(
         raise ConfigError(f"{adapter.name}: the masked-language head has no mask token")
     d_sae = int(sae.cfg.d_sae)
     sae = sae.to(adapter.device).eval()
+    features = None if features is None else list(features)
+    if features is not None and not features:
+        raise ConfigError("the list of features to ablate is empty", hint="name features like '3,17', or 'all'")
     if not records:
         raise ConfigError("no sequences to ablate on")
     ids_seen = [r.id for r in records]

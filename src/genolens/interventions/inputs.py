@@ -34,18 +34,16 @@ def load_model_and_sae(model: str, sae: PathLike, *, device: str) -> tuple[Adapt
     tuple
         The adapter, its head and the SAE.
     """
-    from genolens.adapters.fingerprint import tokenizer_fingerprint, weights_fingerprint
     from genolens.adapters.heads import language_model_head
     from genolens.adapters.registry import load_adapter
+    from genolens.provenance import Provenance
     from genolens.sae.checkpoint import check_compatible, load_sae
-    from genolens.sae.config import Provenance
+    from genolens.store.embed import model_provenance
 
     sae_model = load_sae(sae, device=device)
     check_compatible(sae_model, Provenance(model=model), what=f"model {model}")
     adapter = load_adapter(model, device=device)
-    check_compatible(sae_model, Provenance(model=model, model_hash=weights_fingerprint(adapter.model),
-                                           tokenizer=tokenizer_fingerprint(adapter.tokenizer)),
-                     what=f"model {model}")
+    check_compatible(sae_model, model_provenance(adapter, model=model), what=f"model {model}")
     return adapter, language_model_head(adapter), sae_model
 
 

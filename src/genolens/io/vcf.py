@@ -24,7 +24,11 @@ Call = tuple[tuple[int | None, ...], bool]  # allele indices (None = missing), p
 
 @dataclass(frozen=True)
 class Variant:
-    """One VCF record: 0-based ``pos``, REF and ALT alleles, FILTER and ID."""
+    """One VCF record: 0-based ``pos``, REF and ALT alleles, FILTER, ID and the record's own end.
+
+    ``stop`` is the 0-based exclusive end the record spans as the VCF says it (its ``END`` for a symbolic
+    allele such as ``<DEL>``; None: the end of REF).
+    """
 
     contig: str
     pos: int
@@ -32,6 +36,7 @@ class Variant:
     alts: tuple[str, ...]
     filters: tuple[str, ...]
     id: str | None = None
+    stop: int | None = None
 
     @property
     def end(self) -> int:
@@ -148,6 +153,7 @@ class VariantFile:
             alts=tuple(a.upper() if not is_symbolic(a) else a for a in (rec.alts or ())),
             filters=tuple(rec.filter.keys()),
             id=rec.id,
+            stop=int(rec.stop),
         )
         calls: list[Call] = []
         if self.samples:
@@ -166,6 +172,16 @@ class VariantFile:
                         )
                 calls.append((tuple(gt), bool(sample.phased)))
         return variant, calls
+
+    def contigs_with_records(self) -> list[str]:
+        """The contigs the index lists (those holding records), in index order.
+
+        Returns
+        -------
+        list of str
+            Contig names.
+        """
+        return [str(c) for c in self._vf.index]
 
     def close(self) -> None:
         """Close the file."""

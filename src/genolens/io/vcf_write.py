@@ -36,7 +36,11 @@ class InfoField:
 
 @dataclass(frozen=True)
 class SiteRecord:
-    """One VCF line: 1-based ``pos``, alleles, ID and INFO values (None values are left out)."""
+    """One VCF line: 1-based ``pos``, alleles, ID, INFO values (None values are left out), FILTER and END.
+
+    ``filters``: the FILTER names (empty: ``.``); ``end``: the 1-based END of a record that spans more than its
+    REF allele (a symbolic ``<DEL>``), written as its ``END``; None: the end of REF.
+    """
 
     contig: str
     pos: int
@@ -44,6 +48,8 @@ class SiteRecord:
     alts: tuple[str, ...]
     id: str | None = None
     info: Mapping[str, object] = field(default_factory=dict)
+    filters: tuple[str, ...] = ()
+    end: int | None = None
 
 
 def escape_info(text: str) -> str:
@@ -80,7 +86,8 @@ def write_sites_vcf(
     records
         The sites (any order: they are sorted).
     contigs
-        Contig name -> length, in the order the header lists them (a record's contig must be here).
+        Contig name -> length, in the order the header lists them (a record's contig must be here; a length of
+        0 or less: unknown, written without one).
     info
         The INFO fields the records may carry.
     source
@@ -101,12 +108,14 @@ def write_sites_vcf(
     for key, value in (meta or {}).items():
         header.add_line(f"##{key}={escape_info(str(value))}")
     for name, length in contigs.items():
-        header.contigs.add(name, length=int(length))
+        header.contigs.add(name, length=int(length) if int(length) > 0 else None)
     header.info.add("END", 1, "Integer", "End position of the REF allele (written by htslib for symbolic alleles)")
     for f in info:
         header.info.add(f.id, f.number, f.type, f.description)
     order = {name: i for i, name in enumerate(contigs)}
     rows = list(records)
+    for name in sorted({f for r in rows for f in r.filters} - {"PASS"}):
+        header.filters.add(name, None, None, "as the input VCF")
     unknown = sorted({r.contig for r in rows} - set(order))
     if unknown:
         raise ConfigError(f"records on contigs the header does not list: {', '.join(unknown[:5])}")
@@ -116,8 +125,9 @@ def write_sites_vcf(
     out.parent.mkdir(parents=True, exist_ok=True)
     with pysam.VariantFile(str(plain), "w", header=header) as vf:
         for r in rows:
-            rec = vf.new_record(contig=r.contig, start=r.pos - 1, stop=r.pos - 1 + len(r.ref), alleles=(r.ref, *r.alts),
-                                id=r.id or None)
+            stop = r.end if r.end is not None and r.end > r.pos - 1 + len(r.ref) else r.pos - 1 + len(r.ref)
+            rec = vf.new_record(contig=r.contig, start=r.pos - 1, stop=stop, alleles=(r.ref, *r.alts),
+                                id=r.id or None, filter=list(r.filters) or None)
             for key, value in r.info.items():
                 if key not in declared:
                     raise ConfigError(f"INFO field {key!r} is not declared in the header")

@@ -32,12 +32,13 @@ from genolens.io.vcf import Variant, VariantFile, is_symbolic
 def variant_windows(
     reference: str | os.PathLike[str] | Reference,
     vcf: str | os.PathLike[str] | VariantFile,
-    regions: Iterable[Region],
+    regions: Iterable[Region] | None,
     *,
     width: int,
     include_filtered: bool = False,
     report: BuildReport | None = None,
     on_mismatch: str = "error",
+    sites: dict[str, Variant] | None = None,
 ) -> Iterator[tuple[SequenceRecord, SequenceRecord]]:
     """Yield (reference window, alternate window) for each variant allele starting in ``regions``.
 
@@ -51,7 +52,8 @@ def variant_windows(
         Indexed VCF/BCF (genotypes are not read), or an open :class:`VariantFile`.
     regions
         Regions whose variants are taken (a variant belongs to the region it starts in; one in several
-        overlapping regions is taken once).
+        overlapping regions is taken once). None: every record of the VCF; those on contigs the reference
+        lacks are reported as ``contig_not_in_reference``.
     width
         Window width; the variant sits at offset ``width // 2`` in both windows.
     include_filtered
@@ -62,6 +64,9 @@ def variant_windows(
         ``"error"``: a REF allele that disagrees with the reference raises
         :class:`~genolens.errors.ReferenceMismatchError`; ``"skip"``: it is skipped and reported as
         ``ref_mismatch``.
+    sites
+        Filled with the record behind every label reported or yielded (``CONTIG:POS:REF>ALT`` of each allele,
+        and of the whole record): its ID, FILTER and END travel with it.
 
     Yields
     ------
@@ -76,7 +81,16 @@ def variant_windows(
     ref = reference if isinstance(reference, Reference) else Reference(reference)
     vf = vcf if isinstance(vcf, VariantFile) else VariantFile(vcf, samples=[])
     seen: set[tuple[str, int, str, tuple[str, ...]]] = set()
+    sites = sites if sites is not None else {}
+    lacking: list[str] = []
+    if regions is None:
+        regions = [Region(c, 0, n) for c, n in ref.contig_lengths.items()]
+        lacking = [c for c in vf.contigs_with_records() if c not in ref.contig_lengths]
     try:
+        for contig in lacking:
+            for variant, _ in vf.fetch(Region(contig, 0, 2**31 - 1)):
+                _note(sites, variant)
+                report.add("contig_not_in_reference", variant.label)
         for region in regions:
             for variant, _ in vf.fetch(region):
                 if variant.pos < region.start:  # starts in an earlier region: reported there
@@ -85,6 +99,7 @@ def variant_windows(
                 if key in seen:  # also in an earlier, overlapping region: one pair per allele
                     continue
                 seen.add(key)
+                _note(sites, variant)
                 if not include_filtered and not variant.passes:
                     report.add("filtered", variant.label)
                     continue
@@ -103,6 +118,13 @@ def variant_windows(
             ref.close()
         if not isinstance(vcf, VariantFile):
             vf.close()
+
+
+def _note(sites: dict[str, Variant], variant: Variant) -> None:
+    """Remember the record behind its label and the label of each of its alleles."""
+    sites[variant.label] = variant
+    for alt in variant.alts:
+        sites[f"{variant.contig}:{variant.pos + 1}:{variant.ref}>{alt}"] = variant
 
 
 def _pair(
@@ -142,7 +164,8 @@ def _pair(
         positions[after:],
     ])
     alt_mask = np.concatenate([mask[: left + k], np.zeros(max(len(alt_seq) - k, 0), bool), mask[after:]])
-    common = {"alphabet": "dna", "meta": {"variant": label, "variant_id": variant.id or "."}}
+    common = {"alphabet": "dna", "meta": {"variant": label, "variant_id": variant.id or ".",
+                                          "filter": ";".join(variant.filters) or "."}}
     ref_rec = SequenceRecord(
         id=f"{label}|ref", sequence=seq[:width], mask=mask[:width],
         coords=CoordinateMap(variant.contig, "+", ref_pos), description=f"allele=ref offset={left}", **common,

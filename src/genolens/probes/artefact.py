@@ -2,7 +2,8 @@
 
 The tensors file records the SHA-256 of its data (checked on load, as SAE weights are); ``cfg.json`` carries
 an encoding type and version (refused when unknown) and the provenance of the activations the artefact was
-fit on (:class:`genolens.sae.config.Provenance`), which :func:`check_provenance` compares with an input's.
+fit on (:class:`genolens.provenance.Provenance`), which :func:`genolens.provenance.check_provenance` compares
+with an input's.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ import torch
 from safetensors.torch import save, save_file
 
 from genolens import __version__
-from genolens.errors import ConfigError, InputFileError, InputFormatError
+from genolens.errors import InputFileError, InputFormatError
 from genolens.io.files import write_json
 from genolens.io.tensorfile import DIGEST_KEY, bytes_digest
 from genolens.sae.checkpoint import read_weights
-from genolens.sae.config import Provenance
 
 CFG = "cfg.json"
 
@@ -62,16 +62,3 @@ def load_artefact(
                                f"(supported: {encoding[1]})", path=cfg_path)
     state = read_weights(w_path, what=f"{what} weights file")
     return cfg, {k: v.numpy() for k, v in state.items()}
-
-
-def check_provenance(own: Provenance, other: Provenance, *, owner: str, name: str, what: str = "input") -> None:
-    """Raise :class:`ConfigError` if ``other`` comes from another model, weights, layer or tokenizer.
-
-    ``owner`` is the kind of artefact (``probe``, ``eraser``), ``name`` its name, ``what`` the input's description.
-    """
-    problems = own.mismatch(other, owner=owner)
-    if problems:
-        raise ConfigError(
-            f"{owner} {name!r} does not match the {what}: " + "; ".join(problems),
-            hint=f"a {owner} only reads the activations of the model, layer and tokenizer it was fit on",
-        )

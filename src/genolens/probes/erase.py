@@ -28,10 +28,10 @@ import pandas as pd
 import torch
 
 from genolens.errors import ConfigError
-from genolens.io.files import write_json
-from genolens.probes.artefact import check_provenance, load_artefact, save_artefact
+from genolens.io.files import json_ready, write_json
+from genolens.probes.artefact import load_artefact, save_artefact
 from genolens.probes.probe import ProbeConfig, cross_validate, make_target
-from genolens.sae.config import Provenance
+from genolens.provenance import Provenance, check_provenance
 from genolens.stats.audit import AuditConfig, _embedding, probe_continuous, probe_labels
 
 FORMAT = ("genolens-eraser", "1")
@@ -247,7 +247,9 @@ def erase(
     -------
     EraseResult
         The eraser, the audit before/after (``within_null``: the score lies in the permutation null's
-        interval) and the phenotype probes before/after; ``uns[key_added]`` holds the summary.
+        interval; ``versus_null``: ``below``, ``within`` or ``above`` it, two-sided) and the phenotype probes
+        before/after; ``uns[key_added]`` holds the summary (``written``: which erased matrix ``obsm`` holds:
+        the cross-fitted one where features >= samples).
     """
     columns = [concept] if isinstance(concept, str) else list(concept)
     missing = [c for c in [*columns, *phenotypes] if c not in adata.obs.columns]
@@ -270,6 +272,9 @@ def erase(
         rows += [{"stage": stage, **r} for r in _audit(xs, values, name, classes, config.audit)]
     audit = pd.DataFrame(rows)
     audit["within_null"] = (audit["score"] >= audit["null_low"]) & (audit["score"] <= audit["null_high"])
+    # two-sided: a score below its null means the concept is still readable, with its sign flipped
+    audit["versus_null"] = np.where(audit["score"] < audit["null_low"], "below",
+                                    np.where(audit["score"] > audit["null_high"], "above", "within"))
     pheno = pd.DataFrame()
     if phenotypes:
         obs = adata.obs.iloc[np.nonzero(present)[0]]
@@ -277,12 +282,25 @@ def erase(
         targets = [make_target(p, obs[p].to_numpy()[keep]) for p in phenotypes]
         pheno = cross_validate({"before": x[present][keep], "after": erased[keep]}, targets,
                                groups=obs.index.astype(str).to_numpy()[keep], config=config.probe).table
+    # With as many features as samples, the eraser fit on all samples equalises the class means exactly over
+    # them, and a probe cross-validated on its output reads the concept with its sign flipped (held-out means
+    # mirror the training ones): the written matrix is then the cross-fitted one, each sample erased by an
+    # eraser fit without it. Otherwise it is the one eraser's output (the eraser saved and applied elsewhere).
+    wide = x.shape[1] >= int(present.sum())
     full = np.full(x.shape, np.nan)
-    full[present] = eraser.apply(x[present])
+    full[present] = erased if wide else eraser.apply(x[present])
     adata.obsm[key_added] = full
     summary = {"concept": name, "classes": list(classes), "n_samples": int(present.sum()),
                "n_dropped_missing_concept": int((~present).sum()), "n_features": int(x.shape[1]),
-               "rank": int(eraser.proj_left.shape[1]), "audit_config": asdict(config.audit),
+               "rank": int(eraser.proj_left.shape[1]),
+               "written": ("cross-fitted: each sample erased by an eraser fit without it (features >= samples)"
+                           if wide else "the eraser fit on all samples"),
+               "audit_erasure": "cross-fitted (each fold erased by an eraser fit on the others)",
+               "caveat": ("features >= samples: the concept's direction cannot be estimated from the samples "
+                          "alone, and erasure fit on them over-corrects (a fresh probe may read the concept "
+                          "below chance, its sign flipped); read the audit's versus_null, not its one-sided p"
+                          if wide else ""),
+               "audit_config": asdict(config.audit),
                "probe_config": asdict(config.probe)}
-    adata.uns[key_added] = summary
+    adata.uns[key_added] = json_ready(summary)  # storable in .h5ad (no tuples)
     return EraseResult(eraser, audit, pheno, summary)

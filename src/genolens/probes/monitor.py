@@ -30,8 +30,8 @@ from genolens.io.files import atomic_write
 from genolens.io.records import SequenceRecord
 from genolens.probes.erase import Eraser, check_eraser
 from genolens.probes.probe_file import LinearProbe, check_probe
+from genolens.provenance import Provenance
 from genolens.sae.base import SparseAutoencoder
-from genolens.sae.config import Provenance
 
 SCORE_COLUMNS = ["id", "probe", "output", "level", "score", "max_score", "n_flagged_bases"]
 SPAN_COLUMNS = ["id", "probe", "start", "end", "max_score", "contig", "ref_start", "ref_end"]
@@ -217,16 +217,15 @@ def check_erasers(erasers: Sequence[Eraser], *, adapter: Adapter, model: str, de
     deepest
         The deepest layer read (stored or probed): an eraser deeper than it would change nothing.
     """
-    from genolens.store.embed import store_config
+    from genolens.store.embed import model_provenance
 
     for e in erasers:
         if e.level != "token":
             raise ConfigError(f"eraser {e.concept!r} was fit on per-{e.level} features: only an eraser fit on a "
                               "layer's per-token activations (genolens erase --store) can act in the forward pass")
         layer = e.provenance.layer
-        cfg = store_config(adapter, model=model, layers=[layer])
-        check_eraser(e, Provenance(model=model, model_hash=cfg.model_hash, layer=layer, tokenizer=cfg.tokenizer),
-                     what=f"model {model}")
+        check_eraser(e, model_provenance(adapter, model=model, layer=layer), what=f"model {model}")
+        adapter.check_layers([layer])
         if e.d_in != adapter.hidden_size:
             raise ConfigError(f"eraser {e.concept!r} reads {e.d_in} dimensions, the model has {adapter.hidden_size}")
         if layer > deepest:
@@ -282,7 +281,7 @@ def monitor_records(
     MonitorResult
         Scores per sequence and probe output, flagged spans, per-base tracks.
     """
-    from genolens.store.embed import store_config
+    from genolens.store.embed import model_provenance
 
     if not probes:
         raise ConfigError("give at least one probe")
@@ -294,9 +293,9 @@ def monitor_records(
         if p.representation not in ("raw", "sae") or p.level == "sample":
             raise ConfigError(f"probe {p.target!r} reads {p.representation} features per {p.level}: the monitor "
                               "runs probes on raw activations or SAE features, per base or per sequence")
-        cfg = store_config(adapter, model=model, layers=[p.provenance.layer])
-        here = Provenance(model=model, model_hash=cfg.model_hash, layer=p.provenance.layer, tokenizer=cfg.tokenizer)
-        check_probe(p, here, what=f"model {model}")
+        here = model_provenance(adapter, model=model, layer=p.provenance.layer)
+        check_probe(p, here, what=f"model {model}")  # the model first, then whether it has the probe's layer
+        adapter.check_layers([p.provenance.layer])
         if p.representation == "sae":
             check_probe_sae(p, sae, provenance=here)
         elif sae is not None:

@@ -28,9 +28,12 @@ from genolens.features.concepts import row_keys, sequence_keys
 from genolens.features.source import StoreSource
 from genolens.features.summary import encode
 from genolens.probes.probe import Target, make_target
-from genolens.sae.config import Provenance
+from genolens.provenance import Provenance
 
 CHUNK_ROWS = 8192
+
+
+MAX_LISTED = 100  # IDs listed in the summary (all are counted)
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,6 +189,12 @@ def sequence_rows(
     if missing:
         raise ConfigError(f"columns {missing} not in the label table", hint=f"it has {list(table.columns)}")
     ids = source.sequences["id"].astype(str).to_numpy()
+    known = set(ids)
+    absent = [i for i in table.index.astype(str) if i not in known]
+    if len(absent) == len(table):
+        raise ConfigError(f"none of the label table's {len(table)} IDs is a sequence of the store "
+                          f"(table: {', '.join(absent[:3])}...; store: {', '.join(ids[:3])}...)",
+                          hint="the table's index must be the sequence IDs of the store")
     joined = table.reindex(ids)
     present = joined[list(targets)].notna().all(axis=1).to_numpy()
     if present.sum() < 2:
@@ -195,7 +204,8 @@ def sequence_rows(
     x = {k: v[present] for k, v in pooled_sequences(source, sae=sae).items()}
     made = [make_target(t, joined[t].to_numpy()[present], kind=kind) for t in targets]
     return ProbeRows("sequence", x, made, groups, source.provenance(),
-                     {"n_sequences": int(present.sum()), "n_unlabelled": int((~present).sum()), "group_by": group_by})
+                     {"n_sequences": int(present.sum()), "n_unlabelled": int((~present).sum()), "group_by": group_by,
+                      "n_labels_not_in_store": len(absent), "labels_not_in_store": absent[:MAX_LISTED]})
 
 
 def sample_rows(

@@ -2,7 +2,7 @@
 
 The weights apply to raw activations of one layer (standardisation folded in), or to the features of
 the SAE named in ``cfg.json``. The provenance (model, weights hash, layer, tokenizer) is the SAEs'
-(:class:`genolens.sae.config.Provenance`): :func:`check_probe` refuses a probe on another model, layer
+(:class:`genolens.provenance.Provenance`): :func:`check_probe` refuses a probe on another model, layer
 or tokenizer.
 """
 
@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from genolens.errors import ConfigError, InputFormatError
-from genolens.probes.artefact import check_provenance, load_artefact, save_artefact
-from genolens.sae.config import Provenance
+from genolens.probes.artefact import load_artefact, save_artefact
+from genolens.provenance import Provenance, check_provenance
 
 FORMAT = "genolens-probe"
 FORMAT_VERSION = "1"

@@ -24,8 +24,8 @@ from genolens.io.records import SequenceRecord
 from genolens.probes.erase import Eraser, load_eraser
 from genolens.probes.monitor import SCORE_COLUMNS, SPAN_COLUMNS, MonitorResult, check_erasers, score_record
 from genolens.probes.probe_file import LinearProbe, check_probe, load_probe
-from genolens.sae.config import Provenance
-from genolens.store.embed import store_config
+from genolens.provenance import Provenance
+from genolens.store.embed import model_provenance
 from genolens.store.writer import WriteSummary
 
 SIDECAR = "probes"  # folder of the store that holds the probe scores
@@ -187,8 +187,7 @@ def embed_with_sidecars(
     stored = adapter.check_layers(list(layers))
 
     def provenance(layer: int) -> Provenance:
-        cfg = store_config(adapter, model=model, layers=[layer])
-        return Provenance(model=model, model_hash=cfg.model_hash, layer=layer, tokenizer=cfg.tokenizer)
+        return model_provenance(adapter, model=model, layer=layer)
 
     check_sidecar_probes(loaded, provenance=provenance, layers=stored, hidden_size=adapter.hidden_size,
                          what=f"model {model}")

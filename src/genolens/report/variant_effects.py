@@ -72,12 +72,24 @@ def _vcf_records(result: VariantEffects) -> list[SiteRecord]:
             info.update({"GL_TOP": int(row.top_feature), "GL_TOP_DELTA": float(row.top_delta),
                          "GL_TOP_LABEL": row.top_label, "GL_GAINED": row.top_gained.replace(";", "|"),
                          "GL_LOST": row.top_lost.replace(";", "|")})
-        records.append(SiteRecord(row.contig, int(row.pos), row.ref, (row.alt,),
-                                  None if row.id in (".", "", None) else str(row.id), info))
+        records.append(SiteRecord(row.contig, int(row.pos), row.ref, (row.alt,), _field(row.id), info,
+                                  _filters(getattr(row, "filter", "."))))
     for row in result.skipped.itertuples(index=False):
         contig, pos, ref, alts = _site(row.variant)
-        records.append(SiteRecord(contig, pos, ref, alts, None, {"GL_SKIP": row.reason}))
+        end = getattr(row, "end", -1)
+        records.append(SiteRecord(contig, pos, ref, alts, _field(getattr(row, "id", ".")), {"GL_SKIP": row.reason},
+                                  _filters(getattr(row, "filter", ".")), int(end) if end and end > 0 else None))
     return records
+
+
+def _field(value: object) -> str | None:
+    """A VCF text field as read back from a table: None where it was ``.`` or empty."""
+    return None if value is None or pd.isna(value) or str(value) in (".", "") else str(value)
+
+
+def _filters(value: object) -> tuple[str, ...]:
+    text = _field(value)
+    return () if text is None else tuple(text.split(";"))
 
 
 def _tracks_npz(tracks: list[VariantTracks]) -> dict[str, np.ndarray]:
@@ -140,7 +152,9 @@ def write_variant_effects(
     root = output_folder(out)
     result.table.to_csv(root / "variant_effects.tsv", sep="\t", index=False)
     result.skipped.to_csv(root / "skipped.tsv", sep="\t", index=False)
-    contigs = result.meta.get("contigs") or {}
+    contigs = dict(result.meta.get("contigs") or {})
+    for contig in result.skipped["variant"].map(lambda v: _site(v)[0]):  # records on contigs the reference lacks
+        contigs.setdefault(contig, 0)
     write_sites_vcf(root / "variant_effects.vcf.gz", _vcf_records(result), contigs=contigs, info=INFO_FIELDS,
                     source=f"genolens {__version__} variant-effects",
                     meta={"genolens_model": result.meta.get("model", ""), "genolens_layer": result.meta.get("layer")})

@@ -16,7 +16,7 @@ from typing import Any
 # name -> (module, attribute)
 _EXPORTS = {
     "ARCHITECTURES": ("genolens.sae.config", "ARCHITECTURES"),
-    "Provenance": ("genolens.sae.config", "Provenance"),
+    "Provenance": ("genolens.provenance", "Provenance"),
     "SAEConfig": ("genolens.sae.config", "SAEConfig"),
     "TrainConfig": ("genolens.sae.config", "TrainConfig"),
     "make_config": ("genolens.sae.config", "make_config"),

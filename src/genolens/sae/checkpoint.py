@@ -36,8 +36,8 @@ from safetensors.torch import load_file, save, save_file
 from genolens import __version__
 from genolens.errors import ConfigError, InputFileError, InputFormatError
 from genolens.io.tensorfile import DIGEST_KEY, bytes_digest, verify_digest
+from genolens.provenance import Provenance, check_provenance
 from genolens.sae.base import SparseAutoencoder
-from genolens.sae.config import Provenance
 from genolens.sae.registry import build_sae, config_from_dict
 
 FORMAT = "genolens-sae"
@@ -205,12 +205,7 @@ def check_compatible(sae: SparseAutoencoder, provenance: Provenance, *, what: st
     what
         How the error names the input (e.g. ``"store results/store"``).
     """
-    problems = sae.cfg.provenance.mismatch(provenance)
-    if problems:
-        raise ConfigError(
-            f"SAE {sae.cfg.name!r} does not match the {what}: " + "; ".join(problems),
-            hint="an SAE only reads the activations of the model and layer it was trained on",
-        )
+    check_provenance(sae.cfg.provenance, provenance, owner="SAE", name=sae.cfg.name, what=what)
 
 
 def save_training_state(

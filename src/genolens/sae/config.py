@@ -10,73 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from genolens.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """What the SAE was trained on; applying it elsewhere is an error (see :func:`check_compatible`).
-
-    Parameters
-    ----------
-    model
-        Model name of the store (``""``: unknown).
-    model_hash
-        Fingerprint of the model's weights.
-    layer
-        Layer trained on (``-1``: unknown).
-    tokenizer
-        Fingerprint of the tokeniser.
-    store
-        The store's folder (recorded, not compared).
-    """
-
-    model: str = ""
-    model_hash: str = ""
-    layer: int = -1
-    tokenizer: str = ""
-    store: str = ""
-
-    @classmethod
-    def of_store(cls, store: object, *, layer: int) -> Provenance:
-        """The provenance of ``layer`` of an activation store.
-
-        Parameters
-        ----------
-        store
-            An opened :class:`genolens.store.reader.ActivationStore`.
-        layer
-            The layer.
-
-        Returns
-        -------
-        Provenance
-            Model, weights hash, layer, tokeniser and store path.
-        """
-        cfg = store.config  # type: ignore[attr-defined]
-        return cls(model=cfg.model, model_hash=getattr(cfg, "model_hash", "") or "", layer=layer,
-                   tokenizer=getattr(cfg, "tokenizer", "") or "", store=str(store.path))  # type: ignore[attr-defined]
-
-    def mismatch(self, other: Provenance, *, owner: str = "SAE") -> list[str]:
-        """Names of the fields that differ, ignoring fields unknown ('' or -1) on either side.
-
-        Parameters
-        ----------
-        other
-            What the artefact is about to be applied to.
-        owner
-            What holds this provenance (an SAE, a probe, an eraser), for the messages.
-
-        Returns
-        -------
-        list of str
-            One line per differing field with both values (``store`` is not compared).
-        """
-        out = []
-        for f in ("model", "model_hash", "layer", "tokenizer"):
-            a, b = getattr(self, f), getattr(other, f)
-            if a not in ("", -1) and b not in ("", -1) and a != b:
-                out.append(f"{f}: {owner} has {a!r}, input has {b!r}")
-        return out
+from genolens.provenance import Provenance
 
 
 @dataclass(frozen=True, kw_only=True)

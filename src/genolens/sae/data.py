@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from genolens.errors import ConfigError
-from genolens.sae.config import Provenance
+from genolens.provenance import Provenance
 from genolens.store.loader import ShuffledLoader
 from genolens.store.reader import ActivationStore
 

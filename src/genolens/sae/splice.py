@@ -27,9 +27,9 @@ from genolens.adapters.heads import LMHead, language_model_head, lm_objective
 from genolens.adapters.hooks import capture, intervene
 from genolens.errors import ConfigError
 from genolens.io.fasta import read_fasta
+from genolens.provenance import Provenance
 from genolens.sae.base import SparseAutoencoder
 from genolens.sae.checkpoint import check_compatible
-from genolens.sae.config import Provenance
 
 
 @dataclass
@@ -120,18 +120,13 @@ def loss_recovered(
     """
     if (fasta is None) == (sequences is None):
         raise ConfigError("loss recovered reads exactly one of a FASTA or a mapping of sequences")
-    from genolens.adapters.fingerprint import tokenizer_fingerprint, weights_fingerprint
     from genolens.adapters.registry import load_adapter
+    from genolens.store.embed import model_provenance
 
     layer = sae.cfg.provenance.layer
     check_compatible(sae, Provenance(model=model, layer=layer), what=f"model {model}")
     adapter = load_adapter(model, device=device)
-    check_compatible(
-        sae,
-        Provenance(model=model, model_hash=weights_fingerprint(adapter.model), layer=layer,
-                   tokenizer=tokenizer_fingerprint(adapter.tokenizer)),
-        what=f"model {model}",
-    )
+    check_compatible(sae, model_provenance(adapter, model=model, layer=layer), what=f"model {model}")
     if fasta is not None:
         sequences = {r.id: r.sequence for r in read_fasta(fasta, alphabet=adapter.alphabet)}
     ids = list(sequences)

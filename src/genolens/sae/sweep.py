@@ -18,9 +18,10 @@ from typing import Any
 
 from genolens.errors import ConfigError
 from genolens.io.files import write_json
+from genolens.provenance import Provenance
 from genolens.sae.base import SparseAutoencoder
 from genolens.sae.checkpoint import check_compatible, load_sae
-from genolens.sae.config import Provenance, SAEConfig, TrainConfig, make_config, options
+from genolens.sae.config import SAEConfig, TrainConfig, make_config, options
 from genolens.sae.data import StoreSplit, TokenBudget
 from genolens.sae.metrics import density_histogram, evaluate_sae, feature_stability
 from genolens.sae.trainer import sae_dir, train_saes

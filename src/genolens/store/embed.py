@@ -23,6 +23,7 @@ from genolens.errors import ConfigError
 from genolens.io.gaps import GapPolicy
 from genolens.io.inputs import input_records
 from genolens.io.records import SequenceRecord
+from genolens.provenance import Provenance
 from genolens.store.format import StoreConfig
 from genolens.store.writer import Observer, WriteSummary, write_store
 
@@ -59,10 +60,7 @@ def store_config(
         With ``family``, ``hidden_size``, ``model_hash`` and ``tokenizer`` taken from the adapter; a conditioned
         model's tags (IgLM's chain and species) are part of ``tokenizer``: they change what it reads.
     """
-    tokenizer = tokenizer_fingerprint(adapter.tokenizer)
-    condition = tuple(getattr(adapter, "condition", ()) or ())
-    if condition:
-        tokenizer += "|condition=" + " ".join(condition)
+    provenance = model_provenance(adapter, model=model)
     return StoreConfig(
         model=model,
         family=adapter.family,
@@ -72,10 +70,38 @@ def store_config(
         shard_size=shard_size,
         batch_tokens=batch_tokens,
         overlap=overlap,
-        model_hash=weights_fingerprint(adapter.model),
-        tokenizer=tokenizer,
+        model_hash=provenance.model_hash,
+        tokenizer=provenance.tokenizer,
         edits=tuple(edits),
     )
+
+
+def model_provenance(adapter: Adapter, *, model: str, layer: int = -1) -> Provenance:
+    """What an artefact made from ``adapter``'s activations records: model, weights, tokenizer (and layer).
+
+    The layer is not checked against the model here, so that a probe or eraser of another model is refused
+    for its model (:func:`genolens.provenance.check_provenance`) before its layer is looked up.
+
+    Parameters
+    ----------
+    adapter
+        The loaded model.
+    model
+        The name it was loaded by.
+    layer
+        The layer read (``-1``: not compared).
+
+    Returns
+    -------
+    Provenance
+        The fingerprints of the weights and of the tokenizer; a conditioned model's tags (IgLM's chain and
+        species) are part of ``tokenizer``.
+    """
+    tokenizer = tokenizer_fingerprint(adapter.tokenizer)
+    condition = tuple(getattr(adapter, "condition", ()) or ())
+    if condition:
+        tokenizer += "|condition=" + " ".join(condition)
+    return Provenance(model=model, model_hash=weights_fingerprint(adapter.model), layer=layer, tokenizer=tokenizer)
 
 
 def embed_records(
