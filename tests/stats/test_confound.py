@@ -18,7 +18,7 @@ from scipy import stats as sps
 from genolens.cohort.ancestry import PCAConfig, genotype_pcs
 from genolens.errors import ConfigError
 from genolens.stats.associate import AssociationConfig, associate
-from genolens.stats.confound import ConfoundThresholds, categorise
+from genolens.stats.confound import ConfoundThresholds, categorise, unresolved_reasons
 
 N_PER_POP = 400
 N_TRACKERS = 5
@@ -113,8 +113,10 @@ def test_categories_follow_the_rule():
     beta = np.array([1.0, 1.0, 1.0, 0.1, 0.5, -0.2, 0.0, np.nan, 0.9, 0.6])
     beta_unadj = np.array([1.0, 2.0, 0.5, 1.0, 1.0, 1.0, 0.0, 1.0, 0.5, 1.0])
     low = np.array([-0.1, 0.2, -2.0, 0.6, -0.5, 0.9, -1.0, 0.5, -1.0, 0.3])
+    share = 1 - beta / beta_unadj
+    share[7] = 0.9  # the adjusted fit is NaN (untestable): the fraction as given
     out = categorise(qvalue=q, qvalue_unadjusted=q_unadj, qvalue_change=q_change, beta=beta,
-                     beta_unadjusted=beta_unadj, fraction_low=low)
+                     beta_unadjusted=beta_unadj, fraction=share, fraction_low=low)
     assert list(out) == [
         "biomarker_candidate",  # adjusted significant, no change
         "both",  # adjusted significant, significant attenuation
@@ -125,18 +127,29 @@ def test_categories_follow_the_rule():
         "none",
         "ancestry_confounded",  # adjusted untestable (NaN): not significant
         "unresolved",  # lost, change significant but the adjusted effect is larger
-        "unresolved",  # lost, significant attenuation, but ancestry may explain less than half of it
+        "unresolved",  # lost, significant attenuation, but ancestry explains less than half of it
     ]
+    why = unresolved_reasons(out, qvalue_change=q_change, beta=beta, beta_unadjusted=beta_unadj, fraction=share,
+                             fraction_low=low)
+    assert why[4].startswith("change not significant") and why[8].startswith("the adjusted effect is larger")
+    assert why[9].startswith("ancestry explains 0.40 of the effect") and (why[out != "unresolved"] == "").all()
     strict = categorise(qvalue=q, qvalue_unadjusted=q_unadj, qvalue_change=q_change, beta=beta,
-                        beta_unadjusted=beta_unadj, fraction_low=low, alpha=0.005)
+                        beta_unadjusted=beta_unadj, fraction=share, fraction_low=low, alpha=0.005)
     assert list(strict) == ["none"] * 10
     lenient = categorise(qvalue=q, qvalue_unadjusted=q_unadj, qvalue_change=q_change, beta=beta,
-                         beta_unadjusted=beta_unadj, fraction_low=low, min_fraction=0.0)
+                         beta_unadjusted=beta_unadj, fraction=share, fraction_low=low, min_fraction=0.0)
     assert lenient[-1] == "ancestry_confounded"
+    # an estimate of most of the effect with an interval reaching small shares stays unresolved, and says so
+    uncertain = categorise(qvalue=q, qvalue_unadjusted=q_unadj, qvalue_change=q_change, beta=beta,
+                           beta_unadjusted=beta_unadj, fraction=np.full(10, 0.8), fraction_low=np.full(10, 0.1))
+    assert uncertain[3] == "unresolved"
+    assert unresolved_reasons(uncertain, qvalue_change=q_change, beta=beta, beta_unadjusted=beta_unadj,
+                              fraction=np.full(10, 0.8), fraction_low=np.full(10, 0.1))[3].startswith(
+        "ancestry's share 0.80 is uncertain")
 
 
 @pytest.mark.parametrize("kwargs", [{"alpha": 0.0}, {"alpha": 1.0}, {"level": 1.0}, {"change_test": "wald"},
-                                    {"min_fraction": 1.5}])
+                                    {"min_fraction": 1.5}, {"min_fraction": 0.2}])
 def test_confound_thresholds_are_validated(kwargs):
     with pytest.raises(ConfigError):
         ConfoundThresholds(**kwargs)

@@ -37,7 +37,11 @@ def associate_command(
     min_fraction: float = typer.Option(
         0.5, "--min-fraction",
         help="ancestry_confounded needs the fraction of the effect ancestry explains to be at least this "
-        "(lower confidence bound).",
+        "(its estimate).",
+    ),
+    min_fraction_low: float = typer.Option(
+        0.25, "--min-fraction-low",
+        help="... and the lower bound of that fraction's confidence interval to be at least this.",
     ),
     vif: float = typer.Option(50.0, "--vif", help="Maximum variance inflation factor (PLINK 2 default 50)."),
     max_corr: float = typer.Option(0.999, "--max-corr", help="Maximum |correlation| between predictors."),
@@ -73,7 +77,8 @@ def associate_command(
     from genolens.tl import associate
     from genolens.tl import cis as cis_scan
 
-    confound = ConfoundThresholds(alpha=alpha, level=level, change_test=change_test, min_fraction=min_fraction)
+    confound = ConfoundThresholds(alpha=alpha, level=level, change_test=change_test, min_fraction=min_fraction,
+                                 min_fraction_low=min_fraction_low)
     if (cis is None) == (phenotype is None):
         raise ConfigError("give --phenotype (one phenotype, every feature) or --cis (a phenotype BED), not both")
     if cis is not None:

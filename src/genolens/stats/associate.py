@@ -24,7 +24,13 @@ import pandas as pd
 
 from genolens.errors import ConfigError
 from genolens.io.files import json_ready
-from genolens.stats.confound import CATEGORY_RULE, ConfoundThresholds, categorise, explained_variance
+from genolens.stats.confound import (
+    CATEGORY_RULE,
+    ConfoundThresholds,
+    categorise,
+    explained_variance,
+    unresolved_reasons,
+)
 from genolens.stats.design import CollinearityThresholds, build_design, collinearity, encode_columns
 from genolens.stats.effect_change import CHANGE_COLUMNS, logistic_change, ols_change, ols_change_sandwich
 from genolens.stats.logistic import LogisticConfig, logistic_scan
@@ -236,11 +242,19 @@ def associate(
         qvalue_change=change["qvalue_change"],
         beta=res["beta"],
         beta_unadjusted=unadj["beta"],
+        fraction=change["fraction_explained"],
         fraction_low=change["fraction_explained_low"],
         alpha=config.confound.alpha,
         min_fraction=config.confound.min_fraction,
+        min_fraction_low=config.confound.min_fraction_low,
     )
     category[spread.untestable] = "untestable"
+    why = unresolved_reasons(category, qvalue_change=change["qvalue_change"], beta=res["beta"],
+                             beta_unadjusted=unadj["beta"], fraction=change["fraction_explained"],
+                             fraction_low=change["fraction_explained_low"], alpha=config.confound.alpha,
+                             min_fraction=config.confound.min_fraction,
+                             min_fraction_low=config.confound.min_fraction_low)
+    reason = np.where(why != "", why, np.asarray(res["reason"], dtype=object))
     sd = spread.sd
     table = pd.DataFrame(
         {
@@ -263,7 +277,7 @@ def associate(
             "qvalue_unadjusted": unadj["qvalue"],
             **{name: change[name] * sd if name in PER_SD_COLUMNS else change[name] for name in CHANGE_COLUMNS},
             "method": res["method"],
-            "reason": res["reason"],
+            "reason": reason,
         }
     )
     if population_r2 is not None:
@@ -289,6 +303,7 @@ def associate(
         "lambda_gc_unadjusted": lambda_gc(unadj["pvalue"]),
         "category_counts": {c: int((category == c).sum()) for c in np.unique(category)},
         "category_rule": {**CATEGORY_RULE, "alpha": config.confound.alpha, "min_fraction": config.confound.min_fraction,
+                          "min_fraction_low": config.confound.min_fraction_low,
                           "change_test": config.confound.change_test if pcs else "none (no ancestry terms)"},
     }
     for col in TABLE_COLUMNS[1:] + SCALE_COLUMNS + CHANGE_COLUMNS + ("method", "reason"):

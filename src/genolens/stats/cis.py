@@ -201,6 +201,7 @@ def cis_map(
     config: CisConfig = CisConfig(),
     alpha: float = 0.05,
     min_fraction: float = 0.5,
+    min_fraction_low: float = 0.25,
 ) -> CisScan:
     """Map every phenotype against its own features, with and without the ancestry terms.
 
@@ -218,7 +219,7 @@ def cis_map(
         Covariates (intercept first) without and with the ancestry PCs; ``full`` starts with ``reduced``.
     config
         Permutations and seed.
-    alpha, min_fraction
+    alpha, min_fraction, min_fraction_low
         Category settings (:func:`genolens.stats.confound.categorise`).
 
     Returns
@@ -299,7 +300,8 @@ def cis_map(
             qvalue=table["qval"].to_numpy(), qvalue_unadjusted=table["qval_unadjusted"].to_numpy(),
             qvalue_change=table["qvalue_change"].to_numpy() if ancestry else np.full(len(table), np.nan),
             beta=table["slope"].to_numpy(), beta_unadjusted=table["slope_unadjusted"].to_numpy(),
-            fraction_low=table["fraction_explained_low"].to_numpy(), alpha=alpha, min_fraction=min_fraction,
+            fraction=table["fraction_explained"].to_numpy(), fraction_low=table["fraction_explained_low"].to_numpy(),
+            alpha=alpha, min_fraction=min_fraction, min_fraction_low=min_fraction_low,
         )
     else:
         table = pd.DataFrame(columns=list(CIS_COLUMNS + CIS_CONFOUND_COLUMNS))

@@ -227,7 +227,8 @@ def cis(
     design, pcs = inputs.design, inputs.pcs
     scan = cis_map(inputs.x, feature_names=list(map(str, target.var_names)), phenotypes=bed.values.loc[inputs.samples],
                    groups=inputs.groups, reduced=inputs.reduced, full=design.matrix, config=config,
-                   alpha=confound.alpha, min_fraction=confound.min_fraction)
+                   alpha=confound.alpha, min_fraction=confound.min_fraction,
+                   min_fraction_low=confound.min_fraction_low)
     if per_sd:
         scan = effects_per_sd(scan)
     counts = scan.table["category"].value_counts().to_dict() if len(scan.table) else {}
@@ -243,6 +244,7 @@ def cis(
         "q_values": "Benjamini-Hochberg over genes on pval_beta (tensorQTL uses Storey's qvalue)",
         "category_counts": {str(k): int(v) for k, v in counts.items()},
         "category_rule": {**CATEGORY_RULE, "alpha": confound.alpha, "min_fraction": confound.min_fraction,
+                          "min_fraction_low": confound.min_fraction_low,
                           "change_test": "sandwich" if pcs else "none (no ancestry terms)",
                           "significance": "qval (gene level) and qval_unadjusted (the best feature's unadjusted "
                           "p read through the gene's beta null)"},
