@@ -48,8 +48,11 @@ pysam.tabix_compress(str(plain), f"{plain}.gz", force=True)
 plain.unlink()
 pysam.faidx(f"{plain}.gz")
 
-# 3. genes: GEUVADIS genes whose TSS lies in the genotypes' span; strand and symbol from the RefSeq
-#    transcript whose TSS is nearest (GEUVADIS gives Ensembl IDs and the TSS only)
+# 3. genes: GEUVADIS genes whose TSS lies in the genotypes' span; strand and symbol from a RefSeq transcript
+#    whose TSS is near (GEUVADIS gives Ensembl IDs and the TSS only). Matched one to one, nearest pairs first:
+#    a symbol already matched more closely to another gene is not reused (ENSG00000184164 lies 291 bp from
+#    ALG12's TSS, which ENSG00000182858 matches exactly, and 463 bp from CRELD2's: it is CRELD2, on +). A gene
+#    left without a symbol within MAX_NAME_DISTANCE keeps the nearest transcript's strand and no symbol.
 transcripts = []
 with open(kg / "annotation" / "hg19_chr22_refseq_transcripts.bed") as fh:
     for line in fh:
@@ -65,9 +68,19 @@ with gzip.open(kg / "expression_geuvadis" / "GEUVADIS_EUR373_chr22_gene_expressi
         if LO - 1 <= int(c[1]) < HI:
             rows.append(line)
             nearest = transcripts[int(np.argmin(np.abs(tss_pos - int(c[1]))))]
-            genes.append({"gene_id": c[3], "symbol": nearest[2], "tss": int(c[1]), "strand": nearest[1],
+            genes.append({"gene_id": c[3], "symbol": "", "tss": int(c[1]), "strand": nearest[1],
                           "refseq": nearest[3], "refseq_tss_distance": abs(nearest[0] - int(c[1])),
                           "expression": dict(zip(header.rstrip("\n").split("\t")[4:], c[4:], strict=True))})
+MAX_NAME_DISTANCE = 1000
+pairs = sorted((abs(t[0] - g["tss"]), i, j) for i, g in enumerate(genes) for j, t in enumerate(transcripts)
+               if abs(t[0] - g["tss"]) <= MAX_NAME_DISTANCE)  # ties: the transcript listed first
+taken: set[str] = set()
+for distance, i, j in pairs:
+    _, strand, symbol, refseq = transcripts[j]
+    if genes[i]["symbol"] or symbol in taken:
+        continue
+    genes[i].update(symbol=symbol, strand=strand, refseq=refseq, refseq_tss_distance=distance)
+    taken.add(symbol)
 with open(here / "genes.tsv", "w") as out:
     out.write("gene_id\tsymbol\ttss\tstrand\trefseq_transcript\trefseq_tss_distance\n")
     for g in genes:

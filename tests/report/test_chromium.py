@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from chromium import chromium, render
+from chromium import chromium, render, rendered_text
 
 from genolens.report.dashboard import build_dashboard
 
@@ -34,3 +34,18 @@ def test_the_console_check_sees_errors(tmp_path):
     console = render(bad, tmp_path / "bad.png")
     assert any("boom" in line for line in console)
     assert any("missing is not defined" in line for line in console)
+
+
+def test_run_report_renders_with_its_answer_and_gene_names(tmp_path):
+    from test_run_summary import _baseline_run
+
+    from genolens.io.gene_names import read_gene_names
+    from genolens.report.run_summary import write_run_report
+
+    names = _baseline_run(tmp_path / "results")
+    page = write_run_report(tmp_path / "results", tmp_path / "report.html", gene_names=read_gene_names(names))
+    assert render(page, tmp_path / "report.png") == []
+    text = rendered_text(page)
+    assert text.index("In brief") < text.index("Genotype baseline")
+    assert "Of 2 genes, 1 have a genotype cis-eQTL in their windows" in text
+    assert "ARSA (ENSG00000100299.12)" in text and "CRELD2 (ENSG00000184164.10)" in text

@@ -68,7 +68,8 @@ def test_report_shows_the_genotype_baseline_table_and_plot(tmp_path):
     out = tmp_path / "report.html"
     assert run(["report", "--in", str(tmp_path / "results"), "--out", str(out)]) == 0
     page = out.read_text()
-    assert "Genotype baseline" in page and "ENSG1" in page and "22:2:rs2" in page
+    assert "Genotype baseline" in page and "ENSG1" in page
+    assert "22:2:rs2" not in page and 'href="results/stats/baseline/baseline.tsv"' in page  # narrow table, TSV linked
     assert "features miss genotypes" in page and "features beat genotypes" in page
     assert len(re.findall(r'src="data:image/png;base64,', page)) == 1
 
@@ -100,3 +101,42 @@ def test_a_failed_fit_is_flagged_in_the_report_and_drawn_at_the_plot_edge(tmp_pa
     low, high = ax.get_ylim()
     assert -0.2 < low < 0 and high < 0.3  # the scale of the real estimates, not of the failed one
     assert any("failed fit" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def _baseline_run(root):  # noqa: ANN001, ANN202
+    """A results folder with a genotype baseline of two genes and an audit at its permutation floor."""
+    base = root / "stats" / "baseline"
+    base.mkdir(parents=True)
+    pd.DataFrame({
+        "phenotype_id": ["ENSG00000184164.10", "ENSG00000100299.12"], "r2_features": [0.02, 0.31],
+        "r2_genotypes": [0.05, 0.42], "delta_r2": [-0.03, -0.11], "verdict": ["match", "below"],
+        "eqtl_qval": [0.4, 1e-8], "features_qval": [0.6, 1e-4], "features_category": ["none", "both"],
+    }).to_csv(base / "baseline.tsv", sep="\t", index=False)
+    (base / "baseline.json").write_text(json.dumps({
+        "alpha": 0.05, "genes_with_eqtl": ["ENSG00000100299.12"],
+        "genes_features_and_genotypes": ["ENSG00000100299.12"], "genes_only_features": [],
+    }))
+    audit = root / "stats" / "audit"
+    audit.mkdir(parents=True)
+    pd.DataFrame({"target": ["super_pop"], "metric": ["balanced_accuracy"], "score": [0.62], "ci_low": [0.55],
+                  "ci_high": [0.69], "chance": [0.2], "null_mean": [0.2], "perm_pvalue": [1 / 11],
+                  "perm_pvalue_floor": [1 / 11]}).to_csv(audit / "audit.tsv", sep="\t", index=False)
+    names = root / "genes.tsv"
+    names.write_text("gene_id\tsymbol\nENSG00000184164.10\tCRELD2\nENSG00000100299.12\tARSA\n")
+    return names
+
+
+def test_report_opens_with_the_answer_names_genes_and_states_permutation_floors(tmp_path):
+    names = _baseline_run(tmp_path / "results")
+    out = tmp_path / "report.html"
+    assert run(["report", "--in", str(tmp_path / "results"), "--gene-names", str(names), "--out", str(out)]) == 0
+    page = out.read_text()
+    start = page.index("In brief</h2>")
+    brief = page[start:page.index("Genotype baseline", start)]
+    assert "Of 2 genes, 1 have a genotype cis-eQTL in their windows" in brief
+    assert "the model&#x27;s features recover 1 of them" in brief
+    assert "The strongest eQTL gene is ARSA (ENSG00000100299.12)" in brief
+    assert "balanced accuracy 0.62 [0.55, 0.69] (chance 0.20; permutation p ≤ 0.091 (floor: 1/(n+1), n = 10" in brief
+    assert page.index("In brief") < page.index("<table")  # the answer before any table
+    assert "CRELD2 (ENSG00000184164.10)" in page and "baseline.tsv</a>" in page
+    assert "none can be below 1/(n+1) = 0.091" in page

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from genolens import __version__
+from genolens.io.gene_names import read_gene_names, with_name
 from genolens.stats.plots import FAILED_FIT_R2
 
 CSS = """
@@ -32,6 +33,7 @@ td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.muted{color:#777}
 .cards{display:flex;flex-wrap:wrap;gap:1em}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:9em}
 .card b{display:block;font-size:1.4em}img{max-width:100%;border:1px solid #eee}
+.brief{font-size:15px;background:#f7f9fc;border-left:4px solid #4a78b5;padding:.2em 1em}
 .biomarker_candidate{background:#e3f4e3}.ancestry_confounded{background:#fbe3e3}.both{background:#fff3d6}.unresolved{background:#eeeeee}
 """
 
@@ -123,7 +125,7 @@ def _ci(table: pd.DataFrame, col: str) -> pd.Series:
     return pd.Series(text, index=table.index)
 
 
-def _gene_story(table: pd.DataFrame, summary: dict) -> str:
+def _gene_story(table: pd.DataFrame, summary: dict, names: dict[str, str] | None = None) -> str:
     """One sentence per gene with a genotype cis-eQTL or a feature signal: do the features recover it?"""
     alpha = float(summary.get("alpha", 0.05))
     lines = []
@@ -143,7 +145,8 @@ def _gene_story(table: pd.DataFrame, summary: dict) -> str:
         else:
             what = (f"has no genotype cis-eQTL at q < {alpha} (q = {row.get('eqtl_qval', float('nan')):.2g}), yet its "
                     f"features carry signal (cis test q = {row['features_qval']:.2g})")
-        lines.append(f"<li><b>{html.escape(str(row['phenotype_id']))}</b> {html.escape(what)}; predicted across "
+        lines.append(f"<li><b>{html.escape(with_name(str(row['phenotype_id']), names))}</b> {html.escape(what)}; "
+                     "predicted across "
                      f"people, genotypes {gen}, features {fea} (verdict: features {html.escape(row['verdict'])} "
                      "genotypes).</li>")
     if not lines:
@@ -151,7 +154,7 @@ def _gene_story(table: pd.DataFrame, summary: dict) -> str:
     return "<ul>" + "".join(lines) + "</ul>"
 
 
-def _baseline_section(folder: Path, out_dir: Path) -> str:
+def _baseline_section(folder: Path, out_dir: Path, names: dict[str, str] | None = None) -> str:
     table = pd.read_csv(folder / "baseline.tsv", sep="\t")
     summary_path = folder / "baseline.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
@@ -174,27 +177,93 @@ def _baseline_section(folder: Path, out_dir: Path) -> str:
              "beta-approximated p per gene, BH q across genes); the category of each gene's best feature. r: the "
              "across-individual correlation of predicted and observed expression (positive: the direction of "
              "variation between people is right).</p>")
-    body += _gene_story(table, summary)
+    body += _gene_story(table, summary, names)
     shown = table.copy()
+    shown["phenotype_id"] = [with_name(str(g), names) for g in shown["phenotype_id"]]
     for col in ("r2_features", "r2_genotypes", "delta_r2"):
         if col in shown.columns:
             shown[col] = _ci(table, col)
-    cols = [c for c in ("phenotype_id", "n_features", "n_variants", "r2_genotypes", "r_genotypes", "r2_features",
-                        "r_features", "delta_r2", "r_between", "verdict", "eqtl_variant",
-                        "eqtl_qval", "features_feature_id", "features_slope_per_sd", "features_qval",
+    # the columns a reader needs; the whole table is the TSV beside it
+    cols = [c for c in ("phenotype_id", "r2_genotypes", "r2_features", "verdict", "eqtl_qval", "features_qval",
                         "features_category") if c in shown.columns]
     body += _table(shown[cols])
+    link = html.escape(os.path.relpath(folder / "baseline.tsv", out_dir))
+    body += (f"<p class='muted'>All {len(table.columns)} columns (Pearson r, the best variant and feature, their "
+             f"effects, intervals): <a href=\"{link}\">{link}</a>.</p>")
     for name in ("baseline.png", "qq_genes.png"):
         if (folder / name).is_file():
             body += _img(folder / name, name)
     return body
 
 
+def _perm_text(p: float, floor: float) -> str:
+    """A permutation p-value, said to be at its floor when it is (no permutation was as extreme)."""
+    if not np.isfinite(p):
+        return "n/a"
+    if np.isfinite(floor) and p <= floor * (1 + 1e-9):
+        return f"≤ {floor:.2g} (floor: 1/(n+1), n = {round(1 / floor) - 1} permutations)"
+    return f"{p:.2g}"
+
+
 def _audit_section(folder: Path, out_dir: Path) -> str:
     body = f"<h3>{html.escape(os.path.relpath(folder, out_dir))}</h3>"
     if (folder / "audit.tsv").is_file():
-        body += _table(pd.read_csv(folder / "audit.tsv", sep="\t"))
+        table = pd.read_csv(folder / "audit.tsv", sep="\t")
+        if "perm_pvalue" in table.columns and "perm_pvalue_floor" in table.columns:
+            floor = table["perm_pvalue_floor"]
+            table["perm_pvalue"] = [_perm_text(p, f) for p, f in zip(table["perm_pvalue"], floor, strict=True)]
+            table = table.drop(columns=["perm_pvalue_floor"])
+            n = round(1 / float(floor.iloc[0])) - 1 if len(floor) else 0
+            body += (f"<p class='muted'>Permutation p-values come from {n} permutations: none can be below "
+                     f"1/(n+1) = {1 / (n + 1):.2g}, and one at that floor means no permutation scored as high, "
+                     "not that the p-value is that small.</p>")
+        body += _table(table)
     return body
+
+
+def _in_brief(root: Path, names: dict[str, str] | None = None) -> str:
+    """The answer first: two or three sentences from the baseline, the associations and the audit."""
+    sentences = []
+    for path in sorted(root.rglob("baseline.json")):
+        summary = json.loads(path.read_text())
+        table = pd.read_csv(path.with_name("baseline.tsv"), sep="\t")
+        alpha = float(summary.get("alpha", 0.05))
+        eqtl = summary.get("genes_with_eqtl", [])
+        both = summary.get("genes_features_and_genotypes", [])
+        only_features = summary.get("genes_only_features", [])
+        text = (f"Of {len(table)} genes, {len(eqtl)} have a genotype cis-eQTL in their windows (q < {alpha:g}); the "
+                f"model's features recover {len(both)} of them (their own cis test q < {alpha:g})")
+        text += f", and carry signal without a genotype eQTL for {len(only_features)} more." if only_features else "."
+        ranked = table.dropna(subset=["eqtl_qval"]).sort_values("eqtl_qval") if "eqtl_qval" in table else table[:0]
+        if len(ranked) and ranked["eqtl_qval"].iloc[0] < alpha:
+            best = ranked.iloc[0]
+            text += (f" The strongest eQTL gene is {with_name(str(best['phenotype_id']), names)} (q = "
+                     f"{best['eqtl_qval']:.2g}): expression "
+                     f"predicted across people from its genotypes with R² {_r2_text(best['r2_genotypes'])}, from its "
+                     f"features {_r2_text(best['r2_features'])}.")
+        sentences.append(text)
+    for path in sorted(root.rglob("associations.tsv")):
+        counts = pd.read_csv(path, sep="\t", usecols=["category"])["category"].value_counts()
+        if counts.get("biomarker_candidate", 0) or counts.get("ancestry_confounded", 0):
+            sentences.append(f"Association ({path.parent.name}): {counts.get('biomarker_candidate', 0)} candidate "
+                             f"biomarkers, {counts.get('ancestry_confounded', 0)} ancestry confounds, "
+                             f"{counts.get('unresolved', 0)} unresolved of {int(counts.sum()):,} features.")
+    for path in sorted(root.rglob("audit.tsv")):
+        audit = pd.read_csv(path, sep="\t")
+        rows = audit[audit["metric"].isin(["balanced_accuracy", "r2"])]
+        if len(rows):
+            row = rows.iloc[0]
+            nan = float("nan")
+            floor = float(row.get("perm_pvalue_floor", nan))
+            interval = (f" [{row['ci_low']:.2f}, {row['ci_high']:.2f}]" if {"ci_low", "ci_high"} <= set(row.index)
+                        else "")
+            sentences.append(
+                f"Ancestry leaks into the features: a cross-validated probe reads {row['target']} at "
+                f"{row['metric'].replace('_', ' ')} {row['score']:.2f}{interval} (chance {row.get('chance', nan):.2f}; "
+                f"permutation p {_perm_text(float(row.get('perm_pvalue', nan)), floor)}).")
+    if not sentences:
+        return ""
+    return "<div class='brief'>" + "".join(f"<p>{html.escape(s)}</p>" for s in sentences) + "</div>"
 
 
 def _builds_section(builds: list[Path], root: Path) -> str:
@@ -226,9 +295,30 @@ def _builds_section(builds: list[Path], root: Path) -> str:
     return body + _table(pd.DataFrame(rows).fillna(0))
 
 
-def write_run_report(results: str | os.PathLike[str], out: str | os.PathLike[str], *, top: int = 20) -> Path:
-    """Write ``out`` (HTML) summarising everything found under ``results``."""
+def write_run_report(results: str | os.PathLike[str], out: str | os.PathLike[str], *, top: int = 20,
+                     gene_names: dict[str, str] | str | os.PathLike[str] | None = None) -> Path:
+    """Write ``out`` (HTML) summarising everything found under ``results``, opening with the answer in words.
+
+    Parameters
+    ----------
+    results
+        A run's results folder (searched for each stage's outputs by file name).
+    out
+        The HTML file.
+    top
+        Rows of the top-association tables.
+    gene_names
+        ``{gene_id: name}``, or a TSV of them (:func:`genolens.io.gene_names.read_gene_names`): genes shown as
+        ``NAME (ID)``.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
     root, out = Path(results), Path(out)
+    if gene_names is not None and not isinstance(gene_names, dict):
+        gene_names = read_gene_names(gene_names)
     out.parent.mkdir(parents=True, exist_ok=True)
     sections: list[tuple[str, str]] = []
     evals = sorted(root.rglob("eval.json"))
@@ -249,7 +339,7 @@ def write_run_report(results: str | os.PathLike[str], out: str | os.PathLike[str
     baselines = sorted(p.parent for p in root.rglob("baseline.tsv"))
     if baselines:
         sections.append(("Genotype baseline: model features against cis genotypes",
-                         "".join(_baseline_section(f, out.parent) for f in baselines)))
+                         "".join(_baseline_section(f, out.parent, gene_names) for f in baselines)))
     audits = sorted(p.parent for p in root.rglob("audit.tsv"))
     if audits:
         audit_html = "".join(_audit_section(f, out.parent) for f in audits)
@@ -259,6 +349,9 @@ def write_run_report(results: str | os.PathLike[str], out: str | os.PathLike[str
         sections.append(("Sequences, windows and variants", _builds_section(builds, root)))
     if not sections:
         sections.append(("Nothing found", f"<p>No genolens outputs under {html.escape(str(root))}.</p>"))
+    brief = _in_brief(root, gene_names)
+    if brief:
+        sections.insert(0, ("In brief", brief))
     toc = "".join(f'<li><a href="#s{i}">{html.escape(t)}</a></li>' for i, (t, _) in enumerate(sections))
     body = "".join(f'<h2 id="s{i}">{html.escape(t)}</h2>{b}' for i, (t, b) in enumerate(sections))
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>genolens report</title><style>{CSS}</style>"

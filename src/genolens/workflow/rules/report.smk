@@ -5,6 +5,7 @@
 rule report:
     input:
         report_inputs(),
+        [config["inputs"]["gene_names"]] if config["inputs"].get("gene_names") else [],
     output:
         f"{OUTDIR}/report.html",
     log:
@@ -17,5 +18,6 @@ rule report:
     params:
         results=lambda wildcards, output: os.path.dirname(output[0]),
         top=config["report"]["top"],
+        names=(f"--gene-names {config['inputs']['gene_names']}" if config["inputs"].get("gene_names") else ""),
     shell:
-        "genolens report --in {params.results} --top {params.top} --out {output} > {log} 2>&1"
+        "genolens report --in {params.results} --top {params.top} {params.names} --out {output} > {log} 2>&1"
