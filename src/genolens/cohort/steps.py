@@ -9,6 +9,7 @@ import anndata as ad
 import pandas as pd
 
 from genolens.cohort.ancestry import AncestryPCs, PCAConfig, vcf_pcs
+from genolens.cohort.kinship import Kinship
 from genolens.errors import ConfigError
 
 PathLike = str | os.PathLike[str]
@@ -134,3 +135,51 @@ def ancestry(
         sheet = read_sample_sheet(sample_sheet, id_column=id_column)
         samples = match_samples(sheet, vcf_samples(vcf), sheet_path=str(sample_sheet)).common
     return vcf_pcs(vcf, samples=samples, config=config)
+
+
+def kinship(
+    vcf: PathLike,
+    *,
+    out: PathLike | None = None,
+    sample_sheet: PathLike | None = None,
+    id_column: str = "sample",
+    min_maf: float = 0.05,
+    cutoff: float = 0.0884,
+    remove_related: bool = False,
+) -> Kinship:
+    """KING-robust kinship of every pair of samples of a VCF (``plink2 --make-king-table``), written when ``out``.
+
+    Parameters
+    ----------
+    vcf
+        VCF with the samples' genotypes.
+    out
+        Output prefix: ``PREFIX.kin0`` (pairs above ``cutoff``), ``PREFIX.king.json`` and, with
+        ``remove_related``, ``PREFIX.king.cutoff.out.id`` (:func:`genolens.cohort.kinship.write_kinship`).
+    sample_sheet
+        Only the sheet's samples; every one must be in the VCF.
+    id_column
+        Sample ID column of the sheet.
+    min_maf
+        Minor allele frequency filter.
+    cutoff
+        Kinship above which a pair counts as related (0.0884: second degree).
+    remove_related
+        Also write the samples to remove so that no related pair is left.
+
+    Returns
+    -------
+    Kinship
+        Pairwise kinship; ``n_sites`` the variants used, ``trustworthy`` whether they are enough.
+    """
+    from genolens.cohort.kinship import king_kinship, write_kinship
+
+    samples = None
+    if sample_sheet is not None:
+        from genolens.io.samplesheet import read_sample_sheet
+
+        samples = list(read_sample_sheet(sample_sheet, id_column=id_column).index.astype(str))
+    result = king_kinship(vcf, samples=samples, min_maf=min_maf)
+    if out is not None:
+        write_kinship(result, out, cutoff=cutoff, remove=remove_related)
+    return result

@@ -6,7 +6,8 @@ default (``copy=False``) and, with ``copy=True``, leave the input untouched and 
 returns a result object (a table and a summary), which ``gl.write_*`` saves and ``gl.read_*`` reads back.
 
 The command line calls exactly these functions: ``genolens aggregate`` -> :func:`aggregate`,
-``genolens ancestry`` -> :func:`ancestry`, ``genolens associate`` -> :func:`associate` (``--cis``:
+``genolens ancestry`` -> :func:`ancestry`, ``genolens kinship`` -> :func:`kinship`,
+``genolens associate`` -> :func:`associate` (``--cis``:
 :func:`cis`), ``genolens audit`` -> :func:`audit`, ``genolens baseline`` -> :func:`baseline`, ``genolens
 annotate`` -> :func:`annotate`, ``genolens track`` -> :func:`write_feature_track`, ``genolens erase`` ->
 :func:`erase_features`, ``genolens probe train`` -> :func:`probe`, ``genolens variant-effects`` ->
@@ -18,7 +19,7 @@ cis, baseline, audit), :mod:`genolens.features.steps` (annotate, feature tracks)
 (probe, erase) and :mod:`genolens.runs` (the interventions, which write folders with report pages).
 """
 
-from genolens.cohort.steps import aggregate, ancestry
+from genolens.cohort.steps import aggregate, ancestry, kinship
 from genolens.features.concepts import align_concepts
 from genolens.features.motifs import feature_motif
 from genolens.features.steps import annotate, feature_track, write_feature_track
@@ -30,6 +31,6 @@ from genolens.stats.steps import associate, audit, baseline, cis
 
 __all__ = [
     "ablate", "aggregate", "align_concepts", "ancestry", "annotate", "associate", "audit", "baseline", "cis",
-    "erase", "erase_features", "feature_motif", "feature_track", "ism", "probe", "steer", "variant_effects",
+    "erase", "erase_features", "feature_motif", "feature_track", "ism", "kinship", "probe", "steer", "variant_effects",
     "variants_behind", "write_feature_track",
 ]
