@@ -35,6 +35,10 @@ def test_kinship_equals_plink2_on_every_pair(plink2_king, tmp_path):
     ours = pd.read_csv(out.with_name("king.kin0"), sep="\t")
     summary = json.loads(out.with_name("king.king.json").read_text())
     assert summary["n_variants"] == 3598 and not summary["trustworthy"] and "too noisy" in summary["note"]
+    degrees = summary["pairs_by_degree"]
+    bins = pd.cut(table["KINSHIP"], [-np.inf, 0.0442, 0.0884, 0.177, 0.354, np.inf],
+                  labels=["none", "third", "second", "first", "duplicate"]).value_counts()
+    assert degrees == {d: int(bins[d]) for d in ("duplicate", "first", "second", "third")}
     # the pairs above the second-degree cutoff are plink2's, with the same coefficients (plink2 prints 6 digits)
     above = table[table["KINSHIP"] > 0.0884]
     merged = above.merge(ours, on=["#IID1", "IID2"], suffixes=("_plink2", ""), validate="1:1")

@@ -30,7 +30,7 @@ DENSE = PIPELINES / "config" / "dense.yaml"
 # Every rule of the workflow (those of the per-sample statistics included, as in the demo).
 ALL_RULES = {
     "check_samples", "sequences", "split_fasta", "embed", "merge_stores", "train_sae", "eval_sae", "annotate",
-    "dashboard", "aggregate", "ancestry", "associate", "baseline", "audit", "report", "all",
+    "dashboard", "aggregate", "ancestry", "kinship", "associate", "baseline", "audit", "report", "all",
 }
 
 

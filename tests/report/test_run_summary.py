@@ -140,3 +140,18 @@ def test_report_opens_with_the_answer_names_genes_and_states_permutation_floors(
     assert page.index("In brief") < page.index("<table")  # the answer before any table
     assert "CRELD2 (ENSG00000184164.10)" in page and "baseline.tsv</a>" in page
     assert "none can be below 1/(n+1) = 0.091" in page
+
+
+def test_report_states_the_kinship_basis_and_what_was_removed(tmp_path):
+    from genolens.cohort.kinship import king_from_dosages, write_kinship
+
+    rng = np.random.default_rng(0)
+    dosage = rng.integers(0, 3, size=(500, 6)).astype(float)
+    dosage[:, 5] = dosage[:, 4]  # a duplicate
+    write_kinship(king_from_dosages(dosage, samples=list("abcdef")), tmp_path / "results" / "stats" / "kinship")
+    out = tmp_path / "report.html"
+    assert run(["report", "--in", str(tmp_path / "results"), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "KING-robust kinship (plink2&#x27;s estimator) of 6 samples from 500 biallelic SNVs" in page
+    assert "1 pairs above 0.0884" in page and "too few to call relatives" in page
+    assert "No sample was removed" in page

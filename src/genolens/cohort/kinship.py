@@ -184,6 +184,15 @@ def king_kinship(vcf: str | os.PathLike[str], *, samples: Sequence[str] | None =
     return result
 
 
+def _by_degree(kinship: np.ndarray) -> dict[str, int]:
+    """Pairs per degree: above each of plink2's cutoffs and not above the next closer one."""
+    values = kinship[np.tril_indices(len(kinship), k=-1)]
+    bounds = [*DEGREE_CUTOFFS.values(), np.inf]
+    order = list(DEGREE_CUTOFFS)
+    return {d: int(((values > bounds[i]) & (values <= (bounds[i - 1] if i else np.inf))).sum())
+            for i, d in enumerate(order)}
+
+
 def write_kinship(result: Kinship, prefix: str | os.PathLike[str], *, cutoff: float = DEGREE_CUTOFFS["second"],
                   remove: bool = False) -> list[Path]:
     """Write ``PREFIX.kin0`` (pairs above ``cutoff``), ``PREFIX.king.json`` and, with ``remove``,
@@ -222,7 +231,7 @@ def write_kinship(result: Kinship, prefix: str | os.PathLike[str], *, cutoff: fl
         **result.settings, "n_samples": len(result.samples), "n_variants": result.n_sites,
         "min_variants_to_trust": MIN_VARIANTS, "trustworthy": result.trustworthy, "cutoff": cutoff,
         "n_pairs_above_cutoff": len(pairs),
-        "pairs_by_degree": {d: int((pairs["KINSHIP"] > c).sum()) for d, c in DEGREE_CUTOFFS.items()},
+        "pairs_by_degree": _by_degree(result.kinship),
         "removed": removed if remove else None,
         "note": ("" if result.trustworthy else
                  f"estimated from {result.n_sites:,} variants (fewer than {MIN_VARIANTS:,}): too noisy to call "

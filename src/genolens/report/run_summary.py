@@ -266,6 +266,22 @@ def _in_brief(root: Path, names: dict[str, str] | None = None) -> str:
     return "<div class='brief'>" + "".join(f"<p>{html.escape(s)}</p>" for s in sentences) + "</div>"
 
 
+def _kinship_section(path: Path) -> str:
+    """What the kinship estimate rests on, the pairs it lists, and what (if anything) was removed."""
+    data = json.loads(path.read_text())
+    removed = data.get("removed")
+    text = (f"KING-robust kinship (plink2's estimator) of {data.get('n_samples')} samples from "
+            f"{data.get('n_variants', 0):,} biallelic SNVs (MAF ≥ {data.get('min_maf')}) of "
+            f"{os.path.basename(str(data.get('vcf', '')))}: {data.get('n_pairs_above_cutoff')} pairs above "
+            f"{data.get('cutoff')} ({', '.join(f'{k} {v}' for k, v in data.get('pairs_by_degree', {}).items())}). ")
+    if not data.get("trustworthy", False):
+        text += (f"Fewer than {data.get('min_variants_to_trust', 0):,} variants: too few to call relatives, so these "
+                 "pairs are a screen, not relatives. ")
+    text += (f"Removed: {len(removed)} samples (one of each related pair)." if removed
+             else "No sample was removed; the association, cis and baseline steps used every sample.")
+    return f"<p>{html.escape(text)}</p>"
+
+
 def _builds_section(builds: list[Path], root: Path) -> str:
     """Per sequences report: windows requested / used / trimmed / skipped for N, distinct sequences, variants."""
     rows, notes = [], []
@@ -344,6 +360,9 @@ def write_run_report(results: str | os.PathLike[str], out: str | os.PathLike[str
     if audits:
         audit_html = "".join(_audit_section(f, out.parent) for f in audits)
         sections.append(("Embedding audit: how much ancestry leaks", audit_html))
+    kinships = sorted(root.rglob("*.king.json"))
+    if kinships:
+        sections.append(("Relatedness", "".join(_kinship_section(p) for p in kinships)))
     builds = sorted(root.rglob("*.report.json"))
     if builds:
         sections.append(("Sequences, windows and variants", _builds_section(builds, root)))

@@ -251,9 +251,7 @@ def associate(
     category[spread.untestable] = "untestable"
     why = unresolved_reasons(category, qvalue_change=change["qvalue_change"], beta=res["beta"],
                              beta_unadjusted=unadj["beta"], fraction=change["fraction_explained"],
-                             fraction_low=change["fraction_explained_low"], alpha=config.confound.alpha,
-                             min_fraction=config.confound.min_fraction,
-                             min_fraction_low=config.confound.min_fraction_low)
+                             fraction_low=change["fraction_explained_low"], thresholds=config.confound)
     reason = np.where(why != "", why, np.asarray(res["reason"], dtype=object))
     sd = spread.sd
     table = pd.DataFrame(

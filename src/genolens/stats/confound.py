@@ -166,9 +166,7 @@ def unresolved_reasons(
     beta_unadjusted: np.ndarray,
     fraction: np.ndarray,
     fraction_low: np.ndarray,
-    alpha: float = 0.05,
-    min_fraction: float = 0.5,
-    min_fraction_low: float = 0.25,
+    thresholds: ConfoundThresholds = ConfoundThresholds(),
 ) -> np.ndarray:
     """Why each ``unresolved`` feature is not called ``ancestry_confounded`` (``""`` for the other categories).
 
@@ -178,14 +176,15 @@ def unresolved_reasons(
         The categories (:func:`categorise`).
     qvalue_change, beta, beta_unadjusted, fraction, fraction_low
         As :func:`categorise`.
-    alpha, min_fraction, min_fraction_low
-        As :func:`categorise`.
+    thresholds
+        Its significance level and share thresholds.
 
     Returns
     -------
     numpy.ndarray
         Object array of reasons in words.
     """
+    alpha, min_fraction, min_fraction_low = thresholds.alpha, thresholds.min_fraction, thresholds.min_fraction_low
     out = np.full(len(category), "", dtype=object)
     q = np.nan_to_num(np.asarray(qvalue_change, dtype=float), nan=1.0)
     b_f, b_r = np.asarray(beta, dtype=float), np.asarray(beta_unadjusted, dtype=float)

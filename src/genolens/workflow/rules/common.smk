@@ -47,6 +47,8 @@ EIGENVEC = f"{OUTDIR}/stats/ancestry.eigenvec"
 # Ancestry PCs from genome-wide genotypes when the VCF covers only the regions (inputs.ancestry_vcf)
 ANCESTRY_VCF = INPUTS.get("ancestry_vcf", INPUTS.get("vcf"))
 ANCESTRY_SUMMARY = f"{OUTDIR}/stats/ancestry.json"
+# KING-robust kinship of the sheet's samples from the same genotypes (pairs above the cutoff; nothing removed)
+KINSHIP = f"{OUTDIR}/stats/kinship"
 
 
 wildcard_constraints:
@@ -61,7 +63,7 @@ def report_inputs():
         f"{OUTDIR}/features/dashboard",
     ]
     if PER_SAMPLE:
-        products += [f"{OUTDIR}/stats/audit/audit.json"]
+        products += [f"{OUTDIR}/stats/audit/audit.json", f"{KINSHIP}.king.json"]
         products += expand(f"{OUTDIR}/stats/associate/{{phenotype}}/associations.tsv", phenotype=PHENOTYPES)
     if BASELINE:
         products += [f"{OUTDIR}/stats/baseline/baseline.tsv"]
@@ -81,7 +83,8 @@ def all_products():
     if PER_SAMPLE:
         products += [f"{OUTDIR}/sequences/check-samples.txt", f"{OUTDIR}/sequences/sequences.report.json", WINDOWS]
         products += [CARRIERS] if DISTINCT else []
-        products += [FEATURES, EIGENVEC, ANCESTRY_SUMMARY, f"{OUTDIR}/stats/audit/audit.tsv"]
+        products += [FEATURES, EIGENVEC, ANCESTRY_SUMMARY, f"{OUTDIR}/stats/audit/audit.tsv", f"{KINSHIP}.kin0",
+                     f"{KINSHIP}.king.json"]
         outputs = ["associate.json", "features.h5ad", "qq.png", "volcano.png"]
         if config["associate"]["stratify"]:
             outputs.append("stratified.tsv")

@@ -65,6 +65,32 @@ rule ancestry:
         " --out {output.eigenvec} > {log} 2>&1"
 
 
+rule kinship:
+    """KING-robust kinship of the sheet's samples (plink2's estimator): the pairs above the cutoff and the
+    number of variants behind them, stated in the report; no sample is removed."""
+    input:
+        vcf=ANCESTRY_VCF or [],
+        sheet=INPUTS.get("sample_sheet", []),
+    output:
+        pairs=f"{KINSHIP}.kin0",
+        summary=f"{KINSHIP}.king.json",
+    log:
+        f"{LOGS}/kinship.log",
+    threads: 1
+    resources:
+        mem_mb=config["ancestry"]["mem_mb"],
+        runtime=config["ancestry"]["runtime"],
+        gpu=0,
+    params:
+        id_column=INPUTS["id_column"],
+        maf=config["ancestry"]["maf"],
+        cutoff=config["ancestry"]["kinship_cutoff"],
+        prefix=lambda wildcards, output: output.pairs[: -len(".kin0")],
+    shell:
+        "genolens kinship --vcf {input.vcf} --sample-sheet {input.sheet} --id-column {params.id_column}"
+        " --maf {params.maf} --cutoff {params.cutoff} --out {params.prefix} > {log} 2>&1"
+
+
 rule associate:
     """phenotype ~ covariates + PCs + feature for every feature; categories biomarker/confounded; plots."""
     input:
