@@ -13,6 +13,7 @@ a folder back into the same result object the run returned, never by parsing fil
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -239,13 +240,18 @@ class CisResult:
         return write_cis(self, out)
 
 
-def _read_tsv(path: Path) -> pd.DataFrame:
+def _read_tsv(path: Path, *, columns: Sequence[str] = ()) -> pd.DataFrame:
+    """A run folder's table; every one of ``columns`` must be there."""
     if not path.is_file():
         raise InputFileError(f"{path.name} is missing", path=path)
     try:
-        return pd.read_csv(path, sep="\t", keep_default_na=True, na_values=["NA"])
+        table = pd.read_csv(path, sep="\t", keep_default_na=True, na_values=["NA"])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputFormatError(f"not a readable TSV: {exc}", path=path) from None
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputFormatError(f"{path.name} lacks the columns {missing}", path=path)
+    return table
 
 
 def write_association(
@@ -302,10 +308,7 @@ def read_association(path: str | os.PathLike[str], *, features: bool = False) ->
     """
     root = Path(path)
     summary = read_header(root / "associate.json", encoding=ASSOCIATION_FORMAT, command="associate", untyped_ok=True)
-    table = _read_tsv(root / "associations.tsv")
-    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
-    if missing:
-        raise InputFormatError(f"associations.tsv lacks the columns {missing}", path=root / "associations.tsv")
+    table = _read_tsv(root / "associations.tsv", columns=TABLE_COLUMNS)
     for col in TEXT_COLUMNS:  # an empty text cell ("no reason") reads back as "", not as a float NaN
         if col in table.columns:
             table[col] = table[col].fillna("").astype(str)
@@ -401,10 +404,7 @@ def read_cis(path: str | os.PathLike[str]) -> CisResult:
     """
     root = Path(path)
     summary = read_header(root / "cis.json", encoding=CIS_FORMAT, command="associate --cis", untyped_ok=True)
-    table = _read_tsv(root / "cis.tsv")
-    missing = [c for c in CIS_COLUMNS if c not in table.columns]
-    if missing:
-        raise InputFormatError(f"cis.tsv lacks the columns {missing}", path=root / "cis.tsv")
+    table = _read_tsv(root / "cis.tsv", columns=CIS_COLUMNS)
     for col in ("phenotype_id", "feature_id", "category"):
         table[col] = table[col].fillna("").astype(str)
     return CisResult(table=table, nominal=_read_tsv(root / "cis_nominal.tsv"), summary=summary)
@@ -452,9 +452,6 @@ def read_baseline(path: str | os.PathLike[str]) -> BaselineResult:
     """
     root = Path(path)
     summary = read_header(root / "baseline.json", encoding=BASELINE_FORMAT, command="baseline", untyped_ok=True)
-    table = _read_tsv(root / "baseline.tsv")
-    missing = [c for c in BASELINE_COLUMNS if c not in table.columns]
-    if missing:
-        raise InputFormatError(f"baseline.tsv lacks the columns {missing}", path=root / "baseline.tsv")
+    table = _read_tsv(root / "baseline.tsv", columns=BASELINE_COLUMNS)
     features_cis = _read_tsv(root / "features_cis.tsv") if (root / "features_cis.tsv").is_file() else None
     return BaselineResult(table=table, eqtl=_read_tsv(root / "eqtl.tsv"), summary=summary, features_cis=features_cis)
