@@ -4,7 +4,8 @@ Given an association table and the variant effects of the cohort's variants in t
 (:func:`genolens.interventions.variant_effects.variant_effects` with the same SAE), rank, for each
 significant feature, the variants by how much they move it: ``|delta| / scale``, relative to the feature's
 range (raw when no scale was recorded), where ``delta`` is by default the change of the feature's maximum over
-the variant's window (``rank_by="variant"``: at the variant's own bases). A variant that does not move the
+the aligned bases within the effects run's ``span`` of the variant (``genolens variant-effects --span``, default
+4; -1: the whole window) (``rank_by="variant"``: at the variant's own bases). A variant that does not move the
 feature at all is not listed.
 
 Two kinds of association table are read:
@@ -197,8 +198,9 @@ def rank_variants(
         variants inside its own region: a variant elsewhere does not move the feature the association
         measured. Without it every variant of the effects folder is ranked.
     rank_by
-        ``"window"`` (default): the change of the feature's maximum over the variant's window (aligned bases),
-        what moves a feature averaged over a region; ``"variant"``: its change at the variant's own bases.
+        ``"window"`` (default): the change of the feature's maximum over the aligned bases within the effects
+        run's ``span`` of the variant (its ``meta["config"]["span"]``; the whole window with ``span`` None);
+        ``"variant"``: its change at the variant's own bases.
         Variants that do not move the feature at all (a change of exactly 0) are not listed; ``n_candidates``
         and ``n_moving`` count the variants ranked over and those that move it.
 
