@@ -71,3 +71,12 @@ def test_planted_relatives_are_found():
     assert abs(pairs[("child", "p0")] - 0.25) < 0.02 and abs(pairs[("child", "p1")] - 0.25) < 0.02
     assert abs(pairs[("dup2", "p2")] - 0.5) < 0.02
     assert abs(pairs[("p1", "p0")]) < 0.02 and k.unrelated(cutoff=0.0884) in (["child", "dup2"], ["child", "p2"])
+
+
+def test_dosages_that_are_not_hard_calls_are_refused():
+    from genolens.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="hard calls"):
+        king_from_dosages(np.array([[0.0, 1.4], [2.0, 1.0]]), samples=["a", "b"])
+    with pytest.raises(ConfigError, match="for 3 samples"):
+        king_from_dosages(np.zeros((4, 2)), samples=["a", "b", "c"])

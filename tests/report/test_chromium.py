@@ -47,5 +47,5 @@ def test_run_report_renders_with_its_answer_and_gene_names(tmp_path):
     assert render(page, tmp_path / "report.png") == []
     text = rendered_text(page)
     assert text.index("In brief") < text.index("Genotype baseline")
-    assert "Of 2 genes, 1 have a genotype cis-eQTL in their windows" in text
+    assert "Of 2 genes, 1 has a genotype cis-eQTL in their windows" in text
     assert "ARSA (ENSG00000100299.12)" in text and "CRELD2 (ENSG00000184164.10)" in text

@@ -133,7 +133,7 @@ def test_report_opens_with_the_answer_names_genes_and_states_permutation_floors(
     page = out.read_text()
     start = page.index("In brief</h2>")
     brief = page[start:page.index("Genotype baseline", start)]
-    assert "Of 2 genes, 1 have a genotype cis-eQTL in their windows" in brief
+    assert "Of 2 genes, 1 has a genotype cis-eQTL in their windows" in brief
     assert "the model&#x27;s features recover 1 of them" in brief
     assert "The strongest eQTL gene is ARSA (ENSG00000100299.12)" in brief
     assert "balanced accuracy 0.62 [0.55, 0.69] (chance 0.20; permutation p ≤ 0.091 (floor: 1/(n+1), n = 10" in brief
@@ -155,3 +155,21 @@ def test_report_states_the_kinship_basis_and_what_was_removed(tmp_path):
     assert "KING-robust kinship (plink2&#x27;s estimator) of 6 samples from 500 biallelic SNVs" in page
     assert "1 pairs above 0.0884" in page and "too few to call relatives" in page
     assert "No sample was removed" in page
+
+
+def test_gene_names_table_errors_and_version_suffix(tmp_path):
+    import pytest
+
+    from genolens.errors import InputFormatError
+    from genolens.io.gene_names import read_gene_names, with_name
+
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("id\tsymbol\nENSG1\tA\n")
+    with pytest.raises(InputFormatError, match="needs a gene_id column"):
+        read_gene_names(bad)
+    twice = tmp_path / "twice.tsv"
+    twice.write_text("gene_id\tgene_name\nENSG1.2\tA\nENSG1.2\tB\n")
+    with pytest.raises(InputFormatError, match="listed twice"):
+        read_gene_names(twice)
+    names = {"ENSG1.2": "A", "ENSG3.1": ""}
+    assert with_name("ENSG1.5", names) == "A (ENSG1.5)" and with_name("ENSG9", names) == "ENSG9"

@@ -231,7 +231,8 @@ def _in_brief(root: Path, names: dict[str, str] | None = None) -> str:
         eqtl = summary.get("genes_with_eqtl", [])
         both = summary.get("genes_features_and_genotypes", [])
         only_features = summary.get("genes_only_features", [])
-        text = (f"Of {len(table)} genes, {len(eqtl)} have a genotype cis-eQTL in their windows (q < {alpha:g}); the "
+        verb = "has" if len(eqtl) == 1 else "have"
+        text = (f"Of {len(table)} genes, {len(eqtl)} {verb} a genotype cis-eQTL in their windows (q < {alpha:g}); the "
                 f"model's features recover {len(both)} of them (their own cis test q < {alpha:g})")
         text += f", and carry signal without a genotype eQTL for {len(only_features)} more." if only_features else "."
         ranked = table.dropna(subset=["eqtl_qval"]).sort_values("eqtl_qval") if "eqtl_qval" in table else table[:0]
